@@ -1,0 +1,75 @@
+#ifndef CLUA_SHIM_H
+#define CLUA_SHIM_H
+
+// The boundary between Swift and Lua.
+//
+// Lua reports errors with longjmp, which must never unwind through Swift frames. Every
+// function here that touches a lua_State runs its Lua work under lua_pcall and reports
+// the outcome as a status code plus a message copied into C memory, so the Swift side
+// never calls a Lua API function that can raise.
+//
+// Values cross the boundary as a small tagged byte stream (native byte order, same
+// process), decoded into Lua tables and encoded back from them inside the protected call:
+//   'z'                      nil / null
+//   't' | 'f'                true / false
+//   'i' int64                integer
+//   'd' double               number
+//   's' u32 len, bytes       string
+//   'a' u32 n, n values      array (Lua sequence 1..n)
+//   'o' u32 n, n × (u32 len, key bytes, value)   object (string keys)
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ccl_state ccl_state;
+
+typedef enum {
+    CCL_OK = 0,
+    /// A Lua error: syntax, runtime or error() from the policy. The message carries file:line.
+    CCL_ERR_RUNTIME = 1,
+    /// The call ran out of its instruction budget.
+    CCL_ERR_BUDGET = 2,
+    /// The state reached its memory cap.
+    CCL_ERR_MEMORY = 3,
+    /// The hook returned something that cannot cross the boundary (functions, cycles, too large).
+    CCL_ERR_RESULT = 4,
+    /// The caller broke the protocol (bad input stream, unknown reference). A bug on our side.
+    CCL_ERR_INTERNAL = 5,
+} ccl_status;
+
+/// Creates a sandboxed state whose allocations are capped at `memory_limit` bytes and
+/// whose every call (and the loading of the entry module) may run at most
+/// `instruction_budget` VM instructions. Returns NULL when even the empty state does not fit.
+ccl_state *ccl_new(size_t memory_limit, int64_t instruction_budget);
+void ccl_close(ccl_state *state);
+
+/// Registers a module's source text under its require name ("policy", "tiers", "lib.util").
+/// The text is copied. Returns 0, or -1 when out of memory.
+int ccl_add_module(ccl_state *state, const char *name, const char *source, size_t length);
+
+/// Runs `require(name)` for the entry module under the budget, then seals the global
+/// environment: what the entry defined becomes the read-only base for every later call.
+ccl_status ccl_load_entry(ccl_state *state, const char *name);
+
+/// Looks up a global function defined by the policy. Returns 1 and a reference usable with
+/// `ccl_call` when found (the message then holds the definition's "file:line"), 0 when the
+/// name is not defined, or -1 when it is defined but not a function (the message says what it is).
+int ccl_find_hook(ccl_state *state, const char *name, int *reference);
+
+/// Calls a hook with one argument decoded from `input` and encodes its single result.
+ccl_status ccl_call(ccl_state *state, int reference, const uint8_t *input, size_t input_length);
+
+/// The encoded result of the last successful call.
+const uint8_t *ccl_output(const ccl_state *state, size_t *length);
+/// The error message of the last failed operation (or the hook location after ccl_find_hook).
+const char *ccl_message(const ccl_state *state, size_t *length);
+/// What the policy passed to print() during the last call (bounded; may be empty).
+const char *ccl_printed(const ccl_state *state, size_t *length);
+/// Bytes currently allocated by the state.
+size_t ccl_memory_used(const ccl_state *state);
+
+// Exposed for tests of the helper functions policies get as `chitty.*`.
+/// Parses an ISO-8601 date or date-time; returns 1 and sets *unix_seconds, or 0 when malformed.
+int ccl_parse_iso8601(const char *text, size_t length, int64_t *unix_seconds);
+
+#endif

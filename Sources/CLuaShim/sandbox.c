@@ -1,0 +1,462 @@
+// The sandboxed Lua state: capped allocator, instruction budget, per-call environment,
+// require limited to registered modules, and protected entry points for Swift.
+
+#include "ccl_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// MARK: - Allocator
+
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    ccl_state *state = ud;
+    // When ptr is NULL, osize encodes the object type, not a size.
+    size_t old_size = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        state->memory_used -= old_size;
+        return NULL;
+    }
+    if (nsize > old_size && state->memory_used - old_size + nsize > state->memory_limit) {
+        state->memory_limit_hit = 1;
+        return NULL;  // Lua runs an emergency collection, then raises a memory error.
+    }
+    void *grown = realloc(ptr, nsize);
+    if (grown == NULL) return NULL;
+    state->memory_used = state->memory_used - old_size + nsize;
+    return grown;
+}
+
+static void ignore_warning(void *ud, const char *message, int tocont) {
+    (void)ud; (void)message; (void)tocont;
+}
+
+// MARK: - Instruction budget
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+    ccl_state *state = ccl_state_of(L);
+    if (!state->budget_exhausted) {
+        state->instructions_left -= CCL_HOOK_STRIDE;
+        if (state->instructions_left > 0) return;
+        state->budget_exhausted = 1;
+    }
+    // From now on this thread fails on every instruction, so a policy that catches the
+    // error (pcall, a coroutine) cannot make progress: every caller up the chain fails
+    // on its next instruction too.
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    lua_getinfo(L, "Sl", ar);
+    lua_pushfstring(L, "%s:%d: instruction budget of %I instructions exceeded",
+                    ar->short_src, ar->currentline, (LUAI_UACINT)state->instruction_budget);
+    lua_error(L);
+}
+
+static void reset_for_call(ccl_state *state) {
+    state->instructions_left = state->instruction_budget;
+    state->budget_exhausted = 0;
+    state->memory_limit_hit = 0;
+    state->result_rejected = 0;
+    state->output_length = 0;
+    state->printed_length = 0;
+    state->message_length = 0;
+    state->message[0] = '\0';
+    lua_sethook(state->L, budget_hook, LUA_MASKCOUNT, CCL_HOOK_STRIDE);
+}
+
+// MARK: - Messages
+
+static void set_message(ccl_state *state, const char *text, size_t length) {
+    if (length >= CCL_MESSAGE_CAPACITY) length = CCL_MESSAGE_CAPACITY - 1;
+    memcpy(state->message, text, length);
+    state->message[length] = '\0';
+    state->message_length = length;
+}
+
+/// Message handler for lua_pcall: turns non-string error objects into a sentence with the
+/// position of the Lua code that raised them, so every policy error names file:line.
+static int message_handler(lua_State *L) {
+    if (lua_type(L, 1) == LUA_TSTRING) return 1;
+    const char *what;
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+        what = lua_tostring(L, -1);
+    } else {
+        what = lua_pushfstring(L, "error object is a %s value", luaL_typename(L, 1));
+    }
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline > 0) {
+            lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, what);
+            return 1;
+        }
+    }
+    lua_pushstring(L, what);
+    return 1;
+}
+
+static ccl_status classify(ccl_state *state, int status) {
+    if (status == LUA_OK) return CCL_OK;
+    lua_State *L = state->L;
+    if (status == LUA_ERRMEM || (state->memory_limit_hit && !state->budget_exhausted)) {
+        char text[160];
+        int n = snprintf(text, sizeof text, "memory limit of %zu bytes exceeded", state->memory_limit);
+        set_message(state, text, (size_t)n);
+        return CCL_ERR_MEMORY;
+    }
+    size_t length = 0;
+    const char *text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &length) : NULL;
+    if (text) set_message(state, text, length);
+    else set_message(state, "unknown error", 13);
+    if (state->budget_exhausted) return CCL_ERR_BUDGET;
+    if (state->result_rejected) return CCL_ERR_RESULT;
+    return CCL_ERR_RUNTIME;
+}
+
+/// Runs `body` under lua_pcall with the message handler, on a clean stack.
+static ccl_status run_protected(ccl_state *state, lua_CFunction body, void *argument) {
+    lua_State *L = state->L;
+    int top = lua_gettop(L);
+    if (!lua_checkstack(L, 4)) return CCL_ERR_INTERNAL;
+    lua_pushcfunction(L, message_handler);
+    lua_pushcfunction(L, body);
+    lua_pushlightuserdata(L, argument);
+    int status = lua_pcall(L, 1, 0, top + 1);
+    ccl_status result = classify(state, status);
+    lua_settop(L, top);
+    return result;
+}
+
+// MARK: - require
+
+static const ccl_module *find_module(const ccl_state *state, const char *name) {
+    for (const ccl_module *module = state->modules; module; module = module->next) {
+        if (strcmp(module->name, name) == 0) return module;
+    }
+    return NULL;
+}
+
+/// Module names are identifiers separated by dots; nothing that could name a path.
+static int is_valid_module_name(const char *name, size_t length) {
+    if (length == 0 || length > 200) return 0;
+    int at_segment_start = 1;
+    for (size_t i = 0; i < length; i++) {
+        char c = name[i];
+        int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        int digit = c >= '0' && c <= '9';
+        if (c == '.') {
+            if (at_segment_start) return 0;
+            at_segment_start = 1;
+        } else if (letter || (digit && !at_segment_start)) {
+            at_segment_start = 0;
+        } else {
+            return 0;
+        }
+    }
+    return !at_segment_start;
+}
+
+static int loading_sentinel;
+
+static int policy_require(lua_State *L) {
+    ccl_state *state = ccl_state_of(L);
+    size_t length;
+    const char *name = luaL_checklstring(L, 1, &length);
+    if (!is_valid_module_name(name, length)) {
+        return luaL_error(L, "require: '%s' is not a module name; modules are .lua files inside "
+                             "the policy folder, named like 'tiers' or 'lib.dates'", name);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state->loaded_ref);
+    int loaded = lua_gettop(L);
+    if (lua_getfield(L, loaded, name) != LUA_TNIL) {
+        if (lua_touserdata(L, -1) == &loading_sentinel) {
+            return luaL_error(L, "require: module '%s' requires itself (circular require)", name);
+        }
+        return 1;
+    }
+    lua_pop(L, 1);
+    const ccl_module *module = find_module(state, name);
+    if (module == NULL) {
+        luaL_Buffer path;
+        luaL_buffinit(L, &path);
+        for (const char *c = name; *c; c++) luaL_addchar(&path, *c == '.' ? '/' : *c);
+        luaL_pushresult(&path);
+        return luaL_error(L, "require: module '%s' not found (no %s.lua in the policy folder)",
+                          name, lua_tostring(L, -1));
+    }
+    lua_pushlightuserdata(L, &loading_sentinel);
+    lua_setfield(L, loaded, name);
+
+    // "@lib/dates.lua" makes error messages read "lib/dates.lua:12: ...".
+    luaL_Buffer chunkname;
+    luaL_buffinit(L, &chunkname);
+    luaL_addchar(&chunkname, '@');
+    for (const char *c = name; *c; c++) luaL_addchar(&chunkname, *c == '.' ? '/' : *c);
+    luaL_addstring(&chunkname, ".lua");
+    luaL_pushresult(&chunkname);
+    // Text only: a binary chunk would bypass the compiler's checks.
+    if (luaL_loadbufferx(L, module->source, module->length, lua_tostring(L, -1), "t") != LUA_OK) {
+        lua_pushnil(L);
+        lua_setfield(L, loaded, name);
+        return lua_error(L);
+    }
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, loaded, name);
+    return 1;
+}
+
+// MARK: - Creation
+
+static int open_sandbox(lua_State *L) {
+    ccl_state *state = ccl_state_of(L);
+
+    // The base environment: allowed standard functions and read-only library proxies.
+    lua_newtable(L);
+    int base = lua_gettop(L);
+    ccl_open_sandbox_libraries(L, base);
+    lua_pushcfunction(L, policy_require);
+    lua_setfield(L, base, "require");
+
+    // frozen: filled by ccl_load_entry with what the entry defined; falls back to base.
+    lua_newtable(L);
+    int frozen = lua_gettop(L);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, base);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, frozen);
+
+    // call_env: every chunk's _ENV. Reads fall through to frozen; writes land here and are
+    // discarded after each call, so no call sees another's globals.
+    lua_newtable(L);
+    int call_env = lua_gettop(L);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, base);  // while the entry loads, its globals go to call_env directly
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, call_env);
+
+    // Chunks loaded later (require, load) take the registry's globals as their _ENV.
+    lua_pushvalue(L, call_env);
+    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+
+    lua_pushvalue(L, call_env);
+    state->call_env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, frozen);
+    state->frozen_env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    state->loaded_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+ccl_state *ccl_new(size_t memory_limit, int64_t instruction_budget) {
+    ccl_state *state = calloc(1, sizeof *state);
+    if (state == NULL) return NULL;
+    state->memory_limit = memory_limit;
+    state->instruction_budget = instruction_budget > 0 ? instruction_budget : 1;
+    state->call_env_ref = state->frozen_env_ref = state->loaded_ref = LUA_NOREF;
+    lua_State *L = lua_newstate(capped_alloc, state);
+    if (L == NULL) {
+        free(state);
+        return NULL;
+    }
+    state->L = L;
+    *(ccl_state **)lua_getextraspace(L) = state;
+    lua_setwarnf(L, ignore_warning, NULL);
+    reset_for_call(state);
+    if (run_protected(state, open_sandbox, NULL) != CCL_OK) {
+        ccl_close(state);
+        return NULL;
+    }
+    return state;
+}
+
+void ccl_close(ccl_state *state) {
+    if (state == NULL) return;
+    if (state->L) {
+        // Finalizers cannot be installed (setmetatable refuses __gc), so closing runs no
+        // policy code; the hook stays on regardless.
+        lua_close(state->L);
+    }
+    ccl_module *module = state->modules;
+    while (module) {
+        ccl_module *next = module->next;
+        free(module->name);
+        free(module->source);
+        free(module);
+        module = next;
+    }
+    free(state->output);
+    free(state);
+}
+
+int ccl_add_module(ccl_state *state, const char *name, const char *source, size_t length) {
+    ccl_module *module = calloc(1, sizeof *module);
+    if (module == NULL) return -1;
+    module->name = strdup(name);
+    module->source = malloc(length ? length : 1);
+    if (module->name == NULL || module->source == NULL) {
+        free(module->name);
+        free(module->source);
+        free(module);
+        return -1;
+    }
+    memcpy(module->source, source, length);
+    module->length = length;
+    module->next = state->modules;
+    state->modules = module;
+    return 0;
+}
+
+// MARK: - Loading the entry
+
+static int load_entry_body(lua_State *L) {
+    ccl_state *state = ccl_state_of(L);
+    const char *name = lua_touserdata(L, 1);
+    lua_pushcfunction(L, policy_require);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 0);
+
+    // Seal: move what the entry defined into frozen and point call_env's reads at it.
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state->call_env_ref);
+    int call_env = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state->frozen_env_ref);
+    int frozen = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, call_env) != 0) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, frozen);
+    }
+    // Clearing while traversing is allowed for existing keys; restart from nil each time.
+    lua_pushnil(L);
+    while (lua_next(L, call_env) != 0) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, call_env);
+    }
+    lua_getmetatable(L, call_env);
+    lua_pushvalue(L, frozen);
+    lua_setfield(L, -2, "__index");
+    return 0;
+}
+
+ccl_status ccl_load_entry(ccl_state *state, const char *name) {
+    reset_for_call(state);
+    return run_protected(state, load_entry_body, (void *)name);
+}
+
+// MARK: - Hooks
+
+struct find_hook_arguments {
+    const char *name;
+    int reference;
+    int kind;  // 1 function, 0 absent, -1 other
+};
+
+static int find_hook_body(lua_State *L) {
+    ccl_state *state = ccl_state_of(L);
+    struct find_hook_arguments *arguments = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state->frozen_env_ref);
+    lua_pushstring(L, arguments->name);
+    int type = lua_rawget(L, -2);  // raw: a hook is what the policy defined, never a library name
+    if (type == LUA_TFUNCTION) {
+        lua_Debug ar;
+        lua_pushvalue(L, -1);
+        lua_getinfo(L, ">S", &ar);
+        const char *where = lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
+        set_message(state, where, strlen(where));
+        lua_pop(L, 1);
+        arguments->reference = luaL_ref(L, LUA_REGISTRYINDEX);
+        arguments->kind = 1;
+    } else if (type == LUA_TNIL) {
+        arguments->kind = 0;
+    } else {
+        const char *what = lua_pushfstring(L, "'%s' is a %s, not a function", arguments->name,
+                                           luaL_typename(L, -1));
+        set_message(state, what, strlen(what));
+        arguments->kind = -1;
+    }
+    return 0;
+}
+
+int ccl_find_hook(ccl_state *state, const char *name, int *reference) {
+    reset_for_call(state);
+    struct find_hook_arguments arguments = {name, LUA_NOREF, 0};
+    if (run_protected(state, find_hook_body, &arguments) != CCL_OK) return -1;
+    *reference = arguments.reference;
+    return arguments.kind;
+}
+
+// MARK: - Calls
+
+struct call_arguments {
+    int reference;
+    const uint8_t *input;
+    size_t input_length;
+};
+
+static int call_body(lua_State *L) {
+    ccl_state *state = ccl_state_of(L);
+    struct call_arguments *arguments = lua_touserdata(L, 1);
+    if (lua_rawgeti(L, LUA_REGISTRYINDEX, arguments->reference) != LUA_TFUNCTION) {
+        return luaL_error(L, "internal: unknown hook reference");
+    }
+    if (!ccl_push_decoded(L, arguments->input, arguments->input_length)) {
+        return luaL_error(L, "internal: malformed input stream");
+    }
+    lua_call(L, 1, 1);
+    ccl_encode_top(L, state);
+    return 0;
+}
+
+/// Forgets the globals the call wrote. Removing existing keys allocates nothing.
+static void clear_call_env(ccl_state *state) {
+    lua_State *L = state->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state->call_env_ref);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, -4);
+    }
+    lua_pop(L, 1);
+}
+
+ccl_status ccl_call(ccl_state *state, int reference, const uint8_t *input, size_t input_length) {
+    reset_for_call(state);
+    struct call_arguments arguments = {reference, input, input_length};
+    ccl_status status = run_protected(state, call_body, &arguments);
+    clear_call_env(state);
+    return status;
+}
+
+// MARK: - Accessors
+
+const uint8_t *ccl_output(const ccl_state *state, size_t *length) {
+    *length = state->output_length;
+    return state->output;
+}
+
+const char *ccl_message(const ccl_state *state, size_t *length) {
+    *length = state->message_length;
+    return state->message;
+}
+
+const char *ccl_printed(const ccl_state *state, size_t *length) {
+    *length = state->printed_length;
+    return state->printed;
+}
+
+size_t ccl_memory_used(const ccl_state *state) {
+    return state->memory_used;
+}

@@ -1,0 +1,64 @@
+/// `cors(req)`: may a browser page from this origin call the API?
+public enum CORSHook: PolicyHookContract {
+    public struct Input: Sendable, Equatable {
+        public var origin: String
+        public var method: String
+        public var path: String
+        /// From `ALLOWED_ORIGINS`; empty means the built-in list.
+        public var allowedOrigins: [String]
+
+        public init(origin: String, method: String = "GET", path: String = "/", allowedOrigins: [String] = []) {
+            self.origin = origin
+            self.method = method
+            self.path = path
+            self.allowedOrigins = allowedOrigins
+        }
+    }
+
+    public struct Decision: Sendable, Equatable {
+        public var allow: Bool
+        public init(allow: Bool) { self.allow = allow }
+    }
+
+    public static let hook = PolicyHook.cors
+
+    public static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
+        encoder.beginObject(count: 4)
+        encoder.key("origin"); encoder.string(input.origin)
+        encoder.key("method"); encoder.string(input.method)
+        encoder.key("path"); encoder.string(input.path)
+        encoder.key("config")
+        encoder.beginObject(count: 1)
+        encoder.key("allowed_origins")
+        encoder.beginArray(count: input.allowedOrigins.count)
+        for origin in input.allowedOrigins { encoder.string(origin) }
+    }
+
+    public static func input(from value: PolicyValue) -> Input {
+        let configured: [String]
+        if case .array(let entries)? = value["config"]?["allowed_origins"] {
+            configured = entries.compactMap(\.stringValue)
+        } else {
+            configured = []
+        }
+        return Input(origin: value.string("origin"), method: value.string("method"), path: value.string("path"), allowedOrigins: configured)
+    }
+
+    public static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision {
+        Decision(allow: try PolicyResultFields(result).bool("allow"))
+    }
+
+    public static func builtInDecision(for input: Input) -> Decision {
+        Decision(allow: OriginAllowList(input.allowedOrigins).allows(input.origin))
+    }
+
+    public static func failClosedDecision(for input: Input) -> Decision {
+        Decision(allow: false)
+    }
+
+    public static func policyValue(of decision: Decision) -> PolicyValue {
+        ["allow": .bool(decision.allow)]
+    }
+
+    public static let smokeInput = Input(origin: "https://app.chitty.cc", method: "POST", path: "/api/holds")
+}

@@ -1,0 +1,125 @@
+/// `hold_limit(req)`: may this hold be placed, and what is the most it may be?
+public enum HoldLimitHook: PolicyHookContract {
+    public struct Input: Sendable, Equatable {
+        public var amount: Int64
+        public var currency: String
+        public var description: String
+        public var customerEmail: String?
+        public var propertyID: String?
+        public var tenantID: String?
+        public var metadata: [String: PolicyValue]
+        /// The API client's name (never its token).
+        public var client: String
+
+        public init(
+            amount: Int64, currency: String = "usd", description: String = "", customerEmail: String? = nil,
+            propertyID: String? = nil, tenantID: String? = nil, metadata: [String: PolicyValue] = [:],
+            client: String = "default"
+        ) {
+            self.amount = amount
+            self.currency = currency
+            self.description = description
+            self.customerEmail = customerEmail
+            self.propertyID = propertyID
+            self.tenantID = tenantID
+            self.metadata = metadata
+            self.client = client
+        }
+    }
+
+    public struct Decision: Sendable, Equatable {
+        public var allow: Bool
+        public var maxAmount: Int64
+        public var tier: String
+        public var reason: String?
+        public var details: [String: PolicyValue]?
+
+        public init(allow: Bool, maxAmount: Int64, tier: String, reason: String? = nil, details: [String: PolicyValue]? = nil) {
+            self.allow = allow
+            self.maxAmount = maxAmount
+            self.tier = tier
+            self.reason = reason
+            self.details = details
+        }
+    }
+
+    public static let hook = PolicyHook.holdLimit
+
+    /// The earlier service's tiers, chosen by `metadata.guest_tier`.
+    public static let builtInTierLimits: [String: Int64] = [
+        "NEW_GUEST": 250_000, "VERIFIED_GUEST": 500_000, "PREMIUM_PROPERTY": 1_000_000,
+    ]
+    public static let builtInDefaultTier = "NEW_GUEST"
+    public static let builtInMinimumAmount: Int64 = 50
+
+    public static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
+        encoder.beginObject(count: 8)
+        encoder.key("amount"); encoder.integer(input.amount)
+        encoder.key("currency"); encoder.string(input.currency)
+        encoder.key("description"); encoder.string(input.description)
+        encoder.key("customer_email"); encoder.optionalString(input.customerEmail)
+        encoder.key("property_id"); encoder.optionalString(input.propertyID)
+        encoder.key("tenant_id"); encoder.optionalString(input.tenantID)
+        encoder.key("metadata"); encoder.object(input.metadata)
+        encoder.key("client"); encoder.string(input.client)
+    }
+
+    public static func input(from value: PolicyValue) -> Input {
+        Input(
+            amount: value.integer("amount"), currency: value.optionalString("currency") ?? "usd",
+            description: value.string("description"), customerEmail: value.optionalString("customer_email"),
+            propertyID: value.optionalString("property_id"), tenantID: value.optionalString("tenant_id"),
+            metadata: value.object("metadata"), client: value.optionalString("client") ?? "default"
+        )
+    }
+
+    public static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision {
+        let fields = try PolicyResultFields(result)
+        return Decision(
+            allow: try fields.bool("allow"),
+            maxAmount: try fields.integer("max_amount", in: 0...Int64(Int32.max) * 1000),
+            tier: try fields.string("tier", maxLength: 100),
+            reason: try fields.optionalString("reason"),
+            details: try fields.optionalTable("details")
+        )
+    }
+
+    public static func builtInDecision(for input: Input) -> Decision {
+        let requested = input.metadata["guest_tier"]?.stringValue ?? builtInDefaultTier
+        let tier = builtInTierLimits[requested] == nil ? builtInDefaultTier : requested
+        let limit = builtInTierLimits[tier]!
+        if input.amount < builtInMinimumAmount {
+            return Decision(
+                allow: false, maxAmount: limit, tier: tier,
+                reason: "Amount must be at least \(builtInMinimumAmount) cents",
+                details: ["current_tier": .string(tier), "max_amount": .integer(limit), "min_amount": .integer(builtInMinimumAmount)]
+            )
+        }
+        if input.amount > limit {
+            return Decision(
+                allow: false, maxAmount: limit, tier: tier, reason: "Amount exceeds limit for \(tier) tier",
+                details: ["current_tier": .string(tier), "max_amount": .integer(limit)]
+            )
+        }
+        return Decision(allow: true, maxAmount: limit, tier: tier)
+    }
+
+    public static func failClosedDecision(for input: Input) -> Decision {
+        Decision(allow: false, maxAmount: 0, tier: "", reason: "The hold policy could not be evaluated")
+    }
+
+    public static func policyValue(of decision: Decision) -> PolicyValue {
+        var fields: [String: PolicyValue] = [
+            "allow": .bool(decision.allow), "max_amount": .integer(decision.maxAmount), "tier": .string(decision.tier),
+        ]
+        if let reason = decision.reason { fields["reason"] = .string(reason) }
+        if let details = decision.details { fields["details"] = .object(details) }
+        return .object(fields)
+    }
+
+    public static let smokeInput = Input(
+        amount: 10_000, currency: "usd", description: "policy smoke test", customerEmail: "guest@example.com",
+        propertyID: "property-smoke", tenantID: "tenant-smoke",
+        metadata: ["guest_tier": "NEW_GUEST", "check_in": "2026-01-01", "check_out": "2026-01-03"], client: "smoke-test"
+    )
+}

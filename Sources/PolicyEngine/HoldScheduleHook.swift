@@ -1,0 +1,112 @@
+/// `hold_schedule(hold)`: should this hold be captured or released automatically, and when?
+public enum HoldScheduleHook: PolicyHookContract {
+    /// The stored hold as the policy sees it; times are ISO-8601 UTC strings.
+    public struct Input: Sendable, Equatable {
+        public var id: String
+        public var amount: Int64
+        public var currency: String
+        public var status: String
+        public var createdAt: String
+        public var captureBefore: String?
+        public var propertyID: String?
+        public var tenantID: String?
+        public var metadata: [String: PolicyValue]
+
+        public init(
+            id: String, amount: Int64, currency: String = "usd", status: String, createdAt: String,
+            captureBefore: String? = nil, propertyID: String? = nil, tenantID: String? = nil,
+            metadata: [String: PolicyValue] = [:]
+        ) {
+            self.id = id
+            self.amount = amount
+            self.currency = currency
+            self.status = status
+            self.createdAt = createdAt
+            self.captureBefore = captureBefore
+            self.propertyID = propertyID
+            self.tenantID = tenantID
+            self.metadata = metadata
+        }
+    }
+
+    public enum Action: String, Sendable, Equatable {
+        case capture, release, none
+    }
+
+    public struct Decision: Sendable, Equatable {
+        public var action: Action
+        /// Unix seconds; nil only for `.none`.
+        public var at: Int64?
+        /// Cents to capture; nil captures everything capturable.
+        public var amount: Int64?
+
+        public init(action: Action, at: Int64? = nil, amount: Int64? = nil) {
+            self.action = action
+            self.at = at
+            self.amount = amount
+        }
+    }
+
+    public static let hook = PolicyHook.holdSchedule
+
+    public static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
+        encoder.beginObject(count: 9)
+        encoder.key("id"); encoder.string(input.id)
+        encoder.key("amount"); encoder.integer(input.amount)
+        encoder.key("currency"); encoder.string(input.currency)
+        encoder.key("status"); encoder.string(input.status)
+        encoder.key("created_at"); encoder.string(input.createdAt)
+        encoder.key("capture_before"); encoder.optionalString(input.captureBefore)
+        encoder.key("property_id"); encoder.optionalString(input.propertyID)
+        encoder.key("tenant_id"); encoder.optionalString(input.tenantID)
+        encoder.key("metadata"); encoder.object(input.metadata)
+    }
+
+    public static func input(from value: PolicyValue) -> Input {
+        Input(
+            id: value.string("id"), amount: value.integer("amount"), currency: value.optionalString("currency") ?? "usd",
+            status: value.string("status"), createdAt: value.string("created_at"),
+            captureBefore: value.optionalString("capture_before"), propertyID: value.optionalString("property_id"),
+            tenantID: value.optionalString("tenant_id"), metadata: value.object("metadata")
+        )
+    }
+
+    public static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision {
+        let fields = try PolicyResultFields(result)
+        let name = try fields.string("action", maxLength: 20)
+        guard let action = Action(rawValue: name) else {
+            throw PolicyResultProblem("returned action '\(name)'; it must be \"capture\", \"release\" or \"none\"")
+        }
+        if action == .none { return Decision(action: .none) }
+        // Unix seconds between 2000 and 2100: anything else is a unit mistake (milliseconds).
+        let at = try fields.integer("at", in: 946_684_800...4_102_444_800)
+        let amount = try fields.optionalInteger("amount", in: 1...Int64(Int32.max) * 1000)
+        if amount != nil && action != .capture {
+            throw PolicyResultProblem("returned an 'amount' with action '\(name)'; only a capture takes an amount")
+        }
+        return Decision(action: action, at: at, amount: amount)
+    }
+
+    /// The earlier service scheduled nothing.
+    public static func builtInDecision(for input: Input) -> Decision {
+        Decision(action: .none)
+    }
+
+    /// Nothing is scheduled; the caller flags the hold for attention.
+    public static func failClosedDecision(for input: Input) -> Decision {
+        Decision(action: .none)
+    }
+
+    public static func policyValue(of decision: Decision) -> PolicyValue {
+        var fields: [String: PolicyValue] = ["action": .string(decision.action.rawValue)]
+        if let at = decision.at { fields["at"] = .integer(at) }
+        if let amount = decision.amount { fields["amount"] = .integer(amount) }
+        return .object(fields)
+    }
+
+    public static let smokeInput = Input(
+        id: "pi_smoke_test", amount: 10_000, status: "requires_capture", createdAt: "2026-01-01T12:00:00Z",
+        captureBefore: "2026-01-08T12:00:00Z", propertyID: "property-smoke", tenantID: "tenant-smoke",
+        metadata: ["guest_tier": "NEW_GUEST", "check_in": "2026-01-01", "check_out": "2026-01-03"]
+    )
+}

@@ -1,0 +1,116 @@
+import CLuaShim
+
+/// One sandboxed Lua state with a policy set loaded into it.
+///
+/// A lua_State is not thread-safe: a `LuaPolicyState` is used by one caller at a time,
+/// which `PolicyRevision`'s pool guarantees (a state is either idle in the pool or lent to
+/// exactly one evaluation). That is why it may be `@unchecked Sendable`.
+final class LuaPolicyState: @unchecked Sendable {
+    /// Where each defined hook lives (`policy.lua:12`) and its registry reference.
+    struct HookFunction: Sendable, Equatable {
+        let reference: Int32
+        let location: String
+    }
+
+    enum CallOutcome {
+        case result(PolicyValue)
+        case failure(PolicyEvaluationError.Kind, String)
+    }
+
+    private let state: OpaquePointer
+    private let memoryLimit: Int
+    private(set) var hooks: [PolicyHook: HookFunction] = [:]
+    /// Reused for every call's input, so the hot path does not allocate a buffer.
+    var encoder = LuaValueEncoder()
+    /// Set after a failure that may leave the state in a poor condition (exhausted budget,
+    /// memory at the cap): the pool closes it instead of lending it again.
+    private(set) var isSpent = false
+
+    /// Creates a state and runs the entry module; throws the policy's own error message.
+    init(sources: PolicySourceSet, limits: PolicyLimits) throws(PolicyLoadError) {
+        guard let state = ccl_new(limits.memoryLimit, limits.instructionBudget) else {
+            throw PolicyLoadError("cannot create a Lua state within the memory limit of \(limits.memoryLimit) bytes")
+        }
+        self.state = state
+        self.memoryLimit = limits.memoryLimit
+        for file in sources.files {
+            let added = file.contents.withUnsafeBufferPointer { bytes in
+                ccl_add_module(state, file.moduleName, bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, bytes.count)
+            }
+            guard added == 0 else { throw PolicyLoadError("\(file.path): out of memory while loading") }
+        }
+        let status = ccl_load_entry(state, PolicySourceSet.entryModule)
+        guard status == CCL_OK else {
+            throw PolicyLoadError(Self.loadFailure(status, message: message))
+        }
+        for hook in PolicyHook.allCases {
+            var reference: Int32 = 0
+            switch ccl_find_hook(state, hook.name, &reference) {
+            case 1: hooks[hook] = HookFunction(reference: reference, location: message)
+            case 0: continue
+            default: throw PolicyLoadError("\(PolicySourceSet.entryModule).lua: \(message)")
+            }
+        }
+    }
+
+    deinit {
+        ccl_close(state)
+    }
+
+    private static func loadFailure(_ status: ccl_status, message: String) -> String {
+        switch status {
+        case CCL_ERR_BUDGET: "\(message) while loading the policy"
+        case CCL_ERR_MEMORY: "\(PolicySourceSet.entryModule).lua: \(message) while loading the policy"
+        default: message
+        }
+    }
+
+    /// The message of the last failure (or a hook's location after lookup).
+    private var message: String {
+        var length = 0
+        guard let text = ccl_message(state, &length) else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: text, count: length), as: UTF8.self)
+    }
+
+    /// What the policy printed during the last call.
+    var printed: String {
+        var length = 0
+        guard let text = ccl_printed(state, &length), length > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: text, count: length), as: UTF8.self)
+    }
+
+    var memoryUsed: Int { ccl_memory_used(state) }
+
+    /// Calls `function` with the input already written to `encoder`.
+    func call(_ function: HookFunction) -> CallOutcome {
+        let status = encoder.bytes.withUnsafeBufferPointer { input in
+            ccl_call(state, function.reference, input.baseAddress, input.count)
+        }
+        switch status {
+        case CCL_OK:
+            var length = 0
+            let output = ccl_output(state, &length)
+            do {
+                let value = try LuaValueDecoder.decode(UnsafeRawBufferPointer(start: output, count: length))
+                if memoryUsed > memoryLimit / 2 { isSpent = true }
+                return .result(value)
+            } catch {
+                isSpent = true
+                return .failure(.invalidResult, "internal error: unreadable result stream")
+            }
+        case CCL_ERR_BUDGET:
+            isSpent = true
+            return .failure(.instructionBudget, message)
+        case CCL_ERR_MEMORY:
+            isSpent = true
+            return .failure(.memory, message)
+        case CCL_ERR_RESULT:
+            return .failure(.invalidResult, message)
+        case CCL_ERR_RUNTIME:
+            return .failure(.runtime, message)
+        default:
+            isSpent = true
+            return .failure(.runtime, "internal error: \(message)")
+        }
+    }
+}

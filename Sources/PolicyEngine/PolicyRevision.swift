@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// One loaded policy set, named by the hash of its files, with a pool of Lua states.
+///
+/// A revision never changes after it is built, so a request that took it at the start
+/// finishes on it even if a reload swaps in another. Evaluations borrow a state from the
+/// pool (creating one when all are lent), so concurrent callers never share a lua_State.
+public final class PolicyRevision: Sendable {
+    public let id: String
+    public let sources: PolicySourceSet
+    public let limits: PolicyLimits
+    public let loadedAt: Date
+    /// The hooks the policy defines and where (`policy.lua:12`); others use built-in defaults.
+    public let definedHooks: [PolicyHook: String]
+
+    private let idleStates: Mutex<[LuaPolicyState]>
+    private let maximumIdleStates: Int
+    private let logger: Logger
+    private let metrics: PolicyMetrics
+
+    /// Compiles and loads the policy, then smoke-tests every defined hook; throws if any step fails.
+    public convenience init(sources: PolicySourceSet, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy")) throws(PolicyLoadError) {
+        try self.init(sources: sources, limits: limits, logger: logger, metrics: PolicyMetrics())
+    }
+
+    init(sources: PolicySourceSet, limits: PolicyLimits, logger: Logger, metrics: PolicyMetrics) throws(PolicyLoadError) {
+        let first = try LuaPolicyState(sources: sources, limits: limits)
+        self.id = sources.revision
+        self.sources = sources
+        self.limits = limits
+        self.loadedAt = Date()
+        self.definedHooks = first.hooks.mapValues(\.location)
+        self.idleStates = Mutex([first])
+        self.maximumIdleStates = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
+        var logger = logger
+        logger[metadataKey: "policy.revision"] = "\(sources.revision)"
+        self.logger = logger
+        self.metrics = metrics
+        try smokeTest()
+    }
+
+    private func smokeTest() throws(PolicyLoadError) {
+        try smokeTest(HoldLimitHook.self)
+        try smokeTest(CORSHook.self)
+        try smokeTest(RateLimitHook.self)
+        try smokeTest(HoldScheduleHook.self)
+    }
+
+    private func smokeTest<Hook: PolicyHookContract>(_ contract: Hook.Type) throws(PolicyLoadError) {
+        guard let location = definedHooks[Hook.hook] else { return }
+        let evaluation = evaluate(contract, Hook.smokeInput, quiet: true)
+        if let error = evaluation.error {
+            throw PolicyLoadError("\(location): \(Hook.hook.name) failed its smoke test: \(error.message)")
+        }
+    }
+
+    // MARK: Evaluation
+
+    public func holdLimit(_ input: HoldLimitHook.Input) -> PolicyEvaluation<HoldLimitHook.Decision> {
+        evaluate(HoldLimitHook.self, input)
+    }
+
+    public func cors(_ input: CORSHook.Input) -> PolicyEvaluation<CORSHook.Decision> {
+        evaluate(CORSHook.self, input)
+    }
+
+    public func rateLimit(_ input: RateLimitHook.Input) -> PolicyEvaluation<RateLimitHook.Decision> {
+        evaluate(RateLimitHook.self, input)
+    }
+
+    public func holdSchedule(_ input: HoldScheduleHook.Input) -> PolicyEvaluation<HoldScheduleHook.Decision> {
+        evaluate(HoldScheduleHook.self, input)
+    }
+
+    /// Evaluates a hook on a JSON input exactly as given (extra fields included): the dry run
+    /// behind `policy eval` and `policy test`.
+    public func evaluate(_ hook: PolicyHook, input: PolicyValue) -> AnyPolicyEvaluation {
+        switch hook {
+        case .holdLimit: evaluateJSON(HoldLimitHook.self, input)
+        case .cors: evaluateJSON(CORSHook.self, input)
+        case .rateLimit: evaluateJSON(RateLimitHook.self, input)
+        case .holdSchedule: evaluateJSON(HoldScheduleHook.self, input)
+        }
+    }
+
+    private func evaluateJSON<Hook: PolicyHookContract>(_ contract: Hook.Type, _ json: PolicyValue) -> AnyPolicyEvaluation {
+        let evaluation = run(contract, Hook.input(from: json), quiet: false) { $0.value(json) }
+        return AnyPolicyEvaluation(hook: Hook.hook, evaluation, decision: Hook.policyValue(of: evaluation.decision))
+    }
+
+    public func evaluate<Hook: PolicyHookContract>(_ contract: Hook.Type, _ input: Hook.Input) -> PolicyEvaluation<Hook.Decision> {
+        evaluate(contract, input, quiet: false)
+    }
+
+    private func evaluate<Hook: PolicyHookContract>(_ contract: Hook.Type, _ input: Hook.Input, quiet: Bool) -> PolicyEvaluation<Hook.Decision> {
+        run(contract, input, quiet: quiet) { Hook.encode(input, into: &$0) }
+    }
+
+    private func run<Hook: PolicyHookContract>(
+        _ contract: Hook.Type, _ input: Hook.Input, quiet: Bool, write: (inout LuaValueEncoder) -> Void
+    ) -> PolicyEvaluation<Hook.Decision> {
+        guard let location = definedHooks[Hook.hook] else {
+            metrics.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.builtIn)
+            return PolicyEvaluation(decision: Hook.builtInDecision(for: input), revision: id, source: .builtIn, error: nil, printed: "")
+        }
+        let state: LuaPolicyState
+        do {
+            state = try borrowState()
+        } catch {
+            return failed(contract, input, PolicyEvaluationError(hook: Hook.hook, kind: .runtime, message: error.message), printed: "", quiet: quiet)
+        }
+        defer { giveBack(state) }
+        guard let function = state.hooks[Hook.hook] else {
+            let error = PolicyEvaluationError(hook: Hook.hook, kind: .runtime, message: "\(location): the hook was not defined when the policy loaded again")
+            return failed(contract, input, error, printed: "", quiet: quiet)
+        }
+        state.encoder.reset()
+        write(&state.encoder)
+        switch state.call(function) {
+        case .result(let result):
+            do {
+                let decision = try Hook.decision(from: result, for: input)
+                metrics.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.policy)
+                return PolicyEvaluation(decision: decision, revision: id, source: .policy, error: nil, printed: state.printed)
+            } catch {
+                let error = PolicyEvaluationError(hook: Hook.hook, kind: .invalidResult, message: "\(Hook.hook.name) (\(location)) \(error.sentence)")
+                return failed(contract, input, error, printed: state.printed, quiet: quiet)
+            }
+        case .failure(let kind, let message):
+            let message = kind == .invalidResult ? "\(Hook.hook.name) (\(location)): \(message)" : message
+            return failed(contract, input, PolicyEvaluationError(hook: Hook.hook, kind: kind, message: message), printed: state.printed, quiet: quiet)
+        }
+    }
+
+    private func failed<Hook: PolicyHookContract>(
+        _ contract: Hook.Type, _ input: Hook.Input, _ error: PolicyEvaluationError, printed: String, quiet: Bool
+    ) -> PolicyEvaluation<Hook.Decision> {
+        metrics.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.failClosed)
+        if !quiet {
+            logger.error(
+                "policy error; using the fail-closed decision",
+                metadata: ["policy.hook": "\(Hook.hook.name)", "policy.error_kind": "\(error.kind.rawValue)", "policy.error": "\(error.message)"]
+            )
+        }
+        return PolicyEvaluation(decision: Hook.failClosedDecision(for: input), revision: id, source: .failClosed, error: error, printed: printed)
+    }
+
+    // MARK: Pool
+
+    private func borrowState() throws(PolicyLoadError) -> LuaPolicyState {
+        if let idle = idleStates.withLock({ $0.popLast() }) { return idle }
+        return try LuaPolicyState(sources: sources, limits: limits)
+    }
+
+    private func giveBack(_ state: LuaPolicyState) {
+        guard !state.isSpent else { return }
+        idleStates.withLock { idle in
+            if idle.count < maximumIdleStates { idle.append(state) }
+        }
+    }
+
+    /// States ready to lend (for tests and diagnostics).
+    var idleStateCount: Int { idleStates.withLock { $0.count } }
+}

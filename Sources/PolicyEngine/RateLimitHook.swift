@@ -1,0 +1,68 @@
+/// `rate_limit(req)`: how many requests a client may make in a window.
+public enum RateLimitHook: PolicyHookContract {
+    public struct Input: Sendable, Equatable {
+        public var client: String
+        public var route: String
+        public var method: String
+        public var ip: String
+
+        public init(client: String, route: String, method: String, ip: String) {
+            self.client = client
+            self.route = route
+            self.method = method
+            self.ip = ip
+        }
+    }
+
+    public struct Decision: Sendable, Equatable {
+        public var limit: Int64
+        /// Seconds.
+        public var window: Int64
+        /// Requests that share a key share a counter.
+        public var key: String
+
+        public init(limit: Int64, window: Int64, key: String) {
+            self.limit = limit
+            self.window = window
+            self.key = key
+        }
+    }
+
+    public static let hook = PolicyHook.rateLimit
+
+    public static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
+        encoder.beginObject(count: 4)
+        encoder.key("client"); encoder.string(input.client)
+        encoder.key("route"); encoder.string(input.route)
+        encoder.key("method"); encoder.string(input.method)
+        encoder.key("ip"); encoder.string(input.ip)
+    }
+
+    public static func input(from value: PolicyValue) -> Input {
+        Input(client: value.string("client"), route: value.string("route"), method: value.string("method"), ip: value.string("ip"))
+    }
+
+    public static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision {
+        let fields = try PolicyResultFields(result)
+        let limit = try fields.integer("limit", in: 0...1_000_000_000)
+        let window = try fields.integer("window", in: 1...86_400)
+        // Without a key the limit applies per client, as in the earlier service.
+        let key = try fields.optionalString("key", maxLength: 200)
+        return Decision(limit: limit, window: window, key: key ?? input.client)
+    }
+
+    public static func builtInDecision(for input: Input) -> Decision {
+        Decision(limit: 10, window: 60, key: input.client)
+    }
+
+    /// POLICY.md: a broken rate_limit falls back to the built-in limit, never to no limit.
+    public static func failClosedDecision(for input: Input) -> Decision {
+        builtInDecision(for: input)
+    }
+
+    public static func policyValue(of decision: Decision) -> PolicyValue {
+        ["limit": .integer(decision.limit), "window": .integer(decision.window), "key": .string(decision.key)]
+    }
+
+    public static let smokeInput = Input(client: "smoke-test", route: "/api/holds", method: "POST", ip: "127.0.0.1")
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct ChittyChargeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chittycharge",
+        abstract: "Authorization holds through Stripe, with rules written as Lua policies.",
+        version: "1.0.0",
+        subcommands: [PolicyCommand.self]
+    )
+}
