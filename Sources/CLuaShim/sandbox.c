@@ -72,12 +72,33 @@ static void set_message(ccl_state *state, const char *text, size_t length) {
     state->message_length = length;
 }
 
-/// Message handler for lua_pcall: turns non-string error objects into a sentence with the
-/// position of the Lua code that raised them, so every policy error names file:line.
+/// True when `message` starts with a Lua position such as `policy.lua:12:` or `[string "..."]:1:`.
+static int has_position(const char *message) {
+    const char *c = message;
+    if (strncmp(c, "[string \"", 9) == 0) {
+        c = strstr(c, "\"]:");
+        if (c == NULL) return 0;
+        c += 3;
+    } else {
+        while ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+               *c == '_' || *c == '/' || *c == '.' || *c == '-') c++;
+        if (c == message || *c != ':') return 0;
+        c++;
+    }
+    const char *digits = c;
+    while (*c >= '0' && *c <= '9') c++;
+    return c > digits && *c == ':';
+}
+
+/// Message handler for lua_pcall: gives every policy error the file:line of the innermost
+/// Lua code on the stack. Lua adds it for errors raised in Lua code, but not for errors
+/// raised by C functions called from our guards, nor for non-string error objects.
 static int message_handler(lua_State *L) {
-    if (lua_type(L, 1) == LUA_TSTRING) return 1;
     const char *what;
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        what = lua_tostring(L, 1);
+        if (has_position(what)) return 1;
+    } else if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
         what = lua_tostring(L, -1);
     } else {
         what = lua_pushfstring(L, "error object is a %s value", luaL_typename(L, 1));

@@ -129,7 +129,8 @@ public final class PolicyRevision: Sendable {
                 return failed(contract, input, error, printed: state.printed, quiet: quiet)
             }
         case .failure(let kind, let message):
-            let message = kind == .invalidResult ? "\(Hook.hook.name) (\(location)): \(message)" : message
+            // Lua gives runtime and budget errors their own file:line; the others get the hook's.
+            let message = kind == .invalidResult || kind == .memory ? "\(Hook.hook.name) (\(location)): \(message)" : message
             return failed(contract, input, PolicyEvaluationError(hook: Hook.hook, kind: kind, message: message), printed: state.printed, quiet: quiet)
         }
     }
