@@ -132,7 +132,8 @@ extension PolicyCommand {
             if outcomes.isEmpty {
                 print("no test cases in \(options.directory)/\(PolicyTestSuite.folderName)/*.json")
             }
-            print("revision \(revision.id): \(outcomes.count - failed) passed, \(failed) failed")
+            print("revision \(revision.id)")
+            print("\(outcomes.count - failed) passed, \(failed) failed")
             if failed > 0 { throw ExitCode.failure }
         }
     }
