@@ -13,6 +13,13 @@
 #define CCL_MESSAGE_CAPACITY 2048
 #define CCL_PRINT_CAPACITY 4096
 
+typedef struct {
+    const uint8_t *bytes;
+    size_t length;
+    size_t at;
+    int keys_index;  // stack index of the registered key table
+} ccl_reader;
+
 typedef struct ccl_module {
     char *name;
     char *source;
@@ -44,6 +51,16 @@ struct ccl_state {
     int call_env_ref;     // the table every chunk sees as _ENV; emptied after each call
     int frozen_env_ref;   // what the entry defined, read through call_env's __index
     int loaded_ref;       // require's cache
+    int keys_ref;         // registered input keys, anchored so they stay interned
+    int lazy_meta_ref;    // metatable of lazily decoded input tables
+    int lazy_holder_ref;  // [1] = the current call's lazy table
+
+    // The current call's lazy table (see lazy.c): its identity, its entries in the input
+    // stream (valid only during the call) and which entries Lua has seen.
+    const void *lazy_table;
+    ccl_reader lazy_entries;
+    uint32_t lazy_count;
+    uint64_t lazy_loaded;
 
     uint8_t *output;
     size_t output_length;
@@ -62,7 +79,17 @@ static inline ccl_state *ccl_state_of(lua_State *L) {
 }
 
 // codec.c
-int ccl_push_decoded(lua_State *L, const uint8_t *input, size_t length);
+
+int ccl_push_decoded(lua_State *L, const uint8_t *input, size_t length, int keys_index);
+int ccl_push_value(lua_State *L, ccl_reader *r, int depth);
+int ccl_skip_value(ccl_reader *r, int depth);
+
+// lazy.c
+int ccl_push_lazy_object(lua_State *L, ccl_reader *r);
+void ccl_open_lazy_objects(lua_State *L, int base_index);
+void ccl_end_lazy_object(ccl_state *state);
+/// Decodes the rest of a lazy table (a hook returning its input, say) into a plain table.
+void ccl_materialise_if_lazy(lua_State *L, int index);
 void ccl_encode_top(lua_State *L, ccl_state *state);
 
 // stdlib.c

@@ -15,11 +15,7 @@
 
 // MARK: - Decoding (Swift → Lua)
 
-typedef struct {
-    const uint8_t *bytes;
-    size_t length;
-    size_t at;
-} reader;
+typedef ccl_reader reader;
 
 static int read_u32(reader *r, uint32_t *value) {
     if (r->length - r->at < 4) return 0;
@@ -28,7 +24,30 @@ static int read_u32(reader *r, uint32_t *value) {
     return 1;
 }
 
-static int push_value(lua_State *L, reader *r, int depth) {
+static int push_object_entries(lua_State *L, reader *r, uint32_t count, int depth) {
+    if (count > r->length - r->at) return 0;
+    lua_createtable(L, 0, (int)count);
+    for (uint32_t i = 0; i < count; i++) {
+        if (r->at >= r->length) return 0;
+        uint8_t key_tag = r->bytes[r->at++];
+        if (key_tag == 'k') {
+            if (r->at >= r->length) return 0;
+            if (lua_rawgeti(L, r->keys_index, (lua_Integer)r->bytes[r->at++] + 1) != LUA_TSTRING) return 0;
+        } else if (key_tag == 's') {
+            uint32_t length;
+            if (!read_u32(r, &length) || r->length - r->at < length) return 0;
+            lua_pushlstring(L, (const char *)r->bytes + r->at, length);
+            r->at += length;
+        } else {
+            return 0;
+        }
+        if (!ccl_push_value(L, r, depth + 1)) return 0;
+        lua_rawset(L, -3);
+    }
+    return 1;
+}
+
+int ccl_push_value(lua_State *L, reader *r, int depth) {
     if (r->at >= r->length || depth > 64) return 0;
     if (!lua_checkstack(L, 3)) return 0;
     uint8_t tag = r->bytes[r->at++];
@@ -64,34 +83,79 @@ static int push_value(lua_State *L, reader *r, int depth) {
         if (!read_u32(r, &count) || count > r->length - r->at) return 0;
         lua_createtable(L, (int)count, 0);
         for (uint32_t i = 1; i <= count; i++) {
-            if (!push_value(L, r, depth + 1)) return 0;
+            if (!ccl_push_value(L, r, depth + 1)) return 0;
             lua_rawseti(L, -2, (lua_Integer)i);
         }
         return 1;
     }
+    case 'O':
+        if (ccl_push_lazy_object(L, r)) return 1;
+        // Not lazy after all (another lazy table is live): skip the byte length and decode
+        // the entries as an 'o' object.
+        if (r->length - r->at < 8) return 0;
+        {
+            uint32_t count;
+            memcpy(&count, r->bytes + r->at, 4);
+            r->at += 8;
+            return push_object_entries(L, r, count, depth);
+        }
     case 'o': {
         uint32_t count;
-        if (!read_u32(r, &count) || count > r->length - r->at) return 0;
-        lua_createtable(L, 0, (int)count);
-        for (uint32_t i = 0; i < count; i++) {
-            uint32_t length;
-            if (!read_u32(r, &length) || r->length - r->at < length) return 0;
-            lua_pushlstring(L, (const char *)r->bytes + r->at, length);
-            r->at += length;
-            if (!push_value(L, r, depth + 1)) return 0;
-            lua_rawset(L, -3);
-        }
-        return 1;
+        if (!read_u32(r, &count)) return 0;
+        return push_object_entries(L, r, count, depth);
     }
     default:
         return 0;
     }
 }
 
-int ccl_push_decoded(lua_State *L, const uint8_t *input, size_t length) {
-    reader r = {input, length, 0};
+int ccl_skip_value(reader *r, int depth) {
+    if (r->at >= r->length || depth > 64) return 0;
+    uint8_t tag = r->bytes[r->at++];
+    uint32_t count, length;
+    switch (tag) {
+    case 'z': case 't': case 'f': return 1;
+    case 'i': case 'd':
+        if (r->length - r->at < 8) return 0;
+        r->at += 8;
+        return 1;
+    case 's':
+        if (!read_u32(r, &length) || r->length - r->at < length) return 0;
+        r->at += length;
+        return 1;
+    case 'a':
+        if (!read_u32(r, &count)) return 0;
+        for (uint32_t i = 0; i < count; i++) if (!ccl_skip_value(r, depth + 1)) return 0;
+        return 1;
+    case 'O':
+        if (!read_u32(r, &count) || !read_u32(r, &length) || r->length - r->at < length) return 0;
+        r->at += length;
+        return 1;
+    case 'o':
+        if (!read_u32(r, &count)) return 0;
+        for (uint32_t i = 0; i < count; i++) {
+            if (r->at >= r->length) return 0;
+            uint8_t key_tag = r->bytes[r->at++];
+            if (key_tag == 'k') {
+                if (r->at >= r->length) return 0;
+                r->at++;
+            } else if (key_tag != 's' || !read_u32(r, &length) || r->length - r->at < length) {
+                return 0;
+            } else {
+                r->at += length;
+            }
+            if (!ccl_skip_value(r, depth + 1)) return 0;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int ccl_push_decoded(lua_State *L, const uint8_t *input, size_t length, int keys_index) {
+    reader r = {input, length, 0, keys_index};
     int top = lua_gettop(L);
-    if (!push_value(L, &r, 0) || r.at != length) {
+    if (!ccl_push_value(L, &r, 0) || r.at != length) {
         lua_settop(L, top);
         return 0;
     }
@@ -130,7 +194,10 @@ static void append(writer *w, const void *bytes, size_t length) {
 
 static void append_tag(writer *w, char tag) { append(w, &tag, 1); }
 
+static void append_tag(writer *w, char tag);
+
 static void append_string(writer *w, const char *text, size_t length) {
+    append_tag(w, 's');
     uint32_t length32 = (uint32_t)length;
     append(w, &length32, 4);
     append(w, text, length);
@@ -138,60 +205,45 @@ static void append_string(writer *w, const char *text, size_t length) {
 
 static void encode_value(writer *w, int index, int depth);
 
-/// Counts entries; returns 1 when the keys are exactly the integers 1..count.
-static int table_is_sequence(lua_State *L, int index, uint32_t *count) {
-    uint32_t entries = 0;
-    lua_Integer largest = 0;
-    int integer_keys = 1;
-    lua_pushnil(L);
-    while (lua_next(L, index) != 0) {
-        lua_pop(L, 1);
-        entries++;
-        if (integer_keys && lua_isinteger(L, -1)) {
-            lua_Integer key = lua_tointeger(L, -1);
-            if (key < 1) integer_keys = 0;
-            else if (key > largest) largest = key;
-        } else {
-            integer_keys = 0;
-        }
-    }
-    *count = entries;
-    return entries > 0 && integer_keys && largest == (lua_Integer)entries;
-}
-
 static void encode_table(writer *w, int index, int depth) {
     lua_State *L = w->L;
     if (depth > CCL_RESULT_MAX_DEPTH) reject(w, "the result nests tables more than %s levels deep (or contains a cycle)", "16");
     if (!lua_checkstack(L, 4)) reject(w, "the result is too deep (%s)", "stack");
-    uint32_t count;
-    if (table_is_sequence(L, index, &count)) {
-        append_tag(w, 'a');
-        append(w, &count, 4);
-        for (uint32_t i = 1; i <= count; i++) {
-            lua_rawgeti(L, index, (lua_Integer)i);
-            encode_value(w, lua_gettop(L), depth + 1);
-            lua_pop(L, 1);
-        }
-        return;
-    }
+    ccl_materialise_if_lazy(L, index);
+    // One pass writes the table as an object and notes whether its keys are exactly 1..n;
+    // only a list (rare in results) is then written again as an array.
+    size_t start = w->state->output_length;
+    size_t values_before = w->values;
+    uint32_t count = 0;
+    lua_Integer largest = 0;
+    int integer_keys = 1;
     append_tag(w, 'o');
     append(w, &count, 4);
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
         int key = lua_gettop(L) - 1;
         char number[64];
+        count++;
         switch (lua_type(L, key)) {
         case LUA_TSTRING: {
             size_t length;
             const char *text = lua_tolstring(L, key, &length);  // a string key: no conversion
             append_string(w, text, length);
+            integer_keys = 0;
             break;
         }
         case LUA_TNUMBER: {
             // Converting the key in place would confuse lua_next; format a copy instead.
-            int n = lua_isinteger(L, key)
-                ? snprintf(number, sizeof number, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, key))
-                : snprintf(number, sizeof number, "%.14g", (double)lua_tonumber(L, key));
+            int n;
+            if (lua_isinteger(L, key)) {
+                lua_Integer value = lua_tointeger(L, key);
+                if (value < 1) integer_keys = 0;
+                else if (value > largest) largest = value;
+                n = snprintf(number, sizeof number, LUA_INTEGER_FMT, (LUAI_UACINT)value);
+            } else {
+                integer_keys = 0;
+                n = snprintf(number, sizeof number, "%.14g", (double)lua_tonumber(L, key));
+            }
             append_string(w, number, (size_t)n);
             break;
         }
@@ -200,6 +252,18 @@ static void encode_table(writer *w, int index, int depth) {
         }
         encode_value(w, key + 1, depth + 1);
         lua_pop(L, 1);
+    }
+    memcpy(w->state->output + start + 1, &count, 4);
+    if (count > 0 && integer_keys && largest == (lua_Integer)count) {
+        w->state->output_length = start;
+        w->values = values_before;
+        append_tag(w, 'a');
+        append(w, &count, 4);
+        for (uint32_t i = 1; i <= count; i++) {
+            lua_rawgeti(L, index, (lua_Integer)i);
+            encode_value(w, lua_gettop(L), depth + 1);
+            lua_pop(L, 1);
+        }
     }
 }
 
@@ -224,7 +288,6 @@ static void encode_value(writer *w, int index, int depth) {
     case LUA_TSTRING: {
         size_t length;
         const char *text = lua_tolstring(L, index, &length);
-        append_tag(w, 's');
         append_string(w, text, length);
         break;
     }

@@ -242,6 +242,7 @@ static int open_sandbox(lua_State *L) {
     ccl_open_sandbox_libraries(L, base);
     lua_pushcfunction(L, policy_require);
     lua_setfield(L, base, "require");
+    ccl_open_lazy_objects(L, base);
 
     // frozen: filled by ccl_load_entry with what the entry defined; falls back to base.
     lua_newtable(L);
@@ -282,7 +283,8 @@ ccl_state *ccl_new(size_t memory_limit, int64_t instruction_budget) {
     if (state == NULL) return NULL;
     state->memory_limit = memory_limit;
     state->instruction_budget = instruction_budget > 0 ? instruction_budget : 1;
-    state->call_env_ref = state->frozen_env_ref = state->loaded_ref = LUA_NOREF;
+    state->call_env_ref = state->frozen_env_ref = state->loaded_ref = state->keys_ref = LUA_NOREF;
+    state->lazy_meta_ref = state->lazy_holder_ref = LUA_NOREF;
     lua_State *L = lua_newstate(capped_alloc, state);
     if (L == NULL) {
         free(state);
@@ -291,6 +293,9 @@ ccl_state *ccl_new(size_t memory_limit, int64_t instruction_budget) {
     state->L = L;
     *(ccl_state **)lua_getextraspace(L) = state;
     lua_setwarnf(L, ignore_warning, NULL);
+    // Every call leaves a few young tables behind (input, result); generational collection
+    // reclaims them without re-marking the whole policy each cycle.
+    lua_gc(L, LUA_GCGEN, 0, 0);
     reset_for_call(state);
     if (run_protected(state, open_sandbox, NULL) != CCL_OK) {
         ccl_close(state);
@@ -336,6 +341,31 @@ int ccl_add_module(ccl_state *state, const char *name, const char *source, size_
     return 0;
 }
 
+// MARK: - Registered keys
+
+struct set_keys_arguments {
+    const char *const *keys;
+    int count;
+};
+
+static int set_keys_body(lua_State *L) {
+    ccl_state *state = ccl_state_of(L);
+    struct set_keys_arguments *arguments = lua_touserdata(L, 1);
+    lua_createtable(L, arguments->count, 0);
+    for (int i = 0; i < arguments->count; i++) {
+        lua_pushstring(L, arguments->keys[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    state->keys_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+int ccl_set_keys(ccl_state *state, const char *const *keys, int count) {
+    if (count < 0 || count > 256) return -1;
+    struct set_keys_arguments arguments = {keys, count};
+    return run_protected(state, set_keys_body, &arguments) == CCL_OK ? 0 : -1;
+}
+
 // MARK: - Loading the entry
 
 static int load_entry_body(lua_State *L) {
@@ -345,11 +375,22 @@ static int load_entry_body(lua_State *L) {
     lua_pushstring(L, name);
     lua_call(L, 1, 0);
 
-    // Seal: move what the entry defined into frozen and point call_env's reads at it.
+    // Seal: frozen becomes the base library plus what the entry defined (which may shadow
+    // library names), and call_env's reads go to it. One flat table, so a global read
+    // during a call costs one metatable hop, not two.
     lua_rawgeti(L, LUA_REGISTRYINDEX, state->call_env_ref);
     int call_env = lua_gettop(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, state->frozen_env_ref);
     int frozen = lua_gettop(L);
+    lua_getmetatable(L, frozen);
+    lua_getfield(L, -1, "__index");
+    int base = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, base) != 0) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, frozen);
+    }
     lua_pushnil(L);
     while (lua_next(L, call_env) != 0) {
         lua_pushvalue(L, -2);
@@ -428,10 +469,12 @@ struct call_arguments {
 static int call_body(lua_State *L) {
     ccl_state *state = ccl_state_of(L);
     struct call_arguments *arguments = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state->keys_ref);
+    int keys = lua_gettop(L);
     if (lua_rawgeti(L, LUA_REGISTRYINDEX, arguments->reference) != LUA_TFUNCTION) {
         return luaL_error(L, "internal: unknown hook reference");
     }
-    if (!ccl_push_decoded(L, arguments->input, arguments->input_length)) {
+    if (!ccl_push_decoded(L, arguments->input, arguments->input_length, keys)) {
         return luaL_error(L, "internal: malformed input stream");
     }
     lua_call(L, 1, 1);
@@ -457,6 +500,7 @@ ccl_status ccl_call(ccl_state *state, int reference, const uint8_t *input, size_
     reset_for_call(state);
     struct call_arguments arguments = {reference, input, input_length};
     ccl_status status = run_protected(state, call_body, &arguments);
+    ccl_end_lazy_object(state);
     clear_call_env(state);
     return status;
 }

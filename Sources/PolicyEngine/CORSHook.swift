@@ -22,14 +22,14 @@ public enum CORSHook: PolicyHookContract {
 
     public static let hook = PolicyHook.cors
 
-    public static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
+    static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
         encoder.beginObject(count: 4)
-        encoder.key("origin"); encoder.string(input.origin)
-        encoder.key("method"); encoder.string(input.method)
-        encoder.key("path"); encoder.string(input.path)
-        encoder.key("config")
+        encoder.key(.origin); encoder.string(input.origin)
+        encoder.key(.method); encoder.string(input.method)
+        encoder.key(.path); encoder.string(input.path)
+        encoder.key(.config)
         encoder.beginObject(count: 1)
-        encoder.key("allowed_origins")
+        encoder.key(.allowedOrigins)
         encoder.beginArray(count: input.allowedOrigins.count)
         for origin in input.allowedOrigins { encoder.string(origin) }
     }
@@ -44,8 +44,8 @@ public enum CORSHook: PolicyHookContract {
         return Input(origin: value.string("origin"), method: value.string("method"), path: value.string("path"), allowedOrigins: configured)
     }
 
-    public static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision {
-        Decision(allow: try PolicyResultFields(result).bool("allow"))
+    static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
+        Decision(allow: try fields.bool("allow"))
     }
 
     public static func builtInDecision(for input: Input) -> Decision {

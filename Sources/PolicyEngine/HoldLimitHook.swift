@@ -52,16 +52,16 @@ public enum HoldLimitHook: PolicyHookContract {
     public static let builtInDefaultTier = "NEW_GUEST"
     public static let builtInMinimumAmount: Int64 = 50
 
-    public static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
+    static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
         encoder.beginObject(count: 8)
-        encoder.key("amount"); encoder.integer(input.amount)
-        encoder.key("currency"); encoder.string(input.currency)
-        encoder.key("description"); encoder.string(input.description)
-        encoder.key("customer_email"); encoder.optionalString(input.customerEmail)
-        encoder.key("property_id"); encoder.optionalString(input.propertyID)
-        encoder.key("tenant_id"); encoder.optionalString(input.tenantID)
-        encoder.key("metadata"); encoder.object(input.metadata)
-        encoder.key("client"); encoder.string(input.client)
+        encoder.key(.amount); encoder.integer(input.amount)
+        encoder.key(.currency); encoder.string(input.currency)
+        encoder.key(.description); encoder.string(input.description)
+        encoder.key(.customerEmail); encoder.optionalString(input.customerEmail)
+        encoder.key(.propertyID); encoder.optionalString(input.propertyID)
+        encoder.key(.tenantID); encoder.optionalString(input.tenantID)
+        encoder.key(.metadata); encoder.lazyObject(input.metadata)
+        encoder.key(.client); encoder.string(input.client)
     }
 
     public static func input(from value: PolicyValue) -> Input {
@@ -73,8 +73,7 @@ public enum HoldLimitHook: PolicyHookContract {
         )
     }
 
-    public static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision {
-        let fields = try PolicyResultFields(result)
+    static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
         return Decision(
             allow: try fields.bool("allow"),
             maxAmount: try fields.integer("max_amount", in: 0...Int64(Int32.max) * 1000),

@@ -49,17 +49,17 @@ public enum HoldScheduleHook: PolicyHookContract {
 
     public static let hook = PolicyHook.holdSchedule
 
-    public static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
+    static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
         encoder.beginObject(count: 9)
-        encoder.key("id"); encoder.string(input.id)
-        encoder.key("amount"); encoder.integer(input.amount)
-        encoder.key("currency"); encoder.string(input.currency)
-        encoder.key("status"); encoder.string(input.status)
-        encoder.key("created_at"); encoder.string(input.createdAt)
-        encoder.key("capture_before"); encoder.optionalString(input.captureBefore)
-        encoder.key("property_id"); encoder.optionalString(input.propertyID)
-        encoder.key("tenant_id"); encoder.optionalString(input.tenantID)
-        encoder.key("metadata"); encoder.object(input.metadata)
+        encoder.key(.id); encoder.string(input.id)
+        encoder.key(.amount); encoder.integer(input.amount)
+        encoder.key(.currency); encoder.string(input.currency)
+        encoder.key(.status); encoder.string(input.status)
+        encoder.key(.createdAt); encoder.string(input.createdAt)
+        encoder.key(.captureBefore); encoder.optionalString(input.captureBefore)
+        encoder.key(.propertyID); encoder.optionalString(input.propertyID)
+        encoder.key(.tenantID); encoder.optionalString(input.tenantID)
+        encoder.key(.metadata); encoder.lazyObject(input.metadata)
     }
 
     public static func input(from value: PolicyValue) -> Input {
@@ -71,8 +71,7 @@ public enum HoldScheduleHook: PolicyHookContract {
         )
     }
 
-    public static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision {
-        let fields = try PolicyResultFields(result)
+    static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
         let name = try fields.string("action", maxLength: 20)
         guard let action = Action(rawValue: name) else {
             throw PolicyResultProblem("returned action '\(name)'; it must be \"capture\", \"release\" or \"none\"")

@@ -1,4 +1,5 @@
 import CLuaShim
+import Foundation
 
 /// One sandboxed Lua state with a policy set loaded into it.
 ///
@@ -13,13 +14,14 @@ final class LuaPolicyState: @unchecked Sendable {
     }
 
     enum CallOutcome {
-        case result(PolicyValue)
+        case result(PolicyResultFields)
+        case notATable(PolicyResultProblem)
         case failure(PolicyEvaluationError.Kind, String)
     }
 
     private let state: OpaquePointer
     private let memoryLimit: Int
-    private(set) var hooks: [PolicyHook: HookFunction] = [:]
+    private(set) var hooks = PerHook<HookFunction>()
     /// Reused for every call's input, so the hot path does not allocate a buffer.
     var encoder = LuaValueEncoder()
     /// Set after a failure that may leave the state in a poor condition (exhausted budget,
@@ -33,6 +35,7 @@ final class LuaPolicyState: @unchecked Sendable {
         }
         self.state = state
         self.memoryLimit = limits.memoryLimit
+        guard Self.registerInputKeys(state) == 0 else { throw PolicyLoadError("out of memory while creating a Lua state") }
         for file in sources.files {
             let added = file.contents.withUnsafeBufferPointer { bytes in
                 ccl_add_module(state, file.moduleName, bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, bytes.count)
@@ -55,6 +58,14 @@ final class LuaPolicyState: @unchecked Sendable {
 
     deinit {
         ccl_close(state)
+    }
+
+    private static func registerInputKeys(_ state: OpaquePointer) -> Int32 {
+        let names = PolicyInputKey.allCases.map { strdup($0.name) }
+        defer { names.forEach { free($0) } }
+        return names.map { UnsafePointer($0) }.withUnsafeBufferPointer { pointers in
+            ccl_set_keys(state, pointers.baseAddress, Int32(pointers.count))
+        }
     }
 
     private static func loadFailure(_ status: ccl_status, message: String) -> String {
@@ -83,17 +94,21 @@ final class LuaPolicyState: @unchecked Sendable {
 
     /// Calls `function` with the input already written to `encoder`.
     func call(_ function: HookFunction) -> CallOutcome {
-        let status = encoder.bytes.withUnsafeBufferPointer { input in
-            ccl_call(state, function.reference, input.baseAddress, input.count)
+        let status = encoder.withBytes { input in
+            ccl_call(state, function.reference, input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count)
         }
         switch status {
         case CCL_OK:
             var length = 0
             let output = ccl_output(state, &length)
+            // A state holding on to more than half its cap (module-level tables that keep
+            // growing) would soon fail every call; replace it while it still works.
+            if memoryUsed > memoryLimit / 2 { isSpent = true }
             do {
-                let value = try LuaValueDecoder.decode(UnsafeRawBufferPointer(start: output, count: length))
-                if memoryUsed > memoryLimit / 2 { isSpent = true }
-                return .result(value)
+                switch try LuaValueDecoder.decodeResult(UnsafeRawBufferPointer(start: output, count: length)) {
+                case .success(let fields): return .result(fields)
+                case .failure(let problem): return .notATable(problem)
+                }
             } catch {
                 isSpent = true
                 return .failure(.invalidResult, "internal error: unreadable result stream")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads the tagged byte stream the C shim writes from a hook's result (format in CLuaShim.h).
 /// The C side produced it from a Lua value it validated, so a malformed stream is a bug.
 struct LuaValueDecoder {
@@ -16,6 +18,58 @@ struct LuaValueDecoder {
         let value = try decoder.value()
         guard decoder.offset == bytes.count else { throw Malformed() }
         return value
+    }
+
+    /// Checks a hook's result: a table is handed on as its stream, to be read field by field;
+    /// anything else is decoded to say what it was.
+    static func decodeResult(_ bytes: UnsafeRawBufferPointer) throws(Malformed) -> Result<PolicyResultFields, PolicyResultProblem> {
+        guard !bytes.isEmpty, bytes[0] == UInt8(ascii: "o") else {
+            return .failure(PolicyResultFields.notATable(try decode(bytes)))
+        }
+        return .success(PolicyResultFields(stream: bytes))
+    }
+
+    /// The value of one field of the object in `bytes`, decoding nothing else.
+    static func field(named name: StaticString, inObject bytes: UnsafeRawBufferPointer) -> PolicyValue? {
+        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        var decoder = LuaValueDecoder(bytes)
+        do {
+            guard try decoder.tag() == UInt8(ascii: "o") else { return nil }
+            let count = Int(try decoder.fixed(UInt32.self))
+            for _ in 0..<count {
+                let key = try decoder.rawKey()
+                if key.count == wanted.count && memcmp(key.baseAddress!, wanted.baseAddress!, key.count) == 0 {
+                    return try decoder.value()
+                }
+                try decoder.skipValue()
+            }
+        } catch {}
+        return nil
+    }
+
+    private mutating func rawKey() throws(Malformed) -> UnsafeRawBufferPointer {
+        guard try tag() == UInt8(ascii: "s") else { throw Malformed() }
+        let length = Int(try fixed(UInt32.self))
+        guard bytes.count - offset >= length else { throw Malformed() }
+        defer { offset += length }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
+    }
+
+    private mutating func skipValue() throws(Malformed) {
+        switch try tag() {
+        case UInt8(ascii: "z"), UInt8(ascii: "t"), UInt8(ascii: "f"): return
+        case UInt8(ascii: "i"), UInt8(ascii: "d"): offset += 8
+        case UInt8(ascii: "s"): offset += Int(try fixed(UInt32.self))
+        case UInt8(ascii: "a"):
+            for _ in 0..<Int(try fixed(UInt32.self)) { try skipValue() }
+        case UInt8(ascii: "o"):
+            for _ in 0..<Int(try fixed(UInt32.self)) {
+                _ = try rawKey()
+                try skipValue()
+            }
+        default: throw Malformed()
+        }
+        guard offset <= bytes.count else { throw Malformed() }
     }
 
     private mutating func tag() throws(Malformed) -> UInt8 {
@@ -57,7 +111,7 @@ struct LuaValueDecoder {
             var fields: [String: PolicyValue] = [:]
             fields.reserveCapacity(count)
             for _ in 0..<count {
-                let key = try rawString()
+                let key = String(decoding: try rawKey(), as: UTF8.self)
                 fields[key] = try value()
             }
             return .object(fields)

@@ -2,54 +2,98 @@
 /// a protected call (format in CLuaShim.h). Typed hook inputs write themselves field by
 /// field, so the hot path builds no intermediate dictionaries. Write exactly `count` values
 /// after `beginArray` and `count` key/value pairs after `beginObject`.
-public struct LuaValueEncoder: Sendable {
-    public private(set) var bytes: [UInt8] = []
+struct LuaValueEncoder: ~Copyable {
+    // A raw buffer rather than [UInt8]: Array's generic append(contentsOf:) was the largest
+    // single cost of a whole evaluation.
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var count = 0
 
     init() {
-        bytes.reserveCapacity(512)
+        capacity = 4096
+        storage = .allocate(byteCount: capacity, alignment: 8)
+    }
+
+    deinit {
+        storage.deallocate()
     }
 
     mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        count = 0
     }
 
-    public mutating func null() { bytes.append(UInt8(ascii: "z")) }
-
-    public mutating func bool(_ value: Bool) { bytes.append(UInt8(ascii: value ? "t" : "f")) }
-
-    public mutating func integer(_ value: Int64) {
-        bytes.append(UInt8(ascii: "i"))
-        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    /// The bytes written so far, valid only inside `body`.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        body(UnsafeRawBufferPointer(start: storage, count: count))
     }
 
-    public mutating func number(_ value: Double) {
-        bytes.append(UInt8(ascii: "d"))
-        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(extra) }
     }
 
-    public mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "s"))
+    @inline(never)
+    private mutating func grow(_ extra: Int) {
+        var grown = capacity * 2
+        while grown < count + extra { grown *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 8)
+        bigger.copyMemory(from: storage, byteCount: count)
+        storage.deallocate()
+        storage = bigger
+        capacity = grown
+    }
+
+    @inline(__always)
+    private mutating func tag(_ character: Unicode.Scalar) {
+        reserve(1)
+        storage.storeBytes(of: UInt8(ascii: character), toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    @inline(__always)
+    private mutating func tagged<T: FixedWidthInteger>(_ character: Unicode.Scalar, _ value: T) {
+        tag(character)
+        raw(value)
+    }
+
+    @inline(__always)
+    private mutating func raw<T: FixedWidthInteger>(_ value: T) {
+        reserve(MemoryLayout<T>.size)
+        storage.storeBytes(of: value, toByteOffset: count, as: T.self)
+        count += MemoryLayout<T>.size
+    }
+
+    mutating func null() { tag("z") }
+
+    mutating func bool(_ value: Bool) { tag(value ? "t" : "f") }
+
+    mutating func integer(_ value: Int64) { tagged("i", value) }
+
+    mutating func number(_ value: Double) { tagged("d", value.bitPattern) }
+
+    mutating func string(_ value: String) {
+        tag("s")
         rawString(value)
     }
 
-    public mutating func beginArray(count: Int) {
-        bytes.append(UInt8(ascii: "a"))
-        length(count)
-    }
+    mutating func beginArray(count: Int) { tagged("a", UInt32(truncatingIfNeeded: count)) }
 
-    public mutating func beginObject(count: Int) {
-        bytes.append(UInt8(ascii: "o"))
-        length(count)
-    }
+    mutating func beginObject(count: Int) { tagged("o", UInt32(truncatingIfNeeded: count)) }
 
     /// An object key; the value follows with one of the value methods.
-    public mutating func key(_ name: String) { rawString(name) }
+    mutating func key(_ name: String) {
+        tag("s")
+        rawString(name)
+    }
 
-    public mutating func optionalString(_ value: String?) {
+    /// A well-known key, sent by its registered index.
+    mutating func key(_ known: PolicyInputKey) { tagged("k", known.rawValue) }
+
+    mutating func optionalString(_ value: String?) {
         if let value { string(value) } else { null() }
     }
 
-    public mutating func value(_ value: PolicyValue) {
+    mutating func value(_ value: PolicyValue) {
         switch value {
         case .null: null()
         case .bool(let v): bool(v)
@@ -64,23 +108,47 @@ public struct LuaValueEncoder: Sendable {
         }
     }
 
-    public mutating func object(_ fields: [String: PolicyValue]) {
+    /// An object Lua decodes field by field on first access (see lazy.c): for tables such as
+    /// `metadata` whose fields a policy mostly does not read. One per input.
+    mutating func lazyObject(_ fields: [String: PolicyValue]) {
+        guard fields.count <= 64 else { return object(fields) }
+        tagged("O", UInt32(truncatingIfNeeded: fields.count))
+        // The entries' byte length goes first so Lua can step over them in one move.
+        let lengthOffset = count
+        raw(UInt32(0))
+        entries(fields)
+        storage.storeBytes(of: UInt32(truncatingIfNeeded: count - lengthOffset - 4), toByteOffset: lengthOffset, as: UInt32.self)
+    }
+
+    mutating func object(_ fields: [String: PolicyValue]) {
         beginObject(count: fields.count)
+        entries(fields)
+    }
+
+    private mutating func entries(_ fields: [String: PolicyValue]) {
         for (name, fieldValue) in fields {
             key(name)
             value(fieldValue)
         }
     }
 
-    private mutating func length(_ count: Int) {
-        withUnsafeBytes(of: UInt32(truncatingIfNeeded: count)) { bytes.append(contentsOf: $0) }
+    private mutating func rawString(_ value: String) {
+        // Native strings expose their UTF-8 directly; only bridged or lazily-decoded ones
+        // need the copying fallback.
+        if let written: Void = value.utf8.withContiguousStorageIfAvailable({ rawBytes($0) }) {
+            return written
+        }
+        var copy = value
+        copy.withUTF8 { rawBytes($0) }
     }
 
-    private mutating func rawString(_ value: String) {
-        var value = value
-        value.withUTF8 { utf8 in
-            length(utf8.count)
-            bytes.append(contentsOf: utf8)
+    @inline(__always)
+    private mutating func rawBytes(_ utf8: UnsafeBufferPointer<UInt8>) {
+        raw(UInt32(truncatingIfNeeded: utf8.count))
+        reserve(utf8.count)
+        if let base = utf8.baseAddress {
+            (storage + count).copyMemory(from: base, byteCount: utf8.count)
         }
+        count += utf8.count
     }
 }

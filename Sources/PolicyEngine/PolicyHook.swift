@@ -7,12 +7,35 @@ public enum PolicyHook: String, CaseIterable, Sendable, Codable {
 
     /// The Lua function name (also the name in logs, metrics and the CLI).
     public var name: String { rawValue }
+
+    /// Position in `allCases`: per-hook tables are arrays, not dictionaries, because hashing
+    /// a String-backed enum on every evaluation costs more than the Lua call's bookkeeping.
+    var index: Int {
+        switch self {
+        case .holdLimit: 0
+        case .cors: 1
+        case .rateLimit: 2
+        case .holdSchedule: 3
+        }
+    }
 }
+
+/// One optional value per hook, indexed without hashing.
+struct PerHook<Value> {
+    private var values: [Value?] = Array(repeating: nil, count: PolicyHook.allCases.count)
+
+    subscript(hook: PolicyHook) -> Value? {
+        get { values[hook.index] }
+        set { values[hook.index] = newValue }
+    }
+}
+
+extension PerHook: Sendable where Value: Sendable {}
 
 /// One hook's contract on the Swift side: how its input reaches Lua, how its result is
 /// validated into a typed decision, what the built-in default decides when the policy does
 /// not define the hook, and what a policy error decides (POLICY.md "Failure modes").
-public protocol PolicyHookContract: Sendable {
+protocol PolicyHookContract: Sendable {
     associatedtype Input: Sendable
     associatedtype Decision: Sendable & Equatable
 
@@ -25,7 +48,7 @@ public protocol PolicyHookContract: Sendable {
     static func input(from value: PolicyValue) -> Input
 
     /// Validates the hook's result; throws a sentence naming the field that is wrong.
-    static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision
+    static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision
 
     /// The earlier service's behaviour, used when the policy does not define the hook.
     static func builtInDecision(for input: Input) -> Decision
@@ -46,29 +69,47 @@ public struct PolicyResultProblem: Error, Sendable, Equatable {
     public init(_ sentence: String) { self.sentence = sentence }
 }
 
-/// Field readers shared by the hook contracts: each names the field and what was wrong.
+/// The fields of a hook's result table, with readers that name the field and what was wrong.
+/// Fields are read straight from the result stream the C side wrote, so a result is never
+/// turned into a dictionary: valid only while the state that produced it is borrowed.
 struct PolicyResultFields {
-    let fields: [String: PolicyValue]
+    private enum Storage {
+        case stream(UnsafeRawBufferPointer)
+        case decoded([String: PolicyValue])
+    }
+
+    private let storage: Storage
+
+    /// `stream` holds an object ('o'); see LuaValueDecoder.decodeResult.
+    init(stream: UnsafeRawBufferPointer) {
+        storage = .stream(stream)
+    }
 
     init(_ result: PolicyValue) throws(PolicyResultProblem) {
-        guard case .object(let fields) = result else {
-            throw PolicyResultProblem("must return a table, but returned \(result.typeName == "list" ? "a list" : "a \(result.typeName)")")
+        guard case .object(let fields) = result else { throw Self.notATable(result) }
+        storage = .decoded(fields)
+    }
+
+    static func notATable(_ result: PolicyValue) -> PolicyResultProblem {
+        PolicyResultProblem("must return a table, but returned \(result.typeName == "list" ? "a list" : "a \(result.typeName)")")
+    }
+
+    private func present(_ name: StaticString) -> PolicyValue? {
+        let value: PolicyValue?
+        switch storage {
+        case .stream(let bytes): value = LuaValueDecoder.field(named: name, inObject: bytes)
+        case .decoded(let fields): value = fields["\(name)"]
         }
-        self.fields = fields
+        return value == .null ? nil : value
     }
 
-    private func present(_ name: String) -> PolicyValue? {
-        guard let value = fields[name], value != .null else { return nil }
-        return value
-    }
-
-    func bool(_ name: String) throws(PolicyResultProblem) -> Bool {
+    func bool(_ name: StaticString) throws(PolicyResultProblem) -> Bool {
         guard let value = present(name) else { throw PolicyResultProblem("returned no '\(name)' field; it must be true or false") }
         guard let bool = value.boolValue else { throw PolicyResultProblem("returned '\(name)' as a \(value.typeName); it must be true or false") }
         return bool
     }
 
-    func optionalInteger(_ name: String, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64? {
+    func optionalInteger(_ name: StaticString, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64? {
         guard let value = present(name) else { return nil }
         guard let integer = value.integerValue else {
             throw PolicyResultProblem("returned '\(name)' as a \(value.typeName); it must be a whole number")
@@ -79,28 +120,28 @@ struct PolicyResultFields {
         return integer
     }
 
-    func integer(_ name: String, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64 {
+    func integer(_ name: StaticString, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64 {
         guard let integer = try optionalInteger(name, in: range) else {
             throw PolicyResultProblem("returned no '\(name)' field; it must be a whole number")
         }
         return integer
     }
 
-    func optionalString(_ name: String, maxLength: Int = 1000) throws(PolicyResultProblem) -> String? {
+    func optionalString(_ name: StaticString, maxLength: Int = 1000) throws(PolicyResultProblem) -> String? {
         guard let value = present(name) else { return nil }
         guard let string = value.stringValue else { throw PolicyResultProblem("returned '\(name)' as a \(value.typeName); it must be a string") }
         guard string.utf8.count <= maxLength else { throw PolicyResultProblem("returned a '\(name)' longer than \(maxLength) bytes") }
         return string
     }
 
-    func string(_ name: String, maxLength: Int = 1000) throws(PolicyResultProblem) -> String {
+    func string(_ name: StaticString, maxLength: Int = 1000) throws(PolicyResultProblem) -> String {
         guard let string = try optionalString(name, maxLength: maxLength) else {
             throw PolicyResultProblem("returned no '\(name)' field; it must be a string")
         }
         return string
     }
 
-    func optionalTable(_ name: String) throws(PolicyResultProblem) -> [String: PolicyValue]? {
+    func optionalTable(_ name: StaticString) throws(PolicyResultProblem) -> [String: PolicyValue]? {
         guard let value = present(name) else { return nil }
         switch value {
         case .object(let table): return table

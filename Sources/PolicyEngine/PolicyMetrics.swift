@@ -1,26 +1,29 @@
 import Metrics
 
 /// Policy evaluations counted by hook and outcome (`policy`, `builtin`, `error`). Counters
-/// are made once, so counting costs no lookup in the metrics backend per evaluation.
+/// are made once and kept in an array, so counting costs neither a lookup in the metrics
+/// backend nor a hash per evaluation.
 final class PolicyMetrics: Sendable {
-    private let counters: [PolicyHook: [PolicyEvaluation<Bool>.Source: Counter]]
+    private static let sources: [PolicyEvaluation<Bool>.Source] = [.policy, .builtIn, .failClosed]
+    private let counters: [Counter]
 
     init() {
-        var counters: [PolicyHook: [PolicyEvaluation<Bool>.Source: Counter]] = [:]
-        for hook in PolicyHook.allCases {
-            for source in [PolicyEvaluation<Bool>.Source.policy, .builtIn, .failClosed] {
-                let outcome = source == .failClosed ? "error" : source.rawValue
-                counters[hook, default: [:]][source] = Counter(
+        counters = PolicyHook.allCases.flatMap { hook in
+            Self.sources.map { source in
+                Counter(
                     label: "chittycharge_policy_evaluations_total",
-                    dimensions: [("hook", hook.name), ("outcome", outcome)]
+                    dimensions: [("hook", hook.name), ("outcome", source == .failClosed ? "error" : source.rawValue)]
                 )
             }
         }
-        self.counters = counters
     }
 
     func count<Decision>(_ hook: PolicyHook, _ source: PolicyEvaluation<Decision>.Source) {
-        let key = PolicyEvaluation<Bool>.Source(rawValue: source.rawValue)!
-        counters[hook]?[key]?.increment()
+        let sourceIndex = switch source {
+        case .policy: 0
+        case .builtIn: 1
+        case .failClosed: 2
+        }
+        counters[hook.index * Self.sources.count + sourceIndex].increment()
     }
 }

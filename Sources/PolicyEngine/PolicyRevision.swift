@@ -14,6 +14,7 @@ public final class PolicyRevision: Sendable {
     public let loadedAt: Date
     /// The hooks the policy defines and where (`policy.lua:12`); others use built-in defaults.
     public let definedHooks: [PolicyHook: String]
+    private let hookLocations: PerHook<String>
 
     private let idleStates: Mutex<[LuaPolicyState]>
     private let maximumIdleStates: Int
@@ -31,7 +32,14 @@ public final class PolicyRevision: Sendable {
         self.sources = sources
         self.limits = limits
         self.loadedAt = Date()
-        self.definedHooks = first.hooks.mapValues(\.location)
+        var locations = PerHook<String>()
+        var defined: [PolicyHook: String] = [:]
+        for hook in PolicyHook.allCases {
+            locations[hook] = first.hooks[hook]?.location
+            defined[hook] = locations[hook]
+        }
+        self.hookLocations = locations
+        self.definedHooks = defined
         self.idleStates = Mutex([first])
         self.maximumIdleStates = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
         var logger = logger
@@ -49,7 +57,7 @@ public final class PolicyRevision: Sendable {
     }
 
     private func smokeTest<Hook: PolicyHookContract>(_ contract: Hook.Type) throws(PolicyLoadError) {
-        guard let location = definedHooks[Hook.hook] else { return }
+        guard let location = hookLocations[Hook.hook] else { return }
         let evaluation = evaluate(contract, Hook.smokeInput, quiet: true)
         if let error = evaluation.error {
             throw PolicyLoadError("\(location): \(Hook.hook.name) failed its smoke test: \(error.message)")
@@ -59,19 +67,19 @@ public final class PolicyRevision: Sendable {
     // MARK: Evaluation
 
     public func holdLimit(_ input: HoldLimitHook.Input) -> PolicyEvaluation<HoldLimitHook.Decision> {
-        evaluate(HoldLimitHook.self, input)
+        evaluate(HoldLimitHook.self, input, quiet: false)
     }
 
     public func cors(_ input: CORSHook.Input) -> PolicyEvaluation<CORSHook.Decision> {
-        evaluate(CORSHook.self, input)
+        evaluate(CORSHook.self, input, quiet: false)
     }
 
     public func rateLimit(_ input: RateLimitHook.Input) -> PolicyEvaluation<RateLimitHook.Decision> {
-        evaluate(RateLimitHook.self, input)
+        evaluate(RateLimitHook.self, input, quiet: false)
     }
 
     public func holdSchedule(_ input: HoldScheduleHook.Input) -> PolicyEvaluation<HoldScheduleHook.Decision> {
-        evaluate(HoldScheduleHook.self, input)
+        evaluate(HoldScheduleHook.self, input, quiet: false)
     }
 
     /// Evaluates a hook on a JSON input exactly as given (extra fields included): the dry run
@@ -90,10 +98,6 @@ public final class PolicyRevision: Sendable {
         return AnyPolicyEvaluation(hook: Hook.hook, evaluation, decision: Hook.policyValue(of: evaluation.decision))
     }
 
-    public func evaluate<Hook: PolicyHookContract>(_ contract: Hook.Type, _ input: Hook.Input) -> PolicyEvaluation<Hook.Decision> {
-        evaluate(contract, input, quiet: false)
-    }
-
     private func evaluate<Hook: PolicyHookContract>(_ contract: Hook.Type, _ input: Hook.Input, quiet: Bool) -> PolicyEvaluation<Hook.Decision> {
         run(contract, input, quiet: quiet) { Hook.encode(input, into: &$0) }
     }
@@ -101,7 +105,7 @@ public final class PolicyRevision: Sendable {
     private func run<Hook: PolicyHookContract>(
         _ contract: Hook.Type, _ input: Hook.Input, quiet: Bool, write: (inout LuaValueEncoder) -> Void
     ) -> PolicyEvaluation<Hook.Decision> {
-        guard let location = definedHooks[Hook.hook] else {
+        guard let location = hookLocations[Hook.hook] else {
             metrics.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.builtIn)
             return PolicyEvaluation(decision: Hook.builtInDecision(for: input), revision: id, source: .builtIn, error: nil, printed: "")
         }
@@ -118,21 +122,25 @@ public final class PolicyRevision: Sendable {
         }
         state.encoder.reset()
         write(&state.encoder)
+        let problem: PolicyResultProblem
         switch state.call(function) {
-        case .result(let result):
+        case .result(let fields):
             do {
-                let decision = try Hook.decision(from: result, for: input)
+                let decision = try Hook.decision(from: fields, for: input)
                 metrics.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.policy)
                 return PolicyEvaluation(decision: decision, revision: id, source: .policy, error: nil, printed: state.printed)
             } catch {
-                let error = PolicyEvaluationError(hook: Hook.hook, kind: .invalidResult, message: "\(Hook.hook.name) (\(location)) \(error.sentence)")
-                return failed(contract, input, error, printed: state.printed, quiet: quiet)
+                problem = error
             }
+        case .notATable(let notATable):
+            problem = notATable
         case .failure(let kind, let message):
             // Lua gives runtime and budget errors their own file:line; the others get the hook's.
             let message = kind == .invalidResult || kind == .memory ? "\(Hook.hook.name) (\(location)): \(message)" : message
             return failed(contract, input, PolicyEvaluationError(hook: Hook.hook, kind: kind, message: message), printed: state.printed, quiet: quiet)
         }
+        let error = PolicyEvaluationError(hook: Hook.hook, kind: .invalidResult, message: "\(Hook.hook.name) (\(location)) \(problem.sentence)")
+        return failed(contract, input, error, printed: state.printed, quiet: quiet)
     }
 
     private func failed<Hook: PolicyHookContract>(

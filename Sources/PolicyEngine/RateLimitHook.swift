@@ -30,20 +30,19 @@ public enum RateLimitHook: PolicyHookContract {
 
     public static let hook = PolicyHook.rateLimit
 
-    public static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
+    static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
         encoder.beginObject(count: 4)
-        encoder.key("client"); encoder.string(input.client)
-        encoder.key("route"); encoder.string(input.route)
-        encoder.key("method"); encoder.string(input.method)
-        encoder.key("ip"); encoder.string(input.ip)
+        encoder.key(.client); encoder.string(input.client)
+        encoder.key(.route); encoder.string(input.route)
+        encoder.key(.method); encoder.string(input.method)
+        encoder.key(.ip); encoder.string(input.ip)
     }
 
     public static func input(from value: PolicyValue) -> Input {
         Input(client: value.string("client"), route: value.string("route"), method: value.string("method"), ip: value.string("ip"))
     }
 
-    public static func decision(from result: PolicyValue, for input: Input) throws(PolicyResultProblem) -> Decision {
-        let fields = try PolicyResultFields(result)
+    static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
         let limit = try fields.integer("limit", in: 0...1_000_000_000)
         let window = try fields.integer("window", in: 1...86_400)
         // Without a key the limit applies per client, as in the earlier service.

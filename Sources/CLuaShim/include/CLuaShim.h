@@ -16,7 +16,12 @@
 //   'd' double               number
 //   's' u32 len, bytes       string
 //   'a' u32 n, n values      array (Lua sequence 1..n)
-//   'o' u32 n, n × (u32 len, key bytes, value)   object (string keys)
+//   'O' u32 n, u32 bytes, n × (key, value)   object decoded lazily, on first access; `bytes`
+//                            is the length of the entries (input only; see lazy.c)
+//   'o' u32 n, n × (key, value)   object, where a key is
+//       's' u32 len, bytes       a string key, or
+//       'k' u8 index             a key registered with ccl_set_keys (input only): the
+//                                interned string is reused instead of hashed again
 
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +51,10 @@ void ccl_close(ccl_state *state);
 /// Registers a module's source text under its require name ("policy", "tiers", "lib.util").
 /// The text is copied. Returns 0, or -1 when out of memory.
 int ccl_add_module(ccl_state *state, const char *name, const char *source, size_t length);
+
+/// Registers the object keys inputs may refer to by index ('k'). Returns 0, or -1 when out
+/// of memory. Call once, before the first ccl_call.
+int ccl_set_keys(ccl_state *state, const char *const *keys, int count);
 
 /// Runs `require(name)` for the entry module under the budget, then seals the global
 /// environment: what the entry defined becomes the read-only base for every later call.
