@@ -100,7 +100,8 @@ struct PolicyResultFields {
         case .stream(let bytes): value = LuaValueDecoder.field(named: name, inObject: bytes)
         case .decoded(let fields): value = fields["\(name)"]
         }
-        return value == .null ? nil : value
+        if case .null? = value { return nil }
+        return value
     }
 
     func bool(_ name: StaticString) throws(PolicyResultProblem) -> Bool {
