@@ -20,6 +20,17 @@ typedef struct {
     int keys_index;  // stack index of the registered key table
 } ccl_reader;
 
+/// Lazy input tables per call, and fields per lazy table (the loaded set is a 64-bit mask).
+#define CCL_LAZY_TABLES 4
+#define CCL_LAZY_MAX_FIELDS 64
+
+typedef struct {
+    const void *table;     // identity while lazy; NULL once materialised or ended
+    ccl_reader entries;    // the entries in the input stream (valid only during the call)
+    uint32_t count;
+    uint64_t loaded;       // entries read, assigned or removed by the policy
+} ccl_lazy;
+
 typedef struct ccl_module {
     char *name;
     char *source;
@@ -53,14 +64,15 @@ struct ccl_state {
     int loaded_ref;       // require's cache
     int keys_ref;         // registered input keys, anchored so they stay interned
     int lazy_meta_ref;    // metatable of lazily decoded input tables
-    int lazy_holder_ref;  // [1] = the current call's lazy table
+    int lazy_holder_ref;  // [1..n] = the current call's lazy tables, kept alive for the call
 
-    // The current call's lazy table (see lazy.c): its identity, its entries in the input
-    // stream (valid only during the call) and which entries Lua has seen.
-    const void *lazy_table;
-    ccl_reader lazy_entries;
-    uint32_t lazy_count;
-    uint64_t lazy_loaded;
+    // The current call's lazy tables (lazy.c).
+    ccl_lazy lazy[CCL_LAZY_TABLES];
+    int lazy_used;
+
+    // Copies of the registered key names, so lazy lookups compare them without Lua.
+    char **key_names;
+    int key_count;
 
     uint8_t *output;
     size_t output_length;
@@ -87,10 +99,12 @@ int ccl_skip_value(ccl_reader *r, int depth);
 // lazy.c
 int ccl_push_lazy_object(lua_State *L, ccl_reader *r);
 void ccl_open_lazy_objects(lua_State *L, int base_index);
-void ccl_end_lazy_object(ccl_state *state);
+void ccl_end_lazy_objects(ccl_state *state);
 /// Decodes the rest of a lazy table (a hook returning its input, say) into a plain table.
 void ccl_materialise_if_lazy(lua_State *L, int index);
 void ccl_encode_top(lua_State *L, ccl_state *state);
+/// Encodes the named fields of the result table at the top (see ccl_call).
+void ccl_encode_result_fields(lua_State *L, ccl_state *state, int keys_index, const uint8_t *fields, int count);
 
 // stdlib.c
 void ccl_open_sandbox_libraries(lua_State *L, int base_index);

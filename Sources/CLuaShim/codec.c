@@ -302,3 +302,27 @@ void ccl_encode_top(lua_State *L, ccl_state *state) {
     state->output_length = 0;
     encode_value(&w, lua_gettop(L), 0);
 }
+
+void ccl_encode_result_fields(lua_State *L, ccl_state *state, int keys_index, const uint8_t *fields, int count) {
+    int result = lua_gettop(L);
+    if (lua_type(L, result) != LUA_TTABLE || count <= 0) {
+        ccl_encode_top(L, state);
+        return;
+    }
+    // The typed readers need only these fields: reading them by their interned names
+    // skips walking (and encoding) the whole table. Extra fields are ignored, as before.
+    ccl_materialise_if_lazy(L, result);
+    writer w = {L, state, 0};
+    state->output_length = 0;
+    uint32_t count32 = (uint32_t)count;
+    append_tag(&w, 'r');
+    append(&w, &count32, 4);
+    for (int i = 0; i < count; i++) {
+        if (lua_rawgeti(L, keys_index, (lua_Integer)fields[i] + 1) != LUA_TSTRING) {
+            luaL_error(L, "internal: unknown result field %d", (int)fields[i]);
+        }
+        lua_rawget(L, result);
+        encode_value(&w, lua_gettop(L), 1);
+        lua_pop(L, 1);
+    }
+}

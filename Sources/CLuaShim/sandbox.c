@@ -319,6 +319,8 @@ void ccl_close(ccl_state *state) {
         free(module);
         module = next;
     }
+    for (int i = 0; i < state->key_count; i++) free(state->key_names[i]);
+    free(state->key_names);
     free(state->output);
     free(state);
 }
@@ -361,7 +363,14 @@ static int set_keys_body(lua_State *L) {
 }
 
 int ccl_set_keys(ccl_state *state, const char *const *keys, int count) {
-    if (count < 0 || count > 256) return -1;
+    if (count < 0 || count > 256 || state->key_names != NULL) return -1;
+    state->key_names = calloc((size_t)(count ? count : 1), sizeof(char *));
+    if (state->key_names == NULL) return -1;
+    for (int i = 0; i < count; i++) {
+        state->key_names[i] = strdup(keys[i]);
+        if (state->key_names[i] == NULL) return -1;
+        state->key_count = i + 1;
+    }
     struct set_keys_arguments arguments = {keys, count};
     return run_protected(state, set_keys_body, &arguments) == CCL_OK ? 0 : -1;
 }
@@ -464,6 +473,8 @@ struct call_arguments {
     int reference;
     const uint8_t *input;
     size_t input_length;
+    const uint8_t *result_fields;
+    int result_field_count;
 };
 
 static int call_body(lua_State *L) {
@@ -478,7 +489,7 @@ static int call_body(lua_State *L) {
         return luaL_error(L, "internal: malformed input stream");
     }
     lua_call(L, 1, 1);
-    ccl_encode_top(L, state);
+    ccl_encode_result_fields(L, state, keys, arguments->result_fields, arguments->result_field_count);
     return 0;
 }
 
@@ -496,11 +507,12 @@ static void clear_call_env(ccl_state *state) {
     lua_pop(L, 1);
 }
 
-ccl_status ccl_call(ccl_state *state, int reference, const uint8_t *input, size_t input_length) {
+ccl_status ccl_call(ccl_state *state, int reference, const uint8_t *input, size_t input_length,
+                    const uint8_t *result_fields, int result_field_count) {
     reset_for_call(state);
-    struct call_arguments arguments = {reference, input, input_length};
+    struct call_arguments arguments = {reference, input, input_length, result_fields, result_field_count};
     ccl_status status = run_protected(state, call_body, &arguments);
-    ccl_end_lazy_object(state);
+    ccl_end_lazy_objects(state);
     clear_call_env(state);
     return status;
 }

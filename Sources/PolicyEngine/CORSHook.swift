@@ -20,18 +20,21 @@ public enum CORSHook: PolicyHookContract {
         public init(allow: Bool) { self.allow = allow }
     }
 
+    static let resultFields = [PolicyKey.allow].map(\.rawValue)
+
     public static let hook = PolicyHook.cors
 
     static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
-        encoder.beginObject(count: 4)
-        encoder.key(.origin); encoder.string(input.origin)
-        encoder.key(.method); encoder.string(input.method)
-        encoder.key(.path); encoder.string(input.path)
-        encoder.key(.config)
-        encoder.beginObject(count: 1)
-        encoder.key(.allowedOrigins)
-        encoder.beginArray(count: input.allowedOrigins.count)
-        for origin in input.allowedOrigins { encoder.string(origin) }
+        encoder.lazyObject(count: 4) {
+            $0.key(.origin); $0.string(input.origin)
+            $0.key(.method); $0.string(input.method)
+            $0.key(.path); $0.string(input.path)
+            $0.key(.config)
+            $0.beginObject(count: 1)
+            $0.key(.allowedOrigins)
+            $0.beginArray(count: input.allowedOrigins.count)
+            for origin in input.allowedOrigins { $0.string(origin) }
+        }
     }
 
     public static func input(from value: PolicyValue) -> Input {
@@ -45,7 +48,7 @@ public enum CORSHook: PolicyHookContract {
     }
 
     static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
-        Decision(allow: try fields.bool("allow"))
+        Decision(allow: try fields.bool(.allow))
     }
 
     public static func builtInDecision(for input: Input) -> Decision {

@@ -43,6 +43,8 @@ public enum HoldLimitHook: PolicyHookContract {
         }
     }
 
+    static let resultFields = [PolicyKey.allow, PolicyKey.maxAmount, PolicyKey.tier, PolicyKey.reason, PolicyKey.details].map(\.rawValue)
+
     public static let hook = PolicyHook.holdLimit
 
     /// The earlier service's tiers, chosen by `metadata.guest_tier`.
@@ -53,15 +55,16 @@ public enum HoldLimitHook: PolicyHookContract {
     public static let builtInMinimumAmount: Int64 = 50
 
     static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
-        encoder.beginObject(count: 8)
-        encoder.key(.amount); encoder.integer(input.amount)
-        encoder.key(.currency); encoder.string(input.currency)
-        encoder.key(.description); encoder.string(input.description)
-        encoder.key(.customerEmail); encoder.optionalString(input.customerEmail)
-        encoder.key(.propertyID); encoder.optionalString(input.propertyID)
-        encoder.key(.tenantID); encoder.optionalString(input.tenantID)
-        encoder.key(.metadata); encoder.lazyObject(input.metadata)
-        encoder.key(.client); encoder.string(input.client)
+        encoder.lazyObject(count: 8) {
+            $0.key(.amount); $0.integer(input.amount)
+            $0.key(.currency); $0.string(input.currency)
+            $0.key(.description); $0.string(input.description)
+            $0.key(.customerEmail); $0.optionalString(input.customerEmail)
+            $0.key(.propertyID); $0.optionalString(input.propertyID)
+            $0.key(.tenantID); $0.optionalString(input.tenantID)
+            $0.key(.metadata); $0.lazyObject(input.metadata)
+            $0.key(.client); $0.string(input.client)
+        }
     }
 
     public static func input(from value: PolicyValue) -> Input {
@@ -75,11 +78,11 @@ public enum HoldLimitHook: PolicyHookContract {
 
     static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
         return Decision(
-            allow: try fields.bool("allow"),
-            maxAmount: try fields.integer("max_amount", in: 0...Int64(Int32.max) * 1000),
-            tier: try fields.string("tier", maxLength: 100),
-            reason: try fields.optionalString("reason"),
-            details: try fields.optionalTable("details")
+            allow: try fields.bool(.allow),
+            maxAmount: try fields.integer(.maxAmount, in: 0...Int64(Int32.max) * 1000),
+            tier: try fields.string(.tier, maxLength: 100),
+            reason: try fields.optionalString(.reason),
+            details: try fields.optionalTable(.details)
         )
     }
 

@@ -47,19 +47,22 @@ public enum HoldScheduleHook: PolicyHookContract {
         }
     }
 
+    static let resultFields = [PolicyKey.action, PolicyKey.at, PolicyKey.amount].map(\.rawValue)
+
     public static let hook = PolicyHook.holdSchedule
 
     static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
-        encoder.beginObject(count: 9)
-        encoder.key(.id); encoder.string(input.id)
-        encoder.key(.amount); encoder.integer(input.amount)
-        encoder.key(.currency); encoder.string(input.currency)
-        encoder.key(.status); encoder.string(input.status)
-        encoder.key(.createdAt); encoder.string(input.createdAt)
-        encoder.key(.captureBefore); encoder.optionalString(input.captureBefore)
-        encoder.key(.propertyID); encoder.optionalString(input.propertyID)
-        encoder.key(.tenantID); encoder.optionalString(input.tenantID)
-        encoder.key(.metadata); encoder.lazyObject(input.metadata)
+        encoder.lazyObject(count: 9) {
+            $0.key(.id); $0.string(input.id)
+            $0.key(.amount); $0.integer(input.amount)
+            $0.key(.currency); $0.string(input.currency)
+            $0.key(.status); $0.string(input.status)
+            $0.key(.createdAt); $0.string(input.createdAt)
+            $0.key(.captureBefore); $0.optionalString(input.captureBefore)
+            $0.key(.propertyID); $0.optionalString(input.propertyID)
+            $0.key(.tenantID); $0.optionalString(input.tenantID)
+            $0.key(.metadata); $0.lazyObject(input.metadata)
+        }
     }
 
     public static func input(from value: PolicyValue) -> Input {
@@ -72,14 +75,14 @@ public enum HoldScheduleHook: PolicyHookContract {
     }
 
     static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
-        let name = try fields.string("action", maxLength: 20)
+        let name = try fields.string(.action, maxLength: 20)
         guard let action = Action(rawValue: name) else {
             throw PolicyResultProblem("returned action '\(name)'; it must be \"capture\", \"release\" or \"none\"")
         }
         if action == .none { return Decision(action: .none) }
         // Unix seconds between 2000 and 2100: anything else is a unit mistake (milliseconds).
-        let at = try fields.integer("at", in: 946_684_800...4_102_444_800)
-        let amount = try fields.optionalInteger("amount", in: 1...Int64(Int32.max) * 1000)
+        let at = try fields.integer(.at, in: 946_684_800...4_102_444_800)
+        let amount = try fields.optionalInteger(.amount, in: 1...Int64(Int32.max) * 1000)
         if amount != nil && action != .capture {
             throw PolicyResultProblem("returned an 'amount' with action '\(name)'; only a capture takes an amount")
         }

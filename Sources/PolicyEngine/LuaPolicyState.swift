@@ -27,6 +27,9 @@ final class LuaPolicyState: @unchecked Sendable {
     /// Set after a failure that may leave the state in a poor condition (exhausted budget,
     /// memory at the cap): the pool closes it instead of lending it again.
     private(set) var isSpent = false
+    /// Evaluations by PolicyMetrics slot, not yet added to the shared counters.
+    private var pendingCounts = Array(repeating: 0, count: PolicyMetrics.slotCount)
+    private var pendingTotal = 0
 
     /// Creates a state and runs the entry module; throws the policy's own error message.
     init(sources: PolicySourceSet, limits: PolicyLimits) throws(PolicyLoadError) {
@@ -61,7 +64,7 @@ final class LuaPolicyState: @unchecked Sendable {
     }
 
     private static func registerInputKeys(_ state: OpaquePointer) -> Int32 {
-        let names = PolicyInputKey.allCases.map { strdup($0.name) }
+        let names = PolicyKey.allCases.map { strdup($0.name) }
         defer { names.forEach { free($0) } }
         return names.map { UnsafePointer($0) }.withUnsafeBufferPointer { pointers in
             ccl_set_keys(state, pointers.baseAddress, Int32(pointers.count))
@@ -92,10 +95,30 @@ final class LuaPolicyState: @unchecked Sendable {
 
     var memoryUsed: Int { ccl_memory_used(state) }
 
+    /// Counts an evaluation here and adds the batch to `metrics` every 128 evaluations.
+    func count<Decision>(_ hook: PolicyHook, _ source: PolicyEvaluation<Decision>.Source, into metrics: PolicyMetrics) {
+        pendingCounts[PolicyMetrics.slot(hook, source)] += 1
+        pendingTotal += 1
+        if pendingTotal >= 128 { flushCounts(to: metrics) }
+    }
+
+    func flushCounts(to metrics: PolicyMetrics) {
+        guard pendingTotal > 0 else { return }
+        metrics.add(&pendingCounts)
+        pendingTotal = 0
+    }
+
     /// Calls `function` with the input already written to `encoder`.
-    func call(_ function: HookFunction) -> CallOutcome {
+    /// Calls `function` with the input already written to `encoder`; `resultFields` are the
+    /// PolicyKey raw values of the result fields to read.
+    func call(_ function: HookFunction, resultFields: [UInt8]) -> CallOutcome {
         let status = encoder.withBytes { input in
-            ccl_call(state, function.reference, input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count)
+            resultFields.withUnsafeBufferPointer { fields in
+                ccl_call(
+                    state, function.reference, input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
+                    fields.baseAddress, Int32(fields.count)
+                )
+            }
         }
         switch status {
         case CCL_OK:
@@ -105,7 +128,7 @@ final class LuaPolicyState: @unchecked Sendable {
             // growing) would soon fail every call; replace it while it still works.
             if memoryUsed > memoryLimit / 2 { isSpent = true }
             do {
-                switch try LuaValueDecoder.decodeResult(UnsafeRawBufferPointer(start: output, count: length)) {
+                switch try LuaValueDecoder.decodeResult(UnsafeRawBufferPointer(start: output, count: length), requested: resultFields) {
                 case .success(let fields): return .result(fields)
                 case .failure(let problem): return .notATable(problem)
                 }

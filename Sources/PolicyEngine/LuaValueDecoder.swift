@@ -1,5 +1,3 @@
-import Foundation
-
 /// Reads the tagged byte stream the C shim writes from a hook's result (format in CLuaShim.h).
 /// The C side produced it from a Lua value it validated, so a malformed stream is a bug.
 struct LuaValueDecoder {
@@ -20,31 +18,26 @@ struct LuaValueDecoder {
         return value
     }
 
-    /// Checks a hook's result: a table is handed on as its stream, to be read field by field;
-    /// anything else is decoded to say what it was.
-    static func decodeResult(_ bytes: UnsafeRawBufferPointer) throws(Malformed) -> Result<PolicyResultFields, PolicyResultProblem> {
-        guard !bytes.isEmpty, bytes[0] == UInt8(ascii: "o") else {
-            return .failure(PolicyResultFields.notATable(try decode(bytes)))
-        }
-        return .success(PolicyResultFields(stream: bytes))
-    }
-
-    /// The value of one field of the object in `bytes`, decoding nothing else.
-    static func field(named name: StaticString, inObject bytes: UnsafeRawBufferPointer) -> PolicyValue? {
-        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        var decoder = LuaValueDecoder(bytes)
-        do {
-            guard try decoder.tag() == UInt8(ascii: "o") else { return nil }
-            let count = Int(try decoder.fixed(UInt32.self))
-            for _ in 0..<count {
-                let key = try decoder.rawKey()
-                if key.count == wanted.count && memcmp(key.baseAddress!, wanted.baseAddress!, key.count) == 0 {
-                    return try decoder.value()
-                }
-                try decoder.skipValue()
+    /// Reads a hook's result: the requested fields of a table ('r'), or anything else decoded
+    /// to say what it was.
+    static func decodeResult(_ bytes: UnsafeRawBufferPointer, requested keys: [UInt8]) throws(Malformed) -> Result<PolicyResultFields, PolicyResultProblem> {
+        guard !bytes.isEmpty, bytes[0] == UInt8(ascii: "r") else {
+            let value = try decode(bytes)
+            do {
+                return .success(try PolicyResultFields(value))
+            } catch {
+                return .failure(error)
             }
-        } catch {}
-        return nil
+        }
+        var decoder = LuaValueDecoder(bytes)
+        decoder.offset = 1
+        let count = Int(try decoder.fixed(UInt32.self))
+        guard count == keys.count else { throw Malformed() }
+        var values: [PolicyValue] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try decoder.value()) }
+        guard decoder.offset == bytes.count else { throw Malformed() }
+        return .success(PolicyResultFields(requested: keys, values: values))
     }
 
     private mutating func rawKey() throws(Malformed) -> UnsafeRawBufferPointer {

@@ -87,7 +87,7 @@ struct LuaValueEncoder: ~Copyable {
     }
 
     /// A well-known key, sent by its registered index.
-    mutating func key(_ known: PolicyInputKey) { tagged("k", known.rawValue) }
+    mutating func key(_ known: PolicyKey) { tagged("k", known.rawValue) }
 
     mutating func optionalString(_ value: String?) {
         if let value { string(value) } else { null() }
@@ -108,16 +108,25 @@ struct LuaValueEncoder: ~Copyable {
         }
     }
 
-    /// An object Lua decodes field by field on first access (see lazy.c): for tables such as
-    /// `metadata` whose fields a policy mostly does not read. One per input.
-    mutating func lazyObject(_ fields: [String: PolicyValue]) {
-        guard fields.count <= 64 else { return object(fields) }
-        tagged("O", UInt32(truncatingIfNeeded: fields.count))
+    /// An object Lua decodes field by field on first access (see lazy.c): for hook inputs,
+    /// whose fields a policy mostly does not read. `body` writes exactly `count` key/value
+    /// pairs. More than 64 fields, or more than four lazy objects in one input, arrive as
+    /// plain tables.
+    mutating func lazyObject(count fieldCount: Int, _ body: (inout LuaValueEncoder) -> Void) {
+        guard fieldCount <= 64 else {
+            beginObject(count: fieldCount)
+            return body(&self)
+        }
+        tagged("O", UInt32(truncatingIfNeeded: fieldCount))
         // The entries' byte length goes first so Lua can step over them in one move.
         let lengthOffset = count
         raw(UInt32(0))
-        entries(fields)
+        body(&self)
         storage.storeBytes(of: UInt32(truncatingIfNeeded: count - lengthOffset - 4), toByteOffset: lengthOffset, as: UInt32.self)
+    }
+
+    mutating func lazyObject(_ fields: [String: PolicyValue]) {
+        lazyObject(count: fields.count) { $0.entries(fields) }
     }
 
     mutating func object(_ fields: [String: PolicyValue]) {

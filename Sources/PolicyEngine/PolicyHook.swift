@@ -41,6 +41,9 @@ protocol PolicyHookContract: Sendable {
 
     static var hook: PolicyHook { get }
 
+    /// The result fields the decision reads, as PolicyKey raw values: Lua encodes only these.
+    static var resultFields: [UInt8] { get }
+
     /// Writes the input table. Typed inputs write field by field (the hot path).
     static func encode(_ input: Input, into encoder: inout LuaValueEncoder)
 
@@ -74,15 +77,15 @@ public struct PolicyResultProblem: Error, Sendable, Equatable {
 /// turned into a dictionary: valid only while the state that produced it is borrowed.
 struct PolicyResultFields {
     private enum Storage {
-        case stream(UnsafeRawBufferPointer)
+        /// The fields a hook asked for, in the order it asked (see ccl_call).
+        case requested(keys: [UInt8], values: [PolicyValue])
         case decoded([String: PolicyValue])
     }
 
     private let storage: Storage
 
-    /// `stream` holds an object ('o'); see LuaValueDecoder.decodeResult.
-    init(stream: UnsafeRawBufferPointer) {
-        storage = .stream(stream)
+    init(requested keys: [UInt8], values: [PolicyValue]) {
+        storage = .requested(keys: keys, values: values)
     }
 
     init(_ result: PolicyValue) throws(PolicyResultProblem) {
@@ -94,60 +97,60 @@ struct PolicyResultFields {
         PolicyResultProblem("must return a table, but returned \(result.typeName == "list" ? "a list" : "a \(result.typeName)")")
     }
 
-    private func present(_ name: StaticString) -> PolicyValue? {
+    private func present(_ key: PolicyKey) -> PolicyValue? {
         let value: PolicyValue?
         switch storage {
-        case .stream(let bytes): value = LuaValueDecoder.field(named: name, inObject: bytes)
-        case .decoded(let fields): value = fields["\(name)"]
+        case .requested(let keys, let values): value = keys.firstIndex(of: key.rawValue).map { values[$0] }
+        case .decoded(let fields): value = fields[key.name]
         }
         if case .null? = value { return nil }
         return value
     }
 
-    func bool(_ name: StaticString) throws(PolicyResultProblem) -> Bool {
-        guard let value = present(name) else { throw PolicyResultProblem("returned no '\(name)' field; it must be true or false") }
-        guard let bool = value.boolValue else { throw PolicyResultProblem("returned '\(name)' as a \(value.typeName); it must be true or false") }
+    func bool(_ field: PolicyKey) throws(PolicyResultProblem) -> Bool {
+        guard let value = present(field) else { throw PolicyResultProblem("returned no '\(field.name)' field; it must be true or false") }
+        guard let bool = value.boolValue else { throw PolicyResultProblem("returned '\(field.name)' as a \(value.typeName); it must be true or false") }
         return bool
     }
 
-    func optionalInteger(_ name: StaticString, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64? {
-        guard let value = present(name) else { return nil }
+    func optionalInteger(_ field: PolicyKey, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64? {
+        guard let value = present(field) else { return nil }
         guard let integer = value.integerValue else {
-            throw PolicyResultProblem("returned '\(name)' as a \(value.typeName); it must be a whole number")
+            throw PolicyResultProblem("returned '\(field.name)' as a \(value.typeName); it must be a whole number")
         }
         guard range.contains(integer) else {
-            throw PolicyResultProblem("returned '\(name)' = \(integer); it must be between \(range.lowerBound) and \(range.upperBound)")
+            throw PolicyResultProblem("returned '\(field.name)' = \(integer); it must be between \(range.lowerBound) and \(range.upperBound)")
         }
         return integer
     }
 
-    func integer(_ name: StaticString, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64 {
-        guard let integer = try optionalInteger(name, in: range) else {
-            throw PolicyResultProblem("returned no '\(name)' field; it must be a whole number")
+    func integer(_ field: PolicyKey, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64 {
+        guard let integer = try optionalInteger(field, in: range) else {
+            throw PolicyResultProblem("returned no '\(field.name)' field; it must be a whole number")
         }
         return integer
     }
 
-    func optionalString(_ name: StaticString, maxLength: Int = 1000) throws(PolicyResultProblem) -> String? {
-        guard let value = present(name) else { return nil }
-        guard let string = value.stringValue else { throw PolicyResultProblem("returned '\(name)' as a \(value.typeName); it must be a string") }
-        guard string.utf8.count <= maxLength else { throw PolicyResultProblem("returned a '\(name)' longer than \(maxLength) bytes") }
+    func optionalString(_ field: PolicyKey, maxLength: Int = 1000) throws(PolicyResultProblem) -> String? {
+        guard let value = present(field) else { return nil }
+        guard let string = value.stringValue else { throw PolicyResultProblem("returned '\(field.name)' as a \(value.typeName); it must be a string") }
+        guard string.utf8.count <= maxLength else { throw PolicyResultProblem("returned a '\(field.name)' longer than \(maxLength) bytes") }
         return string
     }
 
-    func string(_ name: StaticString, maxLength: Int = 1000) throws(PolicyResultProblem) -> String {
-        guard let string = try optionalString(name, maxLength: maxLength) else {
-            throw PolicyResultProblem("returned no '\(name)' field; it must be a string")
+    func string(_ field: PolicyKey, maxLength: Int = 1000) throws(PolicyResultProblem) -> String {
+        guard let string = try optionalString(field, maxLength: maxLength) else {
+            throw PolicyResultProblem("returned no '\(field.name)' field; it must be a string")
         }
         return string
     }
 
-    func optionalTable(_ name: StaticString) throws(PolicyResultProblem) -> [String: PolicyValue]? {
-        guard let value = present(name) else { return nil }
+    func optionalTable(_ field: PolicyKey) throws(PolicyResultProblem) -> [String: PolicyValue]? {
+        guard let value = present(field) else { return nil }
         switch value {
         case .object(let table): return table
         case .array(let list) where list.isEmpty: return [:]
-        default: throw PolicyResultProblem("returned '\(name)' as a \(value.typeName); it must be a table with named fields")
+        default: throw PolicyResultProblem("returned '\(field.name)' as a \(value.typeName); it must be a table with named fields")
         }
     }
 }

@@ -2,7 +2,9 @@ import Metrics
 
 /// Policy evaluations counted by hook and outcome (`policy`, `builtin`, `error`). Counters
 /// are made once and kept in an array, so counting costs neither a lookup in the metrics
-/// backend nor a hash per evaluation.
+/// backend nor a hash. Evaluations that ran Lua are first counted in their state and added
+/// here in batches: a shared counter touched on every evaluation kept two concurrent
+/// callers from running in parallel.
 final class PolicyMetrics: Sendable {
     private static let sources: [PolicyEvaluation<Bool>.Source] = [.policy, .builtIn, .failClosed]
     private let counters: [Counter]
@@ -18,12 +20,26 @@ final class PolicyMetrics: Sendable {
         }
     }
 
-    func count<Decision>(_ hook: PolicyHook, _ source: PolicyEvaluation<Decision>.Source) {
+    static let slotCount = PolicyHook.allCases.count * sources.count
+
+    static func slot<Decision>(_ hook: PolicyHook, _ source: PolicyEvaluation<Decision>.Source) -> Int {
         let sourceIndex = switch source {
         case .policy: 0
         case .builtIn: 1
         case .failClosed: 2
         }
-        counters[hook.index * Self.sources.count + sourceIndex].increment()
+        return hook.index * sources.count + sourceIndex
+    }
+
+    func count<Decision>(_ hook: PolicyHook, _ source: PolicyEvaluation<Decision>.Source) {
+        counters[Self.slot(hook, source)].increment()
+    }
+
+    /// Adds counts kept by a Lua state (see LuaPolicyState.count) and zeroes them.
+    func add(_ counts: inout [Int]) {
+        for slot in counts.indices where counts[slot] > 0 {
+            counters[slot].increment(by: Int64(counts[slot]))
+            counts[slot] = 0
+        }
     }
 }

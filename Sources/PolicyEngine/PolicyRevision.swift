@@ -16,8 +16,7 @@ public final class PolicyRevision: Sendable {
     public let definedHooks: [PolicyHook: String]
     private let hookLocations: PerHook<String>
 
-    private let idleStates: Mutex<[LuaPolicyState]>
-    private let maximumIdleStates: Int
+    private let idleStates: LuaStatePool
     private let logger: Logger
     private let metrics: PolicyMetrics
 
@@ -40,8 +39,9 @@ public final class PolicyRevision: Sendable {
         }
         self.hookLocations = locations
         self.definedHooks = defined
-        self.idleStates = Mutex([first])
-        self.maximumIdleStates = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        self.idleStates = LuaStatePool(shardCount: cores * 2, maximumPerShard: 2)
+        idleStates.put(first)
         var logger = logger
         logger[metadataKey: "policy.revision"] = "\(sources.revision)"
         self.logger = logger
@@ -123,11 +123,11 @@ public final class PolicyRevision: Sendable {
         state.encoder.reset()
         write(&state.encoder)
         let problem: PolicyResultProblem
-        switch state.call(function) {
+        switch state.call(function, resultFields: Hook.resultFields) {
         case .result(let fields):
             do {
                 let decision = try Hook.decision(from: fields, for: input)
-                metrics.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.policy)
+                state.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.policy, into: metrics)
                 return PolicyEvaluation(decision: decision, revision: id, source: .policy, error: nil, printed: state.printed)
             } catch {
                 problem = error
@@ -159,17 +159,20 @@ public final class PolicyRevision: Sendable {
     // MARK: Pool
 
     private func borrowState() throws(PolicyLoadError) -> LuaPolicyState {
-        if let idle = idleStates.withLock({ $0.popLast() }) { return idle }
+        if let idle = idleStates.take() { return idle }
         return try LuaPolicyState(sources: sources, limits: limits)
     }
 
     private func giveBack(_ state: LuaPolicyState) {
-        guard !state.isSpent else { return }
-        idleStates.withLock { idle in
-            if idle.count < maximumIdleStates { idle.append(state) }
+        if state.isSpent || !idleStates.put(state) {
+            state.flushCounts(to: metrics)
         }
     }
 
+    deinit {
+        while let state = idleStates.take() { state.flushCounts(to: metrics) }
+    }
+
     /// States ready to lend (for tests and diagnostics).
-    var idleStateCount: Int { idleStates.withLock { $0.count } }
+    var idleStateCount: Int { idleStates.count }
 }

@@ -28,14 +28,17 @@ public enum RateLimitHook: PolicyHookContract {
         }
     }
 
+    static let resultFields = [PolicyKey.limit, PolicyKey.window, PolicyKey.key].map(\.rawValue)
+
     public static let hook = PolicyHook.rateLimit
 
     static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
-        encoder.beginObject(count: 4)
-        encoder.key(.client); encoder.string(input.client)
-        encoder.key(.route); encoder.string(input.route)
-        encoder.key(.method); encoder.string(input.method)
-        encoder.key(.ip); encoder.string(input.ip)
+        encoder.lazyObject(count: 4) {
+            $0.key(.client); $0.string(input.client)
+            $0.key(.route); $0.string(input.route)
+            $0.key(.method); $0.string(input.method)
+            $0.key(.ip); $0.string(input.ip)
+        }
     }
 
     public static func input(from value: PolicyValue) -> Input {
@@ -43,10 +46,10 @@ public enum RateLimitHook: PolicyHookContract {
     }
 
     static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
-        let limit = try fields.integer("limit", in: 0...1_000_000_000)
-        let window = try fields.integer("window", in: 1...86_400)
+        let limit = try fields.integer(.limit, in: 0...1_000_000_000)
+        let window = try fields.integer(.window, in: 1...86_400)
         // Without a key the limit applies per client, as in the earlier service.
-        let key = try fields.optionalString("key", maxLength: 200)
+        let key = try fields.optionalString(.key, maxLength: 200)
         return Decision(limit: limit, window: window, key: key ?? input.client)
     }
 

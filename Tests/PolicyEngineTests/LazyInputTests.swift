@@ -71,6 +71,16 @@ import Testing
         #expect(try run("local a, b = req.metadata, req.metadata out = rawequal(a, b) and a.nights == b.nights") == true)
     }
 
+    @Test func theInputTableItselfIsComplete() throws {
+        // Top-level inputs are lazy too; absent optional fields (nil) are not keys.
+        #expect(try run("""
+            local keys = {}
+            for k in pairs(req) do keys[#keys + 1] = k end
+            table.sort(keys)
+            out = { table.concat(keys, ","), getmetatable(req) == false or getmetatable(req) == nil }
+            """) == ["amount,client,currency,description,metadata", true])
+    }
+
     @Test func emptyMetadataIsAnEmptyTable() throws {
         let revision = try makeRevision("""
             function hold_limit(req)

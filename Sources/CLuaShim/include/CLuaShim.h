@@ -66,7 +66,11 @@ ccl_status ccl_load_entry(ccl_state *state, const char *name);
 int ccl_find_hook(ccl_state *state, const char *name, int *reference);
 
 /// Calls a hook with one argument decoded from `input` and encodes its single result.
-ccl_status ccl_call(ccl_state *state, int reference, const uint8_t *input, size_t input_length);
+/// When `result_fields` names registered keys and the result is a table, only those fields
+/// are encoded, in that order, as 'r' u32 n, n values (absent fields as nil); otherwise the
+/// whole result is encoded as a value.
+ccl_status ccl_call(ccl_state *state, int reference, const uint8_t *input, size_t input_length,
+                    const uint8_t *result_fields, int result_field_count);
 
 /// The encoded result of the last successful call.
 const uint8_t *ccl_output(const ccl_state *state, size_t *length);
