@@ -384,17 +384,15 @@ void ccl_open_sandbox_libraries(lua_State *L, int base) {
     make_readonly_proxy(L, "table");
     lua_setfield(L, base, "table");
 
-    luaL_requiref(L, "math", luaopen_math, 0);
-    make_readonly_proxy(L, "math");
-    lua_setfield(L, base, "math");
-
-    luaL_requiref(L, "utf8", luaopen_utf8, 0);
-    make_readonly_proxy(L, "utf8");
-    lua_setfield(L, base, "utf8");
-
-    luaL_requiref(L, "coroutine", luaopen_coroutine, 0);
-    make_readonly_proxy(L, "coroutine");
-    lua_setfield(L, base, "coroutine");
+    // Libraries offered whole, as they are.
+    static const luaL_Reg whole_libraries[] = {
+        {"math", luaopen_math}, {"utf8", luaopen_utf8}, {"coroutine", luaopen_coroutine}, {NULL, NULL},
+    };
+    for (const luaL_Reg *library = whole_libraries; library->name; library++) {
+        luaL_requiref(L, library->name, library->func, 0);
+        make_readonly_proxy(L, library->name);
+        lua_setfield(L, base, library->name);
+    }
 
     luaL_requiref(L, "os", luaopen_os, 0);
     int full_os = lua_gettop(L);
