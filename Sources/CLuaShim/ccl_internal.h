@@ -95,6 +95,9 @@ static inline ccl_state *ccl_state_of(lua_State *L) {
 int ccl_push_decoded(lua_State *L, const uint8_t *input, size_t length, int keys_index);
 int ccl_push_value(lua_State *L, ccl_reader *r, int depth);
 int ccl_skip_value(ccl_reader *r, int depth);
+/// Reads an object key: an inline string ('s', *registered = 0) or a registered key ('k',
+/// *registered = its 1-based index, *key = NULL). Returns 0 when the stream is malformed.
+int ccl_read_key(ccl_reader *r, const char **key, size_t *length, int *registered);
 
 // lazy.c
 int ccl_push_lazy_object(lua_State *L, ccl_reader *r);

@@ -24,22 +24,37 @@ static int read_u32(reader *r, uint32_t *value) {
     return 1;
 }
 
+int ccl_read_key(ccl_reader *r, const char **key, size_t *length, int *registered) {
+    if (r->at >= r->length) return 0;
+    uint8_t tag = r->bytes[r->at++];
+    if (tag == 'k') {
+        if (r->at >= r->length) return 0;
+        *registered = r->bytes[r->at++] + 1;
+        *key = NULL;
+        *length = 0;
+        return 1;
+    }
+    uint32_t length32;
+    if (tag != 's' || !read_u32(r, &length32) || r->length - r->at < length32) return 0;
+    *key = (const char *)r->bytes + r->at;
+    *length = length32;
+    *registered = 0;
+    r->at += length32;
+    return 1;
+}
+
 static int push_object_entries(lua_State *L, reader *r, uint32_t count, int depth) {
     if (count > r->length - r->at) return 0;
     lua_createtable(L, 0, (int)count);
     for (uint32_t i = 0; i < count; i++) {
-        if (r->at >= r->length) return 0;
-        uint8_t key_tag = r->bytes[r->at++];
-        if (key_tag == 'k') {
-            if (r->at >= r->length) return 0;
-            if (lua_rawgeti(L, r->keys_index, (lua_Integer)r->bytes[r->at++] + 1) != LUA_TSTRING) return 0;
-        } else if (key_tag == 's') {
-            uint32_t length;
-            if (!read_u32(r, &length) || r->length - r->at < length) return 0;
-            lua_pushlstring(L, (const char *)r->bytes + r->at, length);
-            r->at += length;
+        const char *key;
+        size_t length;
+        int registered;
+        if (!ccl_read_key(r, &key, &length, &registered)) return 0;
+        if (registered) {
+            if (lua_rawgeti(L, r->keys_index, registered) != LUA_TSTRING) return 0;
         } else {
-            return 0;
+            lua_pushlstring(L, key, length);
         }
         if (!ccl_push_value(L, r, depth + 1)) return 0;
         lua_rawset(L, -3);
@@ -134,17 +149,10 @@ int ccl_skip_value(reader *r, int depth) {
     case 'o':
         if (!read_u32(r, &count)) return 0;
         for (uint32_t i = 0; i < count; i++) {
-            if (r->at >= r->length) return 0;
-            uint8_t key_tag = r->bytes[r->at++];
-            if (key_tag == 'k') {
-                if (r->at >= r->length) return 0;
-                r->at++;
-            } else if (key_tag != 's' || !read_u32(r, &length) || r->length - r->at < length) {
-                return 0;
-            } else {
-                r->at += length;
-            }
-            if (!ccl_skip_value(r, depth + 1)) return 0;
+            const char *key;
+            size_t key_length;
+            int registered;
+            if (!ccl_read_key(r, &key, &key_length, &registered) || !ccl_skip_value(r, depth + 1)) return 0;
         }
         return 1;
     default:
@@ -205,45 +213,61 @@ static void append_string(writer *w, const char *text, size_t length) {
 
 static void encode_value(writer *w, int index, int depth);
 
+/// Counts entries; returns 1 when the keys are exactly the integers 1..count.
+static int table_is_sequence(lua_State *L, int index, uint32_t *count) {
+    uint32_t entries = 0;
+    lua_Integer largest = 0;
+    int integer_keys = 1;
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        lua_pop(L, 1);
+        entries++;
+        if (integer_keys && lua_isinteger(L, -1)) {
+            lua_Integer key = lua_tointeger(L, -1);
+            if (key < 1) integer_keys = 0;
+            else if (key > largest) largest = key;
+        } else {
+            integer_keys = 0;
+        }
+    }
+    *count = entries;
+    return entries > 0 && integer_keys && largest == (lua_Integer)entries;
+}
+
 static void encode_table(writer *w, int index, int depth) {
     lua_State *L = w->L;
     if (depth > CCL_RESULT_MAX_DEPTH) reject(w, "the result nests tables more than %s levels deep (or contains a cycle)", "16");
     if (!lua_checkstack(L, 4)) reject(w, "the result is too deep (%s)", "stack");
     ccl_materialise_if_lazy(L, index);
-    // One pass writes the table as an object and notes whether its keys are exactly 1..n;
-    // only a list (rare in results) is then written again as an array.
-    size_t start = w->state->output_length;
-    size_t values_before = w->values;
-    uint32_t count = 0;
-    lua_Integer largest = 0;
-    int integer_keys = 1;
+    uint32_t count;
+    if (table_is_sequence(L, index, &count)) {
+        append_tag(w, 'a');
+        append(w, &count, 4);
+        for (uint32_t i = 1; i <= count; i++) {
+            lua_rawgeti(L, index, (lua_Integer)i);
+            encode_value(w, lua_gettop(L), depth + 1);
+            lua_pop(L, 1);
+        }
+        return;
+    }
     append_tag(w, 'o');
     append(w, &count, 4);
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
         int key = lua_gettop(L) - 1;
         char number[64];
-        count++;
         switch (lua_type(L, key)) {
         case LUA_TSTRING: {
             size_t length;
             const char *text = lua_tolstring(L, key, &length);  // a string key: no conversion
             append_string(w, text, length);
-            integer_keys = 0;
             break;
         }
         case LUA_TNUMBER: {
             // Converting the key in place would confuse lua_next; format a copy instead.
-            int n;
-            if (lua_isinteger(L, key)) {
-                lua_Integer value = lua_tointeger(L, key);
-                if (value < 1) integer_keys = 0;
-                else if (value > largest) largest = value;
-                n = snprintf(number, sizeof number, LUA_INTEGER_FMT, (LUAI_UACINT)value);
-            } else {
-                integer_keys = 0;
-                n = snprintf(number, sizeof number, "%.14g", (double)lua_tonumber(L, key));
-            }
+            int n = lua_isinteger(L, key)
+                ? snprintf(number, sizeof number, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, key))
+                : snprintf(number, sizeof number, "%.14g", (double)lua_tonumber(L, key));
             append_string(w, number, (size_t)n);
             break;
         }
@@ -252,18 +276,6 @@ static void encode_table(writer *w, int index, int depth) {
         }
         encode_value(w, key + 1, depth + 1);
         lua_pop(L, 1);
-    }
-    memcpy(w->state->output + start + 1, &count, 4);
-    if (count > 0 && integer_keys && largest == (lua_Integer)count) {
-        w->state->output_length = start;
-        w->values = values_before;
-        append_tag(w, 'a');
-        append(w, &count, 4);
-        for (uint32_t i = 1; i <= count; i++) {
-            lua_rawgeti(L, index, (lua_Integer)i);
-            encode_value(w, lua_gettop(L), depth + 1);
-            lua_pop(L, 1);
-        }
     }
 }
 

@@ -27,28 +27,14 @@ static ccl_lazy *lazy_of(lua_State *L, ccl_state *state, int index) {
     return NULL;
 }
 
-/// Reads an entry's key ('s' inline or 'k' registered); 0 when the stream is malformed.
+/// Reads an entry's key, resolving a registered key to its name.
 static int read_key(const ccl_state *state, ccl_reader *r, const char **key, size_t *length, int *registered) {
-    if (r->at >= r->length) return 0;
-    uint8_t tag = r->bytes[r->at++];
-    if (tag == 'k') {
-        if (r->at >= r->length) return 0;
-        uint8_t index = r->bytes[r->at++];
-        if (index >= state->key_count) return 0;
-        *key = state->key_names[index];
+    if (!ccl_read_key(r, key, length, registered)) return 0;
+    if (*registered) {
+        if (*registered > state->key_count) return 0;
+        *key = state->key_names[*registered - 1];
         *length = strlen(*key);
-        *registered = index + 1;
-        return 1;
     }
-    uint32_t length32;
-    if (tag != 's' || r->length - r->at < 4) return 0;
-    memcpy(&length32, r->bytes + r->at, 4);
-    r->at += 4;
-    if (r->length - r->at < length32) return 0;
-    *key = (const char *)r->bytes + r->at;
-    *length = length32;
-    *registered = 0;
-    r->at += length32;
     return 1;
 }
 

@@ -96,7 +96,7 @@ final class LuaPolicyState: @unchecked Sendable {
     var memoryUsed: Int { ccl_memory_used(state) }
 
     /// Counts an evaluation here and adds the batch to `metrics` every 128 evaluations.
-    func count<Decision>(_ hook: PolicyHook, _ source: PolicyEvaluation<Decision>.Source, into metrics: PolicyMetrics) {
+    func count(_ hook: PolicyHook, _ source: PolicyDecisionSource, into metrics: PolicyMetrics) {
         pendingCounts[PolicyMetrics.slot(hook, source)] += 1
         pendingTotal += 1
         if pendingTotal >= 128 { flushCounts(to: metrics) }

@@ -18,16 +18,11 @@ struct LuaValueDecoder {
         return value
     }
 
-    /// Reads a hook's result: the requested fields of a table ('r'), or anything else decoded
-    /// to say what it was.
+    /// Reads a hook's result: the requested fields of a table ('r'); anything else is not a
+    /// table, decoded to say what it was.
     static func decodeResult(_ bytes: UnsafeRawBufferPointer, requested keys: [UInt8]) throws(Malformed) -> Result<PolicyResultFields, PolicyResultProblem> {
         guard !bytes.isEmpty, bytes[0] == UInt8(ascii: "r") else {
-            let value = try decode(bytes)
-            do {
-                return .success(try PolicyResultFields(value))
-            } catch {
-                return .failure(error)
-            }
+            return .failure(PolicyResultFields.notATable(try decode(bytes)))
         }
         var decoder = LuaValueDecoder(bytes)
         decoder.offset = 1
@@ -46,23 +41,6 @@ struct LuaValueDecoder {
         guard bytes.count - offset >= length else { throw Malformed() }
         defer { offset += length }
         return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
-    }
-
-    private mutating func skipValue() throws(Malformed) {
-        switch try tag() {
-        case UInt8(ascii: "z"), UInt8(ascii: "t"), UInt8(ascii: "f"): return
-        case UInt8(ascii: "i"), UInt8(ascii: "d"): offset += 8
-        case UInt8(ascii: "s"): offset += Int(try fixed(UInt32.self))
-        case UInt8(ascii: "a"):
-            for _ in 0..<Int(try fixed(UInt32.self)) { try skipValue() }
-        case UInt8(ascii: "o"):
-            for _ in 0..<Int(try fixed(UInt32.self)) {
-                _ = try rawKey()
-                try skipValue()
-            }
-        default: throw Malformed()
-        }
-        guard offset <= bytes.count else { throw Malformed() }
     }
 
     private mutating func tag() throws(Malformed) -> UInt8 {

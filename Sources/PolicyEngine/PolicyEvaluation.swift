@@ -1,13 +1,16 @@
+/// Who made a decision.
+public enum PolicyDecisionSource: String, Sendable {
+    /// The policy's hook decided.
+    case policy
+    /// The policy does not define the hook; the built-in default decided.
+    case builtIn = "builtin"
+    /// The hook failed; the hook's fail-closed default decided (see `error`).
+    case failClosed = "fail_closed"
+}
+
 /// A decision and where it came from. Every decision names the revision that made it.
 public struct PolicyEvaluation<Decision: Sendable & Equatable>: Sendable {
-    public enum Source: String, Sendable {
-        /// The policy's hook decided.
-        case policy
-        /// The policy does not define the hook; the built-in default decided.
-        case builtIn = "builtin"
-        /// The hook failed; the hook's fail-closed default decided (see `error`).
-        case failClosed = "fail_closed"
-    }
+    public typealias Source = PolicyDecisionSource
 
     public let decision: Decision
     public let revision: String
@@ -22,7 +25,7 @@ public struct AnyPolicyEvaluation: Sendable {
     public let hook: PolicyHook
     public let decision: PolicyValue
     public let revision: String
-    public let source: PolicyEvaluation<Bool>.Source
+    public let source: PolicyDecisionSource
     public let error: PolicyEvaluationError?
     public let printed: String
 
@@ -30,7 +33,7 @@ public struct AnyPolicyEvaluation: Sendable {
         self.hook = hook
         self.decision = decision
         self.revision = evaluation.revision
-        self.source = PolicyEvaluation<Bool>.Source(rawValue: evaluation.source.rawValue)!
+        self.source = evaluation.source
         self.error = evaluation.error
         self.printed = evaluation.printed
     }

@@ -72,25 +72,17 @@ public struct PolicyResultProblem: Error, Sendable, Equatable {
     public init(_ sentence: String) { self.sentence = sentence }
 }
 
-/// The fields of a hook's result table, with readers that name the field and what was wrong.
-/// Fields are read straight from the result stream the C side wrote, so a result is never
-/// turned into a dictionary: valid only while the state that produced it is borrowed.
+/// The fields of a hook's result table that its contract reads, with readers that name the
+/// field and what was wrong. Lua encodes only these fields, so a result is never walked
+/// whole or turned into a dictionary.
 struct PolicyResultFields {
-    private enum Storage {
-        /// The fields a hook asked for, in the order it asked (see ccl_call).
-        case requested(keys: [UInt8], values: [PolicyValue])
-        case decoded([String: PolicyValue])
-    }
-
-    private let storage: Storage
+    /// The fields a hook asked for (PolicyKey raw values), in the order it asked (see ccl_call).
+    private let keys: [UInt8]
+    private let values: [PolicyValue]
 
     init(requested keys: [UInt8], values: [PolicyValue]) {
-        storage = .requested(keys: keys, values: values)
-    }
-
-    init(_ result: PolicyValue) throws(PolicyResultProblem) {
-        guard case .object(let fields) = result else { throw Self.notATable(result) }
-        storage = .decoded(fields)
+        self.keys = keys
+        self.values = values
     }
 
     static func notATable(_ result: PolicyValue) -> PolicyResultProblem {
@@ -98,13 +90,9 @@ struct PolicyResultFields {
     }
 
     private func present(_ key: PolicyKey) -> PolicyValue? {
-        let value: PolicyValue?
-        switch storage {
-        case .requested(let keys, let values): value = keys.firstIndex(of: key.rawValue).map { values[$0] }
-        case .decoded(let fields): value = fields[key.name]
-        }
-        if case .null? = value { return nil }
-        return value
+        guard let position = keys.firstIndex(of: key.rawValue) else { return nil }
+        if case .null = values[position] { return nil }
+        return values[position]
     }
 
     func bool(_ field: PolicyKey) throws(PolicyResultProblem) -> Bool {

@@ -6,15 +6,17 @@ import Metrics
 /// here in batches: a shared counter touched on every evaluation kept two concurrent
 /// callers from running in parallel.
 final class PolicyMetrics: Sendable {
-    private static let sources: [PolicyEvaluation<Bool>.Source] = [.policy, .builtIn, .failClosed]
+    private static let sources: [PolicyDecisionSource] = [.policy, .builtIn, .failClosed]
     private let counters: [Counter]
 
-    init() {
+    /// `factory` defaults to the process's bootstrapped metrics system; tests pass their own.
+    init(factory: any MetricsFactory = MetricsSystem.factory) {
         counters = PolicyHook.allCases.flatMap { hook in
             Self.sources.map { source in
                 Counter(
                     label: "chittycharge_policy_evaluations_total",
-                    dimensions: [("hook", hook.name), ("outcome", source == .failClosed ? "error" : source.rawValue)]
+                    dimensions: [("hook", hook.name), ("outcome", source == .failClosed ? "error" : source.rawValue)],
+                    factory: factory
                 )
             }
         }
@@ -22,7 +24,7 @@ final class PolicyMetrics: Sendable {
 
     static let slotCount = PolicyHook.allCases.count * sources.count
 
-    static func slot<Decision>(_ hook: PolicyHook, _ source: PolicyEvaluation<Decision>.Source) -> Int {
+    static func slot(_ hook: PolicyHook, _ source: PolicyDecisionSource) -> Int {
         let sourceIndex = switch source {
         case .policy: 0
         case .builtIn: 1
@@ -31,7 +33,7 @@ final class PolicyMetrics: Sendable {
         return hook.index * sources.count + sourceIndex
     }
 
-    func count<Decision>(_ hook: PolicyHook, _ source: PolicyEvaluation<Decision>.Source) {
+    func count(_ hook: PolicyHook, _ source: PolicyDecisionSource) {
         counters[Self.slot(hook, source)].increment()
     }
 

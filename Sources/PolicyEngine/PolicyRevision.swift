@@ -106,7 +106,7 @@ public final class PolicyRevision: Sendable {
         _ contract: Hook.Type, _ input: Hook.Input, quiet: Bool, write: (inout LuaValueEncoder) -> Void
     ) -> PolicyEvaluation<Hook.Decision> {
         guard let location = hookLocations[Hook.hook] else {
-            metrics.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.builtIn)
+            metrics.count(Hook.hook, PolicyDecisionSource.builtIn)
             return PolicyEvaluation(decision: Hook.builtInDecision(for: input), revision: id, source: .builtIn, error: nil, printed: "")
         }
         let state: LuaPolicyState
@@ -127,7 +127,7 @@ public final class PolicyRevision: Sendable {
         case .result(let fields):
             do {
                 let decision = try Hook.decision(from: fields, for: input)
-                state.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.policy, into: metrics)
+                state.count(Hook.hook, PolicyDecisionSource.policy, into: metrics)
                 return PolicyEvaluation(decision: decision, revision: id, source: .policy, error: nil, printed: state.printed)
             } catch {
                 problem = error
@@ -146,7 +146,7 @@ public final class PolicyRevision: Sendable {
     private func failed<Hook: PolicyHookContract>(
         _ contract: Hook.Type, _ input: Hook.Input, _ error: PolicyEvaluationError, printed: String, quiet: Bool
     ) -> PolicyEvaluation<Hook.Decision> {
-        metrics.count(Hook.hook, PolicyEvaluation<Hook.Decision>.Source.failClosed)
+        metrics.count(Hook.hook, PolicyDecisionSource.failClosed)
         if !quiet {
             logger.error(
                 "policy error; using the fail-closed decision",
