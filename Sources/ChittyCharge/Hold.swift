@@ -1,0 +1,139 @@
+import Foundation
+
+/// A PaymentIntent status as Stripe spells it. A struct rather than an enum so a status
+/// Stripe adds later decodes instead of failing the whole response.
+public struct PaymentIntentStatus: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+
+    public static let requiresPaymentMethod = PaymentIntentStatus("requires_payment_method")
+    public static let requiresConfirmation = PaymentIntentStatus("requires_confirmation")
+    public static let requiresAction = PaymentIntentStatus("requires_action")
+    public static let processing = PaymentIntentStatus("processing")
+    public static let requiresCapture = PaymentIntentStatus("requires_capture")
+    public static let succeeded = PaymentIntentStatus("succeeded")
+    public static let canceled = PaymentIntentStatus("canceled")
+
+    /// Nothing more can happen to the money: captured or released.
+    public var isFinal: Bool { self == .succeeded || self == .canceled }
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// Whether a hold has its ChittyID yet. Minting can fail; the hold is placed anyway and
+/// the outbox keeps trying, so `pending` is a normal, visible state, never a made-up id.
+public enum ChittyIDStatus: String, Sendable, Codable {
+    case minted
+    case pending
+}
+
+/// One authorization hold: a Stripe PaymentIntent with `capture_method=manual` plus what
+/// we know about it. The store is the source of truth; Stripe is asked again on refresh.
+public struct Hold: Sendable, Equatable, Codable {
+    /// The PaymentIntent id (`pi_…`): the id clients use, as with the earlier service.
+    public var id: String
+    public var chittyID: String?
+    public var chittyIDStatus: ChittyIDStatus
+    public var status: PaymentIntentStatus
+    public var amount: Int
+    public var amountCapturable: Int
+    public var amountReceived: Int
+    public var currency: String
+    public var description: String
+    public var customerEmail: String?
+    public var propertyID: String?
+    public var tenantID: String?
+    public var metadata: [String: String]
+    public var clientSecret: String?
+    /// The API client that placed it (a name, never a token).
+    public var client: String
+    public var tier: String
+    public var tierLimit: Int
+    /// The policy revision whose `hold_limit` allowed it.
+    public var policyRevision: String
+    /// The create operation (and Stripe idempotency key) that made it.
+    public var createOperationKey: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// Stripe's deadline for capturing, when Stripe told us.
+    public var captureBefore: Date?
+    public var capturedAt: Date?
+    public var canceledAt: Date?
+
+    public init(
+        id: String, chittyID: String? = nil, chittyIDStatus: ChittyIDStatus = .pending,
+        status: PaymentIntentStatus, amount: Int, amountCapturable: Int = 0, amountReceived: Int = 0,
+        currency: String, description: String, customerEmail: String? = nil,
+        propertyID: String? = nil, tenantID: String? = nil, metadata: [String: String] = [:],
+        clientSecret: String? = nil, client: String, tier: String, tierLimit: Int,
+        policyRevision: String, createOperationKey: String, createdAt: Date, updatedAt: Date,
+        captureBefore: Date? = nil, capturedAt: Date? = nil, canceledAt: Date? = nil
+    ) {
+        self.id = id
+        self.chittyID = chittyID
+        self.chittyIDStatus = chittyIDStatus
+        self.status = status
+        self.amount = amount
+        self.amountCapturable = amountCapturable
+        self.amountReceived = amountReceived
+        self.currency = currency
+        self.description = description
+        self.customerEmail = customerEmail
+        self.propertyID = propertyID
+        self.tenantID = tenantID
+        self.metadata = metadata
+        self.clientSecret = clientSecret
+        self.client = client
+        self.tier = tier
+        self.tierLimit = tierLimit
+        self.policyRevision = policyRevision
+        self.createOperationKey = createOperationKey
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.captureBefore = captureBefore
+        self.capturedAt = capturedAt
+        self.canceledAt = canceledAt
+    }
+
+    /// Takes Stripe's view of the money (status and amounts) without touching our fields.
+    public mutating func apply(_ intent: PaymentIntent, at now: Date) {
+        status = intent.status
+        amountCapturable = intent.amountCapturable ?? amountCapturable
+        amountReceived = intent.amountReceived ?? amountReceived
+        if let deadline = intent.captureBefore { captureBefore = deadline }
+        if intent.status == .canceled, canceledAt == nil {
+            canceledAt = intent.canceledAt ?? now
+        }
+        if intent.status == .succeeded, capturedAt == nil { capturedAt = now }
+        updatedAt = now
+    }
+}
+
+/// Which holds `GET /api/holds` lists: newest first, `limit` at a time, continuing after
+/// the hold `startingAfter` (Stripe's cursor style).
+public struct HoldFilter: Sendable, Equatable {
+    public var propertyID: String?
+    public var tenantID: String?
+    public var status: PaymentIntentStatus?
+    public var client: String?
+    public var limit: Int
+    public var startingAfter: String?
+
+    public init(propertyID: String? = nil, tenantID: String? = nil, status: PaymentIntentStatus? = nil,
+                client: String? = nil, limit: Int = 20, startingAfter: String? = nil) {
+        self.propertyID = propertyID
+        self.tenantID = tenantID
+        self.status = status
+        self.client = client
+        self.limit = limit
+        self.startingAfter = startingAfter
+    }
+}

@@ -1,0 +1,519 @@
+import Foundation
+import Logging
+import PolicyEngine
+
+/// Places, reads, captures and releases holds. The rules that keep money safe:
+/// - an operation's record (with the idempotency key Stripe will see) is durable before
+///   Stripe is called, so a crash can always be finished by replaying the same key;
+/// - at most one capture or cancel per hold is pending or done (the store's
+///   compare-and-set), and in this process identical requests share one call;
+/// - nothing is acknowledged to a client before the store has it.
+public final class HoldService: Sendable {
+    public struct Configuration: Sendable {
+        public var defaultCurrency: String
+        /// Stripe keeps idempotency keys for at least 24 hours; replaying a create after that
+        /// could place a second hold, so older pending creates are flagged, not replayed.
+        public var maxCreateReplayAge: TimeInterval
+        /// Pending operations younger than this are left to the request that owns them.
+        public var recoveryGrace: TimeInterval
+        public var mintBatchSize: Int
+
+        public init(defaultCurrency: String = "usd", maxCreateReplayAge: TimeInterval = 23 * 3600,
+                    recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50) {
+            self.defaultCurrency = defaultCurrency
+            self.maxCreateReplayAge = maxCreateReplayAge
+            self.recoveryGrace = recoveryGrace
+            self.mintBatchSize = mintBatchSize
+        }
+    }
+
+    /// Lets tests stop the service at the worst moment: after Stripe acted, before the
+    /// store knows. Throwing here simulates a crash at that point.
+    public typealias FaultPoint = @Sendable (_ step: String) throws -> Void
+
+    public let store: any HoldStore
+    /// Nil when Stripe is not configured: hold routes then answer 503.
+    public let gateway: (any PaymentGateway)?
+    public let minter: any ChittyIDMinter
+    public let policies: PolicyEngine
+    public let clock: any WallClock
+    public let configuration: Configuration
+    let logger: Logger
+    let faultPoint: FaultPoint?
+    private let createFlights = SingleFlight<Result<Hold, HoldServiceError>>()
+    private let operationFlights = SingleFlight<Result<StoredResponse, HoldServiceError>>()
+    private let mintFlights = SingleFlight<Bool>()
+
+    public init(store: any HoldStore, gateway: (any PaymentGateway)?, minter: any ChittyIDMinter,
+                policies: PolicyEngine, clock: any WallClock = SystemWallClock(),
+                configuration: Configuration = Configuration(), logger: Logger = Logger(label: "chittycharge.holds"),
+                faultPoint: FaultPoint? = nil) {
+        self.store = store
+        self.gateway = gateway
+        self.minter = minter
+        self.policies = policies
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.faultPoint = faultPoint
+    }
+
+    // MARK: Placing a hold
+
+    /// The outcome of `placeHold`: the hold, and whether this answers an earlier request
+    /// with the same `Idempotency-Key`.
+    public struct Placement: Sendable {
+        public var hold: Hold
+        public var replayed: Bool
+    }
+
+    public func placeHold(_ request: HoldRequest, client: String, idempotencyKey: String?) async throws(HoldServiceError) -> Placement {
+        guard let gateway else { throw .stripeNotConfigured }
+        let now = clock.now()
+        let revision = policies.revision
+        let evaluation = revision.holdLimit(request.policyInput(client: client))
+        let decision = evaluation.decision
+        let params = try request.paymentIntentParams()
+        var operation = CreateOperation(
+            key: "chittycharge-create-" + UUID().uuidString.lowercased(), client: client,
+            clientIdempotencyKey: idempotencyKey, requestHash: request.fingerprint, params: params,
+            tier: decision.tier, tierLimit: Int(decision.maxAmount), policyRevision: evaluation.revision,
+            propertyID: request.propertyID, tenantID: request.tenantID, createdAt: now, updatedAt: now)
+
+        var logger = self.logger
+        logger[metadataKey: "policy.revision"] = .string(evaluation.revision)
+        var refusal: HoldServiceError?
+        if evaluation.source == .failClosed {
+            // A broken policy refuses, but transiently: not stored for replay.
+            logger.error("hold_limit failed; refusing the hold", metadata: ["policy.error": .string(evaluation.error.map { "\($0)" } ?? "")])
+            await recordDecision(evaluation, input: request.policyInputValue(client: client), subject: operation.key, logger: logger)
+            throw HoldServiceError(httpStatus: 503, message: "The hold policy failed to decide; the hold was not placed", code: "policy_error",
+                                   details: ["policy_revision": .string(evaluation.revision)])
+        }
+        if !decision.allow || Int64(request.amount) > decision.maxAmount {
+            var details = decision.details ?? [:]
+            details["current_tier"] = details["current_tier"] ?? .string(decision.tier)
+            details["max_amount"] = details["max_amount"] ?? .integer(decision.maxAmount)
+            details["amount"] = .integer(Int64(request.amount))
+            details["policy_revision"] = .string(evaluation.revision)
+            let reason = decision.reason ?? (decision.allow
+                ? "Amount exceeds limit for \(decision.tier) tier"
+                : "The hold policy refused this hold")
+            refusal = HoldServiceError(httpStatus: 400, message: reason, code: "hold_limit_exceeded", details: details)
+            operation.state = .failed
+            operation.failure = refusal?.stored
+        }
+
+        let claim: OperationClaim<CreateOperation>
+        do {
+            claim = try await store.claimCreate(operation)
+        } catch {
+            logger.error("could not record the create operation", metadata: ["error": "\(error)"])
+            throw .storage(error)
+        }
+        switch claim {
+        case .started(let started):
+            await recordDecision(evaluation, input: request.policyInputValue(client: client), subject: started.key, logger: logger)
+            if let refusal {
+                logger.info("hold refused by policy", metadata: ["hold.tier": .string(decision.tier), "hold.amount": "\(request.amount)"])
+                throw refusal
+            }
+            let hold = try await executeCreate(started, gateway: gateway).get()
+            return Placement(hold: hold, replayed: false)
+        case .existing(let earlier):
+            guard earlier.requestHash == operation.requestHash else {
+                throw .conflict("This Idempotency-Key was already used with a different request body", code: "idempotency_key_reused")
+            }
+            switch earlier.state {
+            case .succeeded:
+                guard let holdID = earlier.holdID, let hold = try await readHold(holdID) else {
+                    throw .storage(HoldStoreError.notFound(earlier.key))
+                }
+                return Placement(hold: hold, replayed: true)
+            case .failed:
+                throw HoldServiceError(stored: earlier.failure ?? HoldServiceError.conflict("The earlier attempt failed", code: "earlier_attempt_failed").stored)
+            case .pending:
+                // The first attempt did not finish (Stripe unreachable, or a crash): finish
+                // it with the same Stripe idempotency key, which cannot create a second hold.
+                let hold = try await executeCreate(earlier, gateway: gateway).get()
+                return Placement(hold: hold, replayed: true)
+            }
+        }
+    }
+
+    private func executeCreate(_ operation: CreateOperation, gateway: any PaymentGateway) async -> Result<Hold, HoldServiceError> {
+        await createFlights.run(operation.key) { [self] in
+            var logger = self.logger
+            logger[metadataKey: "operation.key"] = .string(operation.key)
+            let intent: PaymentIntent
+            do throws(PaymentGatewayError) {
+                intent = try await gateway.createPaymentIntent(operation.params, idempotencyKey: operation.key)
+            } catch {
+                switch error {
+                case .unavailable(let reason):
+                    logger.warning("Stripe did not answer the create; the operation stays pending", metadata: ["error": .string(reason)])
+                    return .failure(.stripeUnavailable("hold", reason: reason))
+                case .rejected(let detail):
+                    let failure = HoldServiceError.fromStripe(detail, doing: "hold")
+                    do {
+                        try await store.failCreate(key: operation.key, response: failure.stored, at: clock.now())
+                    } catch {
+                        logger.error("could not record the failed create", metadata: ["error": "\(error)"])
+                        return .failure(.storage(error))
+                    }
+                    logger.info("Stripe refused the hold", metadata: ["stripe.code": .string(detail.code ?? detail.type)])
+                    return .failure(failure)
+                }
+            }
+            do {
+                try faultPoint?("create.after_stripe")
+            } catch {
+                return .failure(HoldServiceError(httpStatus: 500, message: "Injected fault after the Stripe create", code: "injected_fault"))
+            }
+            let now = clock.now()
+            var hold = Hold(
+                id: intent.id, status: intent.status, amount: intent.amount ?? operation.params.amount,
+                currency: intent.currency ?? operation.params.currency, description: operation.params.description,
+                customerEmail: operation.params.receiptEmail, propertyID: operation.propertyID, tenantID: operation.tenantID,
+                metadata: operation.params.metadata, clientSecret: intent.clientSecret, client: operation.client,
+                tier: operation.tier, tierLimit: operation.tierLimit, policyRevision: operation.policyRevision,
+                createOperationKey: operation.key, createdAt: intent.created ?? now, updatedAt: now)
+            hold.apply(intent, at: now)
+            // Mint before storing, so a hold usually reaches the store complete in one
+            // transaction. A failure leaves it pending and `completeCreate` queues it for
+            // the outbox; a crash before the store write only wastes an unused id.
+            do {
+                hold.chittyID = try await minter.mint(entityType: "AUTH", metadata: Self.mintMetadata(hold))
+                hold.chittyIDStatus = .minted
+            } catch {
+                logger.warning("ChittyID minting failed; the outbox will retry", metadata: ["hold.id": .string(hold.id), "error": "\(error)"])
+            }
+            do {
+                try await store.completeCreate(key: operation.key, hold: hold, at: now)
+            } catch {
+                logger.error("Stripe placed the hold but the store failed; recovery will finish it", metadata: ["hold.id": .string(hold.id), "error": "\(error)"])
+                return .failure(.storage(error))
+            }
+            logger.info("hold placed", metadata: ["hold.id": .string(hold.id), "hold.status": .string(hold.status.rawValue)])
+            return .success(hold)
+        }
+    }
+
+    private func recordDecision(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: PolicyValue, subject: String, logger: Logger) async {
+        let record = PolicyDecisionRecord(
+            id: UUID().uuidString.lowercased(), hook: PolicyHook.holdLimit.name, revision: evaluation.revision,
+            source: evaluation.source.rawValue, input: JSONCoding.encode(input),
+            decision: JSONCoding.encode(HoldLimitHook.policyValue(of: evaluation.decision)), subject: subject,
+            createdAt: clock.now())
+        do {
+            try await store.recordDecision(record)
+        } catch {
+            logger.error("could not record the hold_limit decision", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Reading
+
+    private func readHold(_ id: String) async throws(HoldServiceError) -> Hold? {
+        do {
+            return try await store.hold(id: id)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// One hold from the store; with `refresh`, Stripe's current view first.
+    public func hold(id: String, refresh: Bool = false) async throws(HoldServiceError) -> Hold {
+        guard var hold = try await readHold(id) else { throw .notFound(holdID: id) }
+        guard refresh else { return hold }
+        guard let gateway else { throw .stripeNotConfigured }
+        let intent: PaymentIntent
+        do {
+            intent = try await gateway.retrievePaymentIntent(id: id)
+        } catch {
+            switch error {
+            case .unavailable(let reason): throw .stripeUnavailable("refresh", reason: reason)
+            case .rejected(let detail): throw .fromStripe(detail, doing: "refresh")
+            }
+        }
+        hold.apply(intent, at: clock.now())
+        do {
+            try await store.updateHold(hold)
+        } catch {
+            throw .storage(error)
+        }
+        return hold
+    }
+
+    public func hold(chittyID: String) async throws(HoldServiceError) -> Hold {
+        let found: Hold?
+        do {
+            found = try await store.hold(chittyID: chittyID)
+        } catch {
+            throw .storage(error)
+        }
+        guard let found else {
+            throw HoldServiceError(httpStatus: 404, message: "No hold with ChittyID '\(chittyID)'", code: "hold_not_found")
+        }
+        return found
+    }
+
+    public func holds(matching filter: HoldFilter) async throws(HoldServiceError) -> [Hold] {
+        do {
+            return try await store.holds(matching: filter)
+        } catch HoldStoreError.notFound {
+            throw .invalidInput("starting_after names no hold", field: "starting_after")
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    // MARK: Capture and cancel
+
+    /// Captures `amount` (or everything capturable). The rest of the hold is released.
+    public func capture(holdID: String, amount: Int?) async throws(HoldServiceError) -> CaptureReceipt {
+        let response = try await perform(.capture, holdID: holdID, requestedAmount: amount)
+        return try decode(CaptureReceipt.self, from: response)
+    }
+
+    public func cancel(holdID: String) async throws(HoldServiceError) -> CancelReceipt {
+        let response = try await perform(.cancel, holdID: holdID, requestedAmount: nil)
+        return try decode(CancelReceipt.self, from: response)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from response: StoredResponse) throws(HoldServiceError) -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let value = try? decoder.decode(type, from: response.body) else {
+            throw HoldServiceError(httpStatus: 500, message: "A stored operation result could not be read", code: "storage_error")
+        }
+        return value
+    }
+
+    private func perform(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?) async throws(HoldServiceError) -> StoredResponse {
+        guard let gateway else { throw .stripeNotConfigured }
+        guard let hold = try await readHold(holdID) else { throw .notFound(holdID: holdID) }
+        var amount: Int?
+        if kind == .capture {
+            if let requestedAmount {
+                guard requestedAmount > 0 else { throw .invalidInput("amount_to_capture must be a positive number of cents", field: "amount_to_capture") }
+                guard requestedAmount <= hold.amount else {
+                    throw HoldServiceError(httpStatus: 400, message: "amount_to_capture \(requestedAmount) is more than the \(hold.amount) authorised",
+                                           code: "amount_exceeds_authorized", details: ["authorized_amount": .integer(Int64(hold.amount))])
+                }
+            }
+            // "The whole hold" is stated as a number, so a retry that names it explicitly is
+            // recognised as the same capture.
+            amount = requestedAmount ?? (hold.amountCapturable > 0 ? hold.amountCapturable : hold.amount)
+        }
+        let now = clock.now()
+        let candidate = HoldOperation(
+            key: "chittycharge-\(kind.rawValue)-" + UUID().uuidString.lowercased(), holdID: holdID, kind: kind,
+            amount: amount, createdAt: now, updatedAt: now)
+        let claim: OperationClaim<HoldOperation>
+        do {
+            claim = try await store.claimOperation(candidate)
+        } catch {
+            throw .storage(error)
+        }
+        switch claim {
+        case .started(let operation):
+            if hold.status.isFinal {
+                // Captured or released elsewhere (dashboard, expiry): nothing to do at Stripe.
+                let refusal = HoldServiceError.conflict(
+                    "This hold is already \(hold.status == .canceled ? "canceled" : "captured")", code: "hold_already_final",
+                    details: ["status": .string(hold.status.rawValue)])
+                try? await store.failOperation(key: operation.key, response: refusal.stored, at: now)
+                throw refusal
+            }
+            return try await execute(operation, gateway: gateway).get()
+        case .existing(let earlier):
+            guard earlier.kind == kind, earlier.amount == amount else {
+                throw .conflict(
+                    earlier.kind == .capture
+                        ? "This hold already has a capture of \(earlier.amount ?? 0) (\(earlier.state.rawValue)); it cannot be \(kind == .capture ? "captured again with another amount" : "canceled")"
+                        : "This hold was already canceled (\(earlier.state.rawValue))",
+                    code: earlier.kind == .capture ? "hold_already_captured" : "hold_already_canceled",
+                    details: ["operation": .string(earlier.kind.rawValue), "state": .string(earlier.state.rawValue)]
+                        .merging(earlier.amount.map { ["amount": PolicyValue.integer(Int64($0))] } ?? [:]) { a, _ in a })
+            }
+            switch earlier.state {
+            case .succeeded:
+                guard let response = earlier.response else { throw .storage(HoldStoreError.notFound(earlier.key)) }
+                return response
+            case .pending:
+                return try await execute(earlier, gateway: gateway).get()
+            case .failed:
+                // The store only reports live operations as existing; a failed one freed the slot.
+                throw HoldServiceError(stored: earlier.response ?? HoldServiceError.conflict("The earlier attempt failed", code: "earlier_attempt_failed").stored)
+            }
+        }
+    }
+
+    private func execute(_ operation: HoldOperation, gateway: any PaymentGateway) async -> Result<StoredResponse, HoldServiceError> {
+        await operationFlights.run(operation.key) { [self] in
+            var logger = self.logger
+            logger[metadataKey: "hold.id"] = .string(operation.holdID)
+            logger[metadataKey: "operation.key"] = .string(operation.key)
+            let what = operation.kind == .capture ? "capture" : "cancel"
+            let intent: PaymentIntent
+            do throws(PaymentGatewayError) {
+                switch operation.kind {
+                case .capture:
+                    intent = try await gateway.capturePaymentIntent(id: operation.holdID, amountToCapture: operation.amount, idempotencyKey: operation.key)
+                case .cancel:
+                    intent = try await gateway.cancelPaymentIntent(id: operation.holdID, idempotencyKey: operation.key)
+                }
+            } catch {
+                switch error {
+                case .unavailable(let reason):
+                    logger.warning("Stripe did not answer the \(what); the operation stays pending", metadata: ["error": .string(reason)])
+                    return .failure(.stripeUnavailable(what, reason: reason))
+                case .rejected(let detail):
+                    let failure = HoldServiceError.fromStripe(detail, doing: what)
+                    do {
+                        try await store.failOperation(key: operation.key, response: failure.stored, at: clock.now())
+                    } catch {
+                        return .failure(.storage(error))
+                    }
+                    logger.info("Stripe refused the \(what)", metadata: ["stripe.code": .string(detail.code ?? detail.type)])
+                    await refreshAfterRefusal(holdID: operation.holdID, gateway: gateway, logger: logger)
+                    return .failure(failure)
+                }
+            }
+            do {
+                try faultPoint?("\(what).after_stripe")
+            } catch {
+                return .failure(HoldServiceError(httpStatus: 500, message: "Injected fault after the Stripe \(what)", code: "injected_fault"))
+            }
+            let now = clock.now()
+            do {
+                guard var hold = try await store.hold(id: operation.holdID) else {
+                    return .failure(.notFound(holdID: operation.holdID))
+                }
+                hold.apply(intent, at: now)
+                let response: StoredResponse = operation.kind == .capture
+                    ? .ok(CaptureReceipt(hold: hold, capturedAt: hold.capturedAt ?? now))
+                    : .ok(CancelReceipt(hold: hold, canceledAt: hold.canceledAt ?? now))
+                try await store.completeOperation(key: operation.key, hold: hold, response: response, at: now)
+                logger.info(operation.kind == .capture ? "hold captured" : "hold released", metadata: ["hold.status": .string(hold.status.rawValue), "hold.amount_received": "\(hold.amountReceived)"])
+                return .success(response)
+            } catch {
+                logger.error("Stripe did the \(what) but the store failed; recovery will finish it", metadata: ["error": "\(error)"])
+                return .failure(.storage(error))
+            }
+        }
+    }
+
+    /// After Stripe refused a capture or cancel because of the intent's state, our copy is
+    /// stale: take Stripe's view so the next answer is right.
+    private func refreshAfterRefusal(holdID: String, gateway: any PaymentGateway, logger: Logger) async {
+        guard let intent = try? await gateway.retrievePaymentIntent(id: holdID),
+              var hold = try? await store.hold(id: holdID) else { return }
+        hold.apply(intent, at: clock.now())
+        do {
+            try await store.updateHold(hold)
+        } catch {
+            logger.warning("could not refresh the hold after a refusal", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Recovery and the ChittyID outbox
+
+    /// Finishes what a crash or an unreachable Stripe left pending, replaying each with
+    /// its original idempotency key. Run at startup (grace 0) and periodically.
+    @discardableResult
+    public func recoverPendingOperations(grace: TimeInterval? = nil) async -> (resolved: Int, stillPending: Int) {
+        guard let gateway else { return (0, 0) }
+        let cutoff = clock.now().addingTimeInterval(-(grace ?? configuration.recoveryGrace))
+        var resolved = 0
+        var stillPending = 0
+        do {
+            for operation in try await store.pendingCreates() where operation.updatedAt <= cutoff {
+                if clock.now().timeIntervalSince(operation.createdAt) > configuration.maxCreateReplayAge {
+                    let abandoned = HoldServiceError(
+                        httpStatus: 502, message: "Stripe never confirmed this hold and its idempotency key has expired; check the Stripe dashboard for an intent with this operation key",
+                        code: "create_abandoned", details: ["operation_key": .string(operation.key)])
+                    logger.error("abandoning a create older than Stripe's idempotency window", metadata: ["operation.key": .string(operation.key)])
+                    try await store.failCreate(key: operation.key, response: abandoned.stored, at: clock.now())
+                    resolved += 1
+                    continue
+                }
+                switch await executeCreate(operation, gateway: gateway) {
+                case .success: resolved += 1
+                case .failure(let error) where error.code == "stripe_unavailable" || error.code == "storage_error": stillPending += 1
+                case .failure: resolved += 1
+                }
+            }
+            for operation in try await store.pendingOperations() where operation.updatedAt <= cutoff {
+                switch await execute(operation, gateway: gateway) {
+                case .success: resolved += 1
+                case .failure(let error) where error.code == "stripe_unavailable" || error.code == "storage_error": stillPending += 1
+                case .failure: resolved += 1
+                }
+            }
+        } catch {
+            logger.error("recovery could not read pending operations", metadata: ["error": "\(error)"])
+        }
+        if resolved + stillPending > 0 {
+            logger.info("recovery pass", metadata: ["resolved": "\(resolved)", "still_pending": "\(stillPending)"])
+        }
+        return (resolved, stillPending)
+    }
+
+    /// What the ChittyID service is told about a hold.
+    static func mintMetadata(_ hold: Hold) -> [String: String] {
+        var metadata = ["hold_id": hold.id, "amount": String(hold.amount), "currency": hold.currency]
+        if let propertyID = hold.propertyID { metadata["property_id"] = propertyID }
+        if let tenantID = hold.tenantID { metadata["tenant_id"] = tenantID }
+        return metadata
+    }
+
+    /// Mints the ChittyID of one hold now. True when it is minted (by this call or before).
+    @discardableResult
+    public func mint(holdID: String) async -> Bool {
+        await mintFlights.run(holdID) { [self] in
+            guard let hold = try? await store.hold(id: holdID) else { return false }
+            if hold.chittyIDStatus == .minted { return true }
+            do {
+                let chittyID = try await minter.mint(entityType: "AUTH", metadata: Self.mintMetadata(hold))
+                try await store.recordMinted(holdID: holdID, chittyID: chittyID, at: clock.now())
+                logger.info("ChittyID minted", metadata: ["hold.id": .string(holdID), "chitty_id": .string(chittyID)])
+                return true
+            } catch {
+                logger.warning("ChittyID minting failed; the outbox will retry", metadata: ["hold.id": .string(holdID), "error": "\(error)"])
+                return false
+            }
+        }
+    }
+
+    /// One pass over the due ChittyID jobs; failures back off exponentially (5 s doubling,
+    /// at most an hour). Returns how many were minted.
+    @discardableResult
+    public func processMintOutbox() async -> Int {
+        let jobs: [ChittyIDMintJob]
+        do {
+            jobs = try await store.dueMintJobs(at: clock.now(), limit: configuration.mintBatchSize)
+        } catch {
+            logger.error("could not read the ChittyID outbox", metadata: ["error": "\(error)"])
+            return 0
+        }
+        var minted = 0
+        for job in jobs {
+            if await mint(holdID: job.holdID) {
+                minted += 1
+                continue
+            }
+            let attempts = job.attempts + 1
+            let delay = min(3600, 5 * pow(2, Double(min(attempts - 1, 20))))
+            let next = ChittyIDMintJob(holdID: job.holdID, attempts: attempts, nextAttemptAt: clock.now().addingTimeInterval(delay),
+                                       lastError: "minting failed (attempt \(attempts))")
+            do {
+                try await store.rescheduleMint(next)
+            } catch {
+                logger.error("could not reschedule a ChittyID job", metadata: ["hold.id": .string(job.holdID), "error": "\(error)"])
+            }
+        }
+        return minted
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// What we ask Stripe to create for a hold. Metadata values are already strings: Stripe
+/// only stores strings, so conversion happens once, where the request is validated.
+public struct CreatePaymentIntentParams: Sendable, Equatable, Codable {
+    public var amount: Int
+    public var currency: String
+    public var description: String
+    public var receiptEmail: String?
+    public var metadata: [String: String]
+    /// A saved card placed server-side: both set, plus `confirm` (then `off_session`).
+    public var customer: String?
+    public var paymentMethod: String?
+    public var confirm: Bool
+
+    public init(amount: Int, currency: String, description: String, receiptEmail: String? = nil,
+                metadata: [String: String] = [:], customer: String? = nil, paymentMethod: String? = nil,
+                confirm: Bool = false) {
+        self.amount = amount
+        self.currency = currency
+        self.description = description
+        self.receiptEmail = receiptEmail
+        self.metadata = metadata
+        self.customer = customer
+        self.paymentMethod = paymentMethod
+        self.confirm = confirm
+    }
+}
+
+/// The fields of a Stripe PaymentIntent we use. Everything but `id` and `status` may be
+/// absent in a response, so everything else is optional.
+public struct PaymentIntent: Sendable, Equatable {
+    public var id: String
+    public var status: PaymentIntentStatus
+    public var amount: Int?
+    public var amountCapturable: Int?
+    public var amountReceived: Int?
+    public var currency: String?
+    public var clientSecret: String?
+    public var created: Date?
+    public var canceledAt: Date?
+    public var metadata: [String: String]
+    /// `latest_charge.payment_method_details.card.capture_before`, when expanded.
+    public var captureBefore: Date?
+    /// Why the last attempt failed (`last_payment_error`), for declines.
+    public var lastPaymentError: PaymentErrorDetail?
+
+    public init(id: String, status: PaymentIntentStatus, amount: Int? = nil, amountCapturable: Int? = nil,
+                amountReceived: Int? = nil, currency: String? = nil, clientSecret: String? = nil,
+                created: Date? = nil, canceledAt: Date? = nil, metadata: [String: String] = [:],
+                captureBefore: Date? = nil, lastPaymentError: PaymentErrorDetail? = nil) {
+        self.id = id
+        self.status = status
+        self.amount = amount
+        self.amountCapturable = amountCapturable
+        self.amountReceived = amountReceived
+        self.currency = currency
+        self.clientSecret = clientSecret
+        self.created = created
+        self.canceledAt = canceledAt
+        self.metadata = metadata
+        self.captureBefore = captureBefore
+        self.lastPaymentError = lastPaymentError
+    }
+}
+
+/// Stripe's error object (`{"error":{type, code, decline_code, message, param}}`) plus the
+/// HTTP status it came with.
+public struct PaymentErrorDetail: Sendable, Equatable, Codable, Error {
+    public var httpStatus: Int
+    public var type: String
+    public var code: String?
+    public var declineCode: String?
+    public var message: String
+    public var param: String?
+
+    public init(httpStatus: Int, type: String, code: String? = nil, declineCode: String? = nil,
+                message: String, param: String? = nil) {
+        self.httpStatus = httpStatus
+        self.type = type
+        self.code = code
+        self.declineCode = declineCode
+        self.message = message
+        self.param = param
+    }
+}
+
+/// How a payment call can fail. The distinction that matters for money safety: after
+/// `rejected` Stripe definitely did nothing for this key; after `unavailable` we do not
+/// know, so the operation stays pending and is retried with the same idempotency key.
+public enum PaymentGatewayError: Error, Sendable, Equatable {
+    /// Stripe answered with a final error (card declined, invalid request, wrong state…).
+    case rejected(PaymentErrorDetail)
+    /// No final answer after retries: network errors, timeouts, 5xx, 429, lock timeouts.
+    case unavailable(String)
+}
+
+/// The seam to Stripe. Every mutating call carries an idempotency key derived from our
+/// durable operation record, so a retry (now or after a restart) can never act twice.
+public protocol PaymentGateway: Sendable {
+    func createPaymentIntent(_ params: CreatePaymentIntentParams, idempotencyKey: String) async throws(PaymentGatewayError) -> PaymentIntent
+    func retrievePaymentIntent(id: String) async throws(PaymentGatewayError) -> PaymentIntent
+    func capturePaymentIntent(id: String, amountToCapture: Int?, idempotencyKey: String) async throws(PaymentGatewayError) -> PaymentIntent
+    func cancelPaymentIntent(id: String, idempotencyKey: String) async throws(PaymentGatewayError) -> PaymentIntent
+}
+
+/// The seam to the ChittyID service.
+public protocol ChittyIDMinter: Sendable {
+    /// Mints an id for an entity (`AUTH` for a hold). Throws when the service cannot.
+    func mint(entityType: String, metadata: [String: String]) async throws -> String
+}
+
+/// Wall-clock time, injectable so tests control expiry, backoff and timestamps.
+public protocol WallClock: Sendable {
+    func now() -> Date
+}
+
+public struct SystemWallClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
