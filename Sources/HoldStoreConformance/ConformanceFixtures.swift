@@ -1,0 +1,71 @@
+import ChittyCharge
+import Foundation
+
+/// Records for the checks. Every time is a whole millisecond, the precision stores are
+/// required to keep.
+enum Fixture {
+    static let baseMilliseconds = 1_780_000_000_123
+
+    /// `offset` milliseconds after the base time.
+    static func time(_ offset: Int) -> Date {
+        Date(timeIntervalSince1970: Double(baseMilliseconds + offset) / 1000)
+    }
+
+    static func params(amount: Int = 12_500, metadata: [String: String] = [:]) -> CreatePaymentIntentParams {
+        CreatePaymentIntentParams(amount: amount, currency: "usd", description: "Security deposit", metadata: metadata)
+    }
+
+    static func createOperation(
+        key: String, client: String = "frontdesk", clientIdempotencyKey: String? = nil,
+        requestHash: String = "hash-1", params: CreatePaymentIntentParams = params(),
+        propertyID: String? = nil, tenantID: String? = nil, at: Date = time(0)
+    ) -> CreateOperation {
+        CreateOperation(
+            key: key, client: client, clientIdempotencyKey: clientIdempotencyKey, requestHash: requestHash,
+            params: params, tier: "standard", tierLimit: 50_000, policyRevision: "rev-1",
+            propertyID: propertyID, tenantID: tenantID, createdAt: at, updatedAt: at)
+    }
+
+    static func hold(
+        id: String, operationKey: String, client: String = "frontdesk", status: PaymentIntentStatus = .requiresCapture,
+        propertyID: String? = nil, tenantID: String? = nil, chittyID: String? = nil, createdAt: Date = time(0)
+    ) -> Hold {
+        Hold(
+            id: id, chittyID: chittyID, chittyIDStatus: chittyID == nil ? .pending : .minted, status: status,
+            amount: 12_500, amountCapturable: status == .requiresCapture ? 12_500 : 0, currency: "usd",
+            description: "Security deposit", customerEmail: "guest@example.com", propertyID: propertyID,
+            tenantID: tenantID, metadata: ["unit": "4B"], clientSecret: "\(id)_secret_x", client: client,
+            tier: "standard", tierLimit: 50_000, policyRevision: "rev-1", createOperationKey: operationKey,
+            createdAt: createdAt, updatedAt: createdAt, captureBefore: createdAt.addingTimeInterval(7 * 86_400))
+    }
+
+    /// Places a hold the way the service does (claim, then complete): the only way the
+    /// protocol offers to add one.
+    @discardableResult
+    static func placeHold(
+        in store: any HoldStore, id: String, client: String = "frontdesk", status: PaymentIntentStatus = .requiresCapture,
+        propertyID: String? = nil, tenantID: String? = nil, chittyID: String? = nil,
+        createdAt: Date = time(0), completedAt: Date? = nil
+    ) async throws -> Hold {
+        let operation = createOperation(
+            key: "create-\(id)", client: client, propertyID: propertyID, tenantID: tenantID, at: createdAt)
+        guard case .started = try await store.claimCreate(operation) else {
+            throw ConformanceFailure("claimCreate of a fresh operation for \(id) did not start it", location: #fileID)
+        }
+        let hold = hold(
+            id: id, operationKey: operation.key, client: client, status: status, propertyID: propertyID,
+            tenantID: tenantID, chittyID: chittyID, createdAt: createdAt)
+        try await store.completeCreate(key: operation.key, hold: hold, at: completedAt ?? createdAt)
+        return hold
+    }
+
+    static func response(status: Int = 200, body: String = #"{"ok":true}"#) -> StoredResponse {
+        StoredResponse(status: status, body: Data(body.utf8))
+    }
+
+    static func holdOperation(
+        key: String, holdID: String, kind: HoldOperationKind = .capture, amount: Int? = 12_500, at: Date = time(0)
+    ) -> HoldOperation {
+        HoldOperation(key: key, holdID: holdID, kind: kind, amount: amount, createdAt: at, updatedAt: at)
+    }
+}

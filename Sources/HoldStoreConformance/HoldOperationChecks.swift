@@ -1,0 +1,127 @@
+import ChittyCharge
+import Foundation
+
+extension HoldStoreConformance {
+    static let holdOperationChecks: [HoldStoreCheck] = [
+        HoldStoreCheck("claimOperation starts the first operation on a hold and stores it") { store in
+            try await Fixture.placeHold(in: store, id: "pi_1")
+            try await Fixture.placeHold(in: store, id: "pi_2")
+            let capture = Fixture.holdOperation(key: "capture-1", holdID: "pi_1", kind: .capture, amount: 8_000, at: Fixture.time(7))
+            let cancel = Fixture.holdOperation(key: "cancel-2", holdID: "pi_2", kind: .cancel, amount: nil, at: Fixture.time(8))
+            try expectEqual(try await store.claimOperation(capture), .started(capture), "claim of a capture")
+            try expectEqual(try await store.claimOperation(cancel), .started(cancel), "claim of a cancel on another hold")
+            try expectEqual(try await store.operation(key: "capture-1"), capture, "operation(key:) of the capture")
+            try expectEqual(try await store.operation(key: "cancel-2"), cancel, "operation(key:) of the cancel")
+            try expectEqual(try await store.operation(key: "unknown"), nil, "operation(key:) of an unknown key")
+        },
+
+        HoldStoreCheck("a second claimOperation on a hold returns the pending one") { store in
+            try await Fixture.placeHold(in: store, id: "pi_1")
+            let first = Fixture.holdOperation(key: "capture-1", holdID: "pi_1")
+            _ = try await store.claimOperation(first)
+            let second = Fixture.holdOperation(key: "cancel-1", holdID: "pi_1", kind: .cancel, amount: nil, at: Fixture.time(50))
+            try expectEqual(try await store.claimOperation(second), .existing(first), "second claim while the first is pending")
+            try expectEqual(try await store.operation(key: "cancel-1"), nil, "the refused operation must not be stored")
+        },
+
+        HoldStoreCheck("after failOperation a new claim starts") { store in
+            try await Fixture.placeHold(in: store, id: "pi_1")
+            let first = Fixture.holdOperation(key: "capture-1", holdID: "pi_1")
+            _ = try await store.claimOperation(first)
+            // An empty body must survive as empty, not as no response.
+            let response = StoredResponse(status: 402, body: Data())
+            try await store.failOperation(key: "capture-1", response: response, at: Fixture.time(100))
+
+            var failed = first
+            failed.state = .failed
+            failed.response = response
+            failed.updatedAt = Fixture.time(100)
+            try expectEqual(try await store.operation(key: "capture-1"), failed, "operation after failOperation")
+            let retry = Fixture.holdOperation(key: "capture-2", holdID: "pi_1", at: Fixture.time(200))
+            try expectEqual(try await store.claimOperation(retry), .started(retry), "claim after the first one failed")
+            let third = Fixture.holdOperation(key: "capture-3", holdID: "pi_1", at: Fixture.time(300))
+            try expectEqual(try await store.claimOperation(third), .existing(retry), "claim while the retry is pending")
+        },
+
+        HoldStoreCheck("after completeOperation no new claim starts") { store in
+            let hold = try await Fixture.placeHold(in: store, id: "pi_1")
+            let first = Fixture.holdOperation(key: "capture-1", holdID: "pi_1")
+            _ = try await store.claimOperation(first)
+            var captured = hold
+            captured.status = .succeeded
+            try await store.completeOperation(key: "capture-1", hold: captured, response: Fixture.response(), at: Fixture.time(100))
+
+            let later = Fixture.holdOperation(key: "cancel-1", holdID: "pi_1", kind: .cancel, amount: nil, at: Fixture.time(200))
+            guard case .existing(let existing) = try await store.claimOperation(later) else {
+                throw ConformanceFailure("a claim after a succeeded capture started a new operation", location: #fileID)
+            }
+            try expectEqual(existing.key, "capture-1", "key of the existing operation")
+            try expectEqual(existing.state, .succeeded, "state of the existing operation")
+            try expectEqual(existing.response, Fixture.response(), "response of the existing operation")
+            try expectEqual(try await store.operation(key: "cancel-1"), nil, "the refused operation must not be stored")
+        },
+
+        HoldStoreCheck("20 concurrent claimOperation calls start exactly one operation") { store in
+            try await Fixture.placeHold(in: store, id: "pi_1")
+            let claims = try await withThrowingTaskGroup(of: OperationClaim<HoldOperation>.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        try await store.claimOperation(Fixture.holdOperation(key: "capture-\(index)", holdID: "pi_1"))
+                    }
+                }
+                var claims: [OperationClaim<HoldOperation>] = []
+                for try await claim in group { claims.append(claim) }
+                return claims
+            }
+            let started = claims.compactMap { claim -> HoldOperation? in
+                if case .started(let operation) = claim { return operation }
+                return nil
+            }
+            try expectEqual(started.count, 1, "claims that started")
+            let winner = started[0]
+            for case .existing(let existing) in claims {
+                try expectEqual(existing, winner, "the operation a losing claim was given")
+            }
+            for index in 0..<20 where "capture-\(index)" != winner.key {
+                try expectEqual(try await store.operation(key: "capture-\(index)"), nil, "losing operation capture-\(index)")
+            }
+            try expectEqual(try await store.pendingOperations().map(\.key), [winner.key], "pendingOperations")
+        },
+
+        HoldStoreCheck("completeOperation stores the hold and the response") { store in
+            let hold = try await Fixture.placeHold(in: store, id: "pi_1")
+            let operation = Fixture.holdOperation(key: "capture-1", holdID: "pi_1", amount: 10_000)
+            _ = try await store.claimOperation(operation)
+            var captured = hold
+            captured.status = .succeeded
+            captured.amountCapturable = 0
+            captured.amountReceived = 10_000
+            captured.capturedAt = Fixture.time(500)
+            captured.updatedAt = Fixture.time(500)
+            let response = Fixture.response(status: 200, body: #"{"id":"pi_1","status":"succeeded"}"#)
+            try await store.completeOperation(key: "capture-1", hold: captured, response: response, at: Fixture.time(501))
+
+            try expectEqual(try await store.hold(id: "pi_1"), captured, "hold after completeOperation")
+            var succeeded = operation
+            succeeded.state = .succeeded
+            succeeded.response = response
+            succeeded.updatedAt = Fixture.time(501)
+            try expectEqual(try await store.operation(key: "capture-1"), succeeded, "operation after completeOperation")
+            try expectEqual(try await store.pendingOperations(), [], "pendingOperations after completeOperation")
+        },
+
+        HoldStoreCheck("pendingOperations lists only pending operations") { store in
+            for id in ["pi_1", "pi_2", "pi_3"] {
+                try await Fixture.placeHold(in: store, id: id)
+            }
+            let pending = Fixture.holdOperation(key: "capture-1", holdID: "pi_1", at: Fixture.time(1))
+            _ = try await store.claimOperation(pending)
+            _ = try await store.claimOperation(Fixture.holdOperation(key: "cancel-2", holdID: "pi_2", kind: .cancel, amount: nil))
+            try await store.failOperation(key: "cancel-2", response: Fixture.response(status: 400), at: Fixture.time(2))
+            let hold3 = try unwrap(try await store.hold(id: "pi_3"), "hold pi_3")
+            _ = try await store.claimOperation(Fixture.holdOperation(key: "capture-3", holdID: "pi_3"))
+            try await store.completeOperation(key: "capture-3", hold: hold3, response: Fixture.response(), at: Fixture.time(3))
+            try expectEqual(try await store.pendingOperations(), [pending], "pendingOperations")
+        },
+    ]
+}

@@ -1,0 +1,68 @@
+import ChittyCharge
+import SQLiteNIO
+
+/// How a `CreateOperation` maps to a row of `create_operations`.
+enum CreateOperationRow {
+    static let columns = """
+        key, client, client_idempotency_key, request_hash, params, tier, tier_limit, policy_revision, \
+        property_id, tenant_id, state, hold_id, failure_status, failure_body, created_at, updated_at
+        """
+
+    static let insert = "INSERT INTO create_operations (\(columns)) VALUES (\(placeholders(16)))"
+    static let selectByKey = "SELECT \(columns) FROM create_operations WHERE key = ?"
+    static let selectByClientKey = """
+        SELECT \(columns) FROM create_operations WHERE client = ? AND client_idempotency_key = ?
+        """
+    static let selectPending = """
+        SELECT \(columns) FROM create_operations WHERE state = 'pending' ORDER BY created_at, key
+        """
+    static let markSucceeded = """
+        UPDATE create_operations SET state = 'succeeded', hold_id = ?, updated_at = ? WHERE key = ?
+        """
+    static let markFailed = """
+        UPDATE create_operations SET state = 'failed', failure_status = ?, failure_body = ?, updated_at = ? \
+        WHERE key = ?
+        """
+
+    static func binds(for operation: CreateOperation) throws -> [SQLiteData] {
+        [
+            .text(operation.key),
+            .text(operation.client),
+            SQLiteData(operation.clientIdempotencyKey),
+            .text(operation.requestHash),
+            .text(try JSONColumn.encode(operation.params)),
+            .text(operation.tier),
+            .integer(operation.tierLimit),
+            .text(operation.policyRevision),
+            SQLiteData(operation.propertyID),
+            SQLiteData(operation.tenantID),
+            .text(operation.state.rawValue),
+            SQLiteData(operation.holdID),
+            SQLiteData(operation.failure?.status),
+            SQLiteData(operation.failure?.body),
+            SQLiteData(operation.createdAt),
+            SQLiteData(operation.updatedAt),
+        ]
+    }
+
+    static func decode(_ row: SQLiteRow) throws -> CreateOperation {
+        let column = RowReader(row: row, table: "create_operations", keyColumn: "key")
+        return CreateOperation(
+            key: try column.string("key"),
+            client: try column.string("client"),
+            clientIdempotencyKey: try column.optionalString("client_idempotency_key"),
+            requestHash: try column.string("request_hash"),
+            params: try column.json(CreatePaymentIntentParams.self, "params"),
+            tier: try column.string("tier"),
+            tierLimit: try column.int("tier_limit"),
+            policyRevision: try column.string("policy_revision"),
+            propertyID: try column.optionalString("property_id"),
+            tenantID: try column.optionalString("tenant_id"),
+            state: try column.raw(OperationState.self, "state"),
+            holdID: try column.optionalString("hold_id"),
+            failure: try column.optionalResponse("failure"),
+            createdAt: try column.date("created_at"),
+            updatedAt: try column.date("updated_at")
+        )
+    }
+}

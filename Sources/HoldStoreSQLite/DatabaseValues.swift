@@ -1,0 +1,60 @@
+import ChittyCharge
+import Foundation
+import NIOCore
+import SQLiteNIO
+
+// How Swift values are written to columns. Times are integer Unix milliseconds: the
+// store keeps times to the millisecond, and a `Date` with a finer fraction comes back
+// rounded to the nearest millisecond.
+
+extension Date {
+    var unixMilliseconds: Int {
+        Int((timeIntervalSince1970 * 1000).rounded())
+    }
+
+    init(unixMilliseconds: Int) {
+        self.init(timeIntervalSince1970: Double(unixMilliseconds) / 1000)
+    }
+}
+
+extension SQLiteData {
+    init(_ string: String?) {
+        self = string.map { .text($0) } ?? .null
+    }
+
+    init(_ integer: Int?) {
+        self = integer.map { .integer($0) } ?? .null
+    }
+
+    init(_ date: Date?) {
+        self = date.map { .integer($0.unixMilliseconds) } ?? .null
+    }
+
+    init(_ data: Data?) {
+        self = data.map { .blob(ByteBuffer(bytes: $0)) } ?? .null
+    }
+}
+
+/// JSON text for the columns that hold a structure (metadata, request parameters).
+enum JSONColumn {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        // Sorted so equal values give equal text.
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func encodeMetadata(_ metadata: [String: String]) throws -> String {
+        // Most holds carry little or no metadata; skip the encoder for none.
+        metadata.isEmpty ? "{}" : try encode(metadata)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+
+    static func decodeMetadata(_ text: String) throws -> [String: String] {
+        text == "{}" ? [:] : try decode([String: String].self, from: text)
+    }
+}

@@ -1,0 +1,104 @@
+import ChittyCharge
+import SQLiteNIO
+
+/// How a `Hold` maps to a row of `holds`, and the statements that read and write it.
+enum HoldRow {
+    /// Column order of `insert`'s and `update`'s binds (see `binds(for:)`).
+    static let columns = """
+        id, chitty_id, chitty_id_status, status, amount, amount_capturable, amount_received, currency, \
+        description, customer_email, property_id, tenant_id, metadata, client_secret, client, tier, \
+        tier_limit, policy_revision, create_operation_key, created_at, updated_at, capture_before, \
+        captured_at, canceled_at
+        """
+
+    static let insert = "INSERT INTO holds (\(columns)) VALUES (\(placeholders(24)))"
+    /// Binds as `binds(for:)`: `?1` is the id.
+    static let update = """
+        UPDATE holds SET chitty_id = ?2, chitty_id_status = ?3, status = ?4, amount = ?5, \
+        amount_capturable = ?6, amount_received = ?7, currency = ?8, description = ?9, customer_email = ?10, \
+        property_id = ?11, tenant_id = ?12, metadata = ?13, client_secret = ?14, client = ?15, tier = ?16, \
+        tier_limit = ?17, policy_revision = ?18, create_operation_key = ?19, created_at = ?20, \
+        updated_at = ?21, capture_before = ?22, captured_at = ?23, canceled_at = ?24 \
+        WHERE id = ?1 RETURNING id
+        """
+    static let selectByID = "SELECT \(columns) FROM holds WHERE id = ?"
+    static let selectByChittyID = "SELECT \(columns) FROM holds WHERE chitty_id = ?"
+    static let selectPosition = "SELECT created_at, id FROM holds WHERE id = ?"
+    static let setMinted = """
+        UPDATE holds SET chitty_id = ?, chitty_id_status = 'minted', updated_at = ? WHERE id = ?
+        """
+
+    // The pieces `holds(matching:)` puts together.
+    static let selectAll = "SELECT \(columns) FROM holds"
+    static let propertyCondition = "property_id = ?"
+    static let tenantCondition = "tenant_id = ?"
+    static let statusCondition = "status = ?"
+    static let clientCondition = "client = ?"
+    /// Strictly after the cursor hold in newest-first order.
+    static let afterCursorCondition = "(created_at, id) < (?, ?)"
+    static let newestFirstWithLimit = "ORDER BY created_at DESC, id DESC LIMIT ?"
+
+    static func binds(for hold: Hold) throws -> [SQLiteData] {
+        [
+            .text(hold.id),
+            SQLiteData(hold.chittyID),
+            .text(hold.chittyIDStatus.rawValue),
+            .text(hold.status.rawValue),
+            .integer(hold.amount),
+            .integer(hold.amountCapturable),
+            .integer(hold.amountReceived),
+            .text(hold.currency),
+            .text(hold.description),
+            SQLiteData(hold.customerEmail),
+            SQLiteData(hold.propertyID),
+            SQLiteData(hold.tenantID),
+            .text(try JSONColumn.encodeMetadata(hold.metadata)),
+            SQLiteData(hold.clientSecret),
+            .text(hold.client),
+            .text(hold.tier),
+            .integer(hold.tierLimit),
+            .text(hold.policyRevision),
+            .text(hold.createOperationKey),
+            SQLiteData(hold.createdAt),
+            SQLiteData(hold.updatedAt),
+            SQLiteData(hold.captureBefore),
+            SQLiteData(hold.capturedAt),
+            SQLiteData(hold.canceledAt),
+        ]
+    }
+
+    static func decode(_ row: SQLiteRow) throws -> Hold {
+        let column = RowReader(row: row, table: "holds", keyColumn: "id")
+        return Hold(
+            id: try column.string("id"),
+            chittyID: try column.optionalString("chitty_id"),
+            chittyIDStatus: try column.raw(ChittyIDStatus.self, "chitty_id_status"),
+            status: PaymentIntentStatus(try column.string("status")),
+            amount: try column.int("amount"),
+            amountCapturable: try column.int("amount_capturable"),
+            amountReceived: try column.int("amount_received"),
+            currency: try column.string("currency"),
+            description: try column.string("description"),
+            customerEmail: try column.optionalString("customer_email"),
+            propertyID: try column.optionalString("property_id"),
+            tenantID: try column.optionalString("tenant_id"),
+            metadata: try column.metadata("metadata"),
+            clientSecret: try column.optionalString("client_secret"),
+            client: try column.string("client"),
+            tier: try column.string("tier"),
+            tierLimit: try column.int("tier_limit"),
+            policyRevision: try column.string("policy_revision"),
+            createOperationKey: try column.string("create_operation_key"),
+            createdAt: try column.date("created_at"),
+            updatedAt: try column.date("updated_at"),
+            captureBefore: try column.optionalDate("capture_before"),
+            capturedAt: try column.optionalDate("captured_at"),
+            canceledAt: try column.optionalDate("canceled_at")
+        )
+    }
+}
+
+/// `?, ?, …` for an INSERT of `count` columns.
+func placeholders(_ count: Int) -> String {
+    Array(repeating: "?", count: count).joined(separator: ", ")
+}

@@ -1,0 +1,135 @@
+/// The tables of the SQLite hold store, as numbered migrations.
+///
+/// Conventions: times are INTEGER Unix milliseconds; structured values (metadata,
+/// request parameters) are JSON text; stored responses and policy inputs are BLOBs.
+/// Tables are STRICT so a value of the wrong type is refused on write, not found on read.
+enum HoldStoreSchema {
+    static let createMigrationsTable = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at INTEGER NOT NULL
+        ) STRICT
+        """
+    static let currentVersion = "SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations"
+    static let recordMigration = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"
+    static let appliedMigrations = "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+
+    static let migrations: [SchemaMigration] = [
+        SchemaMigration(version: 1, name: "holds, operations, policy decisions, ChittyID outbox", statements: [
+            """
+            CREATE TABLE holds (
+                id TEXT PRIMARY KEY,
+                chitty_id TEXT,
+                chitty_id_status TEXT NOT NULL CHECK (chitty_id_status IN ('minted', 'pending')),
+                status TEXT NOT NULL,
+                amount INTEGER NOT NULL,
+                amount_capturable INTEGER NOT NULL,
+                amount_received INTEGER NOT NULL,
+                currency TEXT NOT NULL,
+                description TEXT NOT NULL,
+                customer_email TEXT,
+                property_id TEXT,
+                tenant_id TEXT,
+                metadata TEXT NOT NULL,
+                client_secret TEXT,
+                client TEXT NOT NULL,
+                tier TEXT NOT NULL,
+                tier_limit INTEGER NOT NULL,
+                policy_revision TEXT NOT NULL,
+                create_operation_key TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                capture_before INTEGER,
+                captured_at INTEGER,
+                canceled_at INTEGER
+            ) STRICT
+            """,
+            // Listing is newest first by (created_at, id); each filter gets an index that
+            // also serves that order, so a filtered page is one index range scan.
+            "CREATE INDEX holds_by_created ON holds (created_at, id)",
+            "CREATE INDEX holds_by_property ON holds (property_id, created_at, id) WHERE property_id IS NOT NULL",
+            "CREATE INDEX holds_by_tenant ON holds (tenant_id, created_at, id) WHERE tenant_id IS NOT NULL",
+            "CREATE INDEX holds_by_status ON holds (status, created_at, id)",
+            "CREATE INDEX holds_by_client ON holds (client, created_at, id)",
+            "CREATE UNIQUE INDEX holds_by_chitty_id ON holds (chitty_id) WHERE chitty_id IS NOT NULL",
+
+            """
+            CREATE TABLE create_operations (
+                key TEXT PRIMARY KEY,
+                client TEXT NOT NULL,
+                client_idempotency_key TEXT,
+                request_hash TEXT NOT NULL,
+                params TEXT NOT NULL,
+                tier TEXT NOT NULL,
+                tier_limit INTEGER NOT NULL,
+                policy_revision TEXT NOT NULL,
+                property_id TEXT,
+                tenant_id TEXT,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
+                hold_id TEXT REFERENCES holds (id),
+                failure_status INTEGER,
+                failure_body BLOB,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            // A client's Idempotency-Key names one operation, forever.
+            """
+            CREATE UNIQUE INDEX create_operations_by_client_key
+                ON create_operations (client, client_idempotency_key)
+                WHERE client_idempotency_key IS NOT NULL
+            """,
+            "CREATE INDEX create_operations_pending ON create_operations (created_at, key) WHERE state = 'pending'",
+
+            """
+            CREATE TABLE hold_operations (
+                key TEXT PRIMARY KEY,
+                hold_id TEXT NOT NULL REFERENCES holds (id),
+                kind TEXT NOT NULL CHECK (kind IN ('capture', 'cancel')),
+                amount INTEGER,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
+                response_status INTEGER,
+                response_body BLOB,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            // The compare-and-set of claimOperation, enforced by the database: at most one
+            // live (pending or succeeded) capture/cancel per hold, so two concurrent
+            // captures can never both reach Stripe.
+            """
+            CREATE UNIQUE INDEX hold_operations_one_live_per_hold
+                ON hold_operations (hold_id)
+                WHERE state IN ('pending', 'succeeded')
+            """,
+            "CREATE INDEX hold_operations_pending ON hold_operations (created_at, key) WHERE state = 'pending'",
+
+            """
+            CREATE TABLE policy_decisions (
+                id TEXT PRIMARY KEY,
+                hook TEXT NOT NULL,
+                revision TEXT NOT NULL,
+                source TEXT NOT NULL,
+                input BLOB NOT NULL,
+                decision BLOB NOT NULL,
+                subject TEXT,
+                created_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX policy_decisions_by_subject ON policy_decisions (subject, created_at) WHERE subject IS NOT NULL",
+
+            """
+            CREATE TABLE chittyid_outbox (
+                hold_id TEXT PRIMARY KEY REFERENCES holds (id),
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                last_error TEXT
+            ) STRICT
+            """,
+            "CREATE INDEX chittyid_outbox_due ON chittyid_outbox (next_attempt_at, hold_id)",
+        ]),
+    ]
+
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+}

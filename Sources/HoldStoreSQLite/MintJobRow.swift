@@ -1,0 +1,29 @@
+import ChittyCharge
+import SQLiteNIO
+
+/// How a `ChittyIDMintJob` maps to a row of `chittyid_outbox`.
+enum MintJobRow {
+    static let columns = "hold_id, attempts, next_attempt_at, last_error"
+
+    static let enqueue = "INSERT INTO chittyid_outbox (\(columns)) VALUES (?, 0, ?, NULL)"
+    static let selectDue = """
+        SELECT \(columns) FROM chittyid_outbox WHERE next_attempt_at <= ? \
+        ORDER BY next_attempt_at, hold_id LIMIT ?
+        """
+    static let count = "SELECT COUNT(*) AS count FROM chittyid_outbox"
+    static let delete = "DELETE FROM chittyid_outbox WHERE hold_id = ?"
+    static let reschedule = """
+        UPDATE chittyid_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE hold_id = ? \
+        RETURNING hold_id
+        """
+
+    static func decode(_ row: SQLiteRow) throws -> ChittyIDMintJob {
+        let column = RowReader(row: row, table: "chittyid_outbox", keyColumn: "hold_id")
+        return ChittyIDMintJob(
+            holdID: try column.string("hold_id"),
+            attempts: try column.int("attempts"),
+            nextAttemptAt: try column.date("next_attempt_at"),
+            lastError: try column.optionalString("last_error")
+        )
+    }
+}

@@ -1,0 +1,40 @@
+import ChittyCharge
+import SQLiteNIO
+
+/// How a `PolicyDecisionRecord` maps to a row of `policy_decisions`.
+enum PolicyDecisionRow {
+    static let columns = "id, hook, revision, source, input, decision, subject, created_at"
+
+    static let insert = "INSERT INTO policy_decisions (\(columns)) VALUES (\(placeholders(8)))"
+    /// Ties in time keep the order they were recorded in.
+    static let selectBySubject = """
+        SELECT \(columns) FROM policy_decisions WHERE subject = ? ORDER BY created_at, rowid
+        """
+
+    static func binds(for record: PolicyDecisionRecord) -> [SQLiteData] {
+        [
+            .text(record.id),
+            .text(record.hook),
+            .text(record.revision),
+            .text(record.source),
+            SQLiteData(record.input),
+            SQLiteData(record.decision),
+            SQLiteData(record.subject),
+            SQLiteData(record.createdAt),
+        ]
+    }
+
+    static func decode(_ row: SQLiteRow) throws -> PolicyDecisionRecord {
+        let column = RowReader(row: row, table: "policy_decisions", keyColumn: "id")
+        return PolicyDecisionRecord(
+            id: try column.string("id"),
+            hook: try column.string("hook"),
+            revision: try column.string("revision"),
+            source: try column.string("source"),
+            input: try column.data("input"),
+            decision: try column.data("decision"),
+            subject: try column.optionalString("subject"),
+            createdAt: try column.date("created_at")
+        )
+    }
+}

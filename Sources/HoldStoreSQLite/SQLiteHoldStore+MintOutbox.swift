@@ -1,0 +1,56 @@
+import ChittyCharge
+import Foundation
+import SQLiteNIO
+
+extension SQLiteHoldStore {
+    static let selectChittyID = "SELECT chitty_id FROM holds WHERE id = ?"
+
+    public func dueMintJobs(at: Date, limit: Int) async throws -> [ChittyIDMintJob] {
+        guard limit > 0 else { return [] }
+        return try await read("dueMintJobs") { db in
+            try await db.rows(MintJobRow.selectDue, [SQLiteData(at), .integer(limit)]).map(MintJobRow.decode)
+        }
+    }
+
+    public func mintJobCount() async throws -> Int {
+        try await read("mintJobCount") { db in
+            guard let count = try await db.rows(MintJobRow.count).first?.column("count")?.integer else {
+                throw HoldStoreError.database("mintJobCount: COUNT(*) returned no integer")
+            }
+            return Int(count)
+        }
+    }
+
+    public func recordMinted(holdID: String, chittyID: String, at: Date) async throws {
+        try await write("recordMinted") { db in
+            guard let row = try await db.rows(Self.selectChittyID, [.text(holdID)]).first else {
+                throw HoldStoreError.notFound("hold \(holdID)")
+            }
+            let current = try RowReader(row: row, table: "holds", keyColumn: "chitty_id").optionalString("chitty_id")
+            switch current {
+            case chittyID:
+                break // Recorded before; only make sure no job is left behind.
+            case nil:
+                do {
+                    try await db.execute(HoldRow.setMinted, [.text(chittyID), SQLiteData(at), .text(holdID)])
+                } catch let error as SQLiteError where error.isUniquenessViolation {
+                    throw HoldStoreError.conflict("ChittyID \(chittyID) already belongs to another hold")
+                }
+            case let other?:
+                throw HoldStoreError.conflict("hold \(holdID) already has ChittyID \(other)")
+            }
+            try await db.execute(MintJobRow.delete, [.text(holdID)])
+        }
+    }
+
+    public func rescheduleMint(_ job: ChittyIDMintJob) async throws {
+        try await writeStatement("rescheduleMint") { db in
+            let updated = try await db.rows(MintJobRow.reschedule, [
+                .integer(job.attempts), SQLiteData(job.nextAttemptAt), SQLiteData(job.lastError), .text(job.holdID),
+            ])
+            if updated.isEmpty {
+                throw HoldStoreError.notFound("ChittyID mint job for hold \(job.holdID)")
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+@testable import HoldStoreSQLite
+
+/// A database file in a directory of its own (SQLite adds `-wal` and `-shm` beside it),
+/// removed afterwards.
+struct TemporaryDatabase {
+    let directory: URL
+    var path: String { directory.appendingPathComponent("holds.sqlite").path }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("holdstore-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+let quietLogger: Logger = {
+    var logger = Logger(label: "HoldStoreSQLiteTests")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// Opens a store at `path`, runs `body`, and closes the store whatever happens.
+func withStore<T>(at path: String, _ body: (SQLiteHoldStore) async throws -> T) async throws -> T {
+    let store = try await SQLiteHoldStore.open(path: path, logger: quietLogger)
+    do {
+        let result = try await body(store)
+        try await store.close()
+        return result
+    } catch {
+        try? await store.close()
+        throw error
+    }
+}
+
+/// Runs `body` on a new, empty store in a fresh temporary file.
+func withFreshStore<T>(_ body: (SQLiteHoldStore) async throws -> T) async throws -> T {
+    let database = try TemporaryDatabase()
+    defer { database.remove() }
+    return try await withStore(at: database.path, body)
+}
