@@ -267,3 +267,22 @@ import Testing
         #expect(mismatches == 0)
     }
 }
+
+@Suite("PolicyValue as JSON")
+struct PolicyValueJSONTests {
+    @Test(arguments: [
+        PolicyValue.object(["b": 1, "a": [true, .null, 2.5, "x"], "c": ["nested": "\"quoted\" \\ back\nline\t\u{01}é😀"]]),
+        PolicyValue.array([]), PolicyValue.object([:]), PolicyValue.integer(Int64.min), PolicyValue.string(""),
+    ])
+    func roundTripsThroughFoundationsDecoder(_ value: PolicyValue) throws {
+        let data = value.jsonData
+        #expect(try JSONDecoder().decode(PolicyValue.self, from: data) == value)
+        _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+    }
+
+    @Test func keysAreSortedAndOutputIsCompact() {
+        let value: PolicyValue = ["z": 1, "a": ["y": 2, "b": 3], "m": .number(.infinity)]
+        #expect(String(decoding: value.jsonData, as: UTF8.self) == #"{"a":{"b":3,"y":2},"m":null,"z":1}"#)
+        #expect(String(decoding: PolicyValue.string("\u{1F}").jsonData, as: UTF8.self) == #""\u001f""#)
+    }
+}
