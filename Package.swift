@@ -13,6 +13,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
     ],
     targets: [
         // The system Lua 5.4 (Debian's liblua5.4-dev), found through pkg-config.
@@ -37,12 +43,91 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // The domain: holds, their store, the payment gateway and ChittyID seams, and the
+        // service that places, captures and releases holds safely.
+        .target(
+            name: "ChittyCharge",
+            dependencies: [
+                "PolicyEngine",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Stripe's HTTP API: form encoding, retries with one idempotency key, error decoding.
+        .target(
+            name: "StripeAPI",
+            dependencies: [
+                "ChittyCharge",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A faithful Stripe stand-in: in-process (as a StripeTransport) or over HTTP.
+        .target(
+            name: "StripeEmulator",
+            dependencies: [
+                "ChittyCharge",
+                "StripeAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Minting ChittyIDs over HTTP, and the emulated minter.
+        .target(
+            name: "ChittyIDClient",
+            dependencies: [
+                "ChittyCharge",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The embedded store.
+        .target(
+            name: "HoldStoreSQLite",
+            dependencies: [
+                "ChittyCharge",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The checks every HoldStore must pass (SQLite now, PostgreSQL later), as plain
+        // async functions so any test target can run them against its store.
+        .target(
+            name: "HoldStoreConformance",
+            dependencies: ["ChittyCharge"]
+        ),
+        // HTTP: routes, middleware (auth, CORS, rate limits, errors), application builder.
+        .target(
+            name: "ChittyChargeServer",
+            dependencies: [
+                "ChittyCharge",
+                "PolicyEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "chittycharge",
             dependencies: [
                 "PolicyEngine",
+                "ChittyCharge",
+                "ChittyChargeServer",
+                "StripeAPI",
+                "StripeEmulator",
+                "ChittyIDClient",
+                "HoldStoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -50,11 +135,61 @@ let package = Package(
             dependencies: ["PolicyEngine"],
             path: "Benchmarks/PolicyBenchmark"
         ),
+        .executableTarget(
+            name: "HoldAPIBenchmark",
+            dependencies: [
+                "ChittyCharge",
+                "ChittyChargeServer",
+                "ChittyIDClient",
+                "HoldStoreSQLite",
+                "PolicyEngine",
+                "StripeAPI",
+                "StripeEmulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/HoldAPIBenchmark"
+        ),
         .testTarget(
             name: "PolicyEngineTests",
             dependencies: [
                 "PolicyEngine",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "StripeAPITests",
+            dependencies: ["StripeAPI", "StripeEmulator"]
+        ),
+        .testTarget(
+            name: "StripeEmulatorTests",
+            dependencies: [
+                "StripeEmulator",
+                "StripeAPI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "HoldStoreSQLiteTests",
+            dependencies: ["HoldStoreSQLite", "HoldStoreConformance"]
+        ),
+        .testTarget(
+            name: "ChittyChargeServerTests",
+            dependencies: [
+                "ChittyChargeServer",
+                "ChittyCharge",
+                "StripeAPI",
+                "StripeEmulator",
+                "ChittyIDClient",
+                "HoldStoreSQLite",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

@@ -1,11 +1,11 @@
 import ArgumentParser
 
 @main
-struct ChittyChargeCommand: ParsableCommand {
+struct ChittyChargeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chittycharge",
         abstract: "Authorization holds through Stripe, with rules written as Lua policies.",
         version: "1.0.0",
-        subcommands: [PolicyCommand.self]
+        subcommands: [ServeCommand.self, StripeEmulatorCommand.self, PolicyCommand.self]
     )
 }

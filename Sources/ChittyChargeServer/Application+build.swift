@@ -1,0 +1,105 @@
+import ChittyCharge
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PolicyEngine
+
+/// Everything the HTTP layer is built from. Tests build the same application with an
+/// emulator-backed service and a temporary store.
+public struct ChittyChargeDependencies: Sendable {
+    public var service: HoldService
+    public var authenticator: ClientAuthenticator
+    public var rateLimiter: FixedWindowRateLimiter
+    public var configuration: ServerConfiguration
+
+    public init(service: HoldService, authenticator: ClientAuthenticator,
+                rateLimiter: FixedWindowRateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration) {
+        self.service = service
+        self.authenticator = authenticator
+        self.rateLimiter = rateLimiter
+        self.configuration = configuration
+    }
+}
+
+public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<ChittyChargeRequestContext> {
+    let router = Router(context: ChittyChargeRequestContext.self)
+    let policies = dependencies.service.policies
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: CORSPolicyMiddleware(policies: policies, allowedOrigins: dependencies.configuration.allowedOrigins))
+
+    router.get("/health") { _, _ -> Response in
+        let configuration = dependencies.configuration
+        let body: PolicyValue = [
+            "status": "healthy",
+            "service": "chittycharge",
+            "version": .string(configuration.version),
+            "stripe_connected": .bool(configuration.stripeMode != nil),
+            "stripe_mode": configuration.stripeMode.map(PolicyValue.string) ?? "not_configured",
+            "chittyid_connected": .bool(configuration.chittyIDMode != nil),
+            "chittyid_mode": configuration.chittyIDMode.map(PolicyValue.string) ?? "not_configured",
+            "policy_revision": .string(policies.revision.id),
+            "database": .string(configuration.database),
+        ]
+        return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
+    }
+
+    // Webhook processing (verified, stored, applied) is the lifecycle issue's work. Until
+    // then the route refuses with a non-2xx so Stripe keeps retrying (for up to 3 days)
+    // instead of the event being acknowledged and lost, as the earlier service did.
+    router.post("/webhook") { _, _ -> Response in
+        throw APIError(.notImplemented, "Webhook processing is not available yet; Stripe will retry this delivery", code: "webhooks_not_enabled")
+    }
+
+    let holds = router.group("api/holds")
+        .add(middleware: ClientAuthMiddleware(authenticator: dependencies.authenticator))
+        .add(middleware: RateLimitMiddleware(policies: policies, limiter: dependencies.rateLimiter))
+        .add(middleware: StripeConfiguredMiddleware(configured: dependencies.service.gateway != nil))
+    HoldRoutes(service: dependencies.service).register(on: holds)
+
+    MethodNotAllowed.register(on: router, routes: [
+        ("/health", [.get]),
+        ("/webhook", [.post]),
+        ("/api/holds", [.get, .post]),
+        ("/api/holds/{id}", [.get]),
+        ("/api/holds/by-chitty-id/{chitty_id}", [.get]),
+        ("/api/holds/{id}/capture", [.post]),
+        ("/api/holds/{id}/cancel", [.post]),
+    ])
+    return router
+}
+
+public func buildApplication(_ dependencies: ChittyChargeDependencies, logger: Logger) -> Application<RouterResponder<ChittyChargeRequestContext>> {
+    Application(
+        router: buildRouter(dependencies),
+        configuration: .init(address: .hostname(dependencies.configuration.host, port: dependencies.configuration.port), serverName: "chittycharge"),
+        logger: logger)
+}
+
+/// Without Stripe there is nothing a hold route can do: say so plainly (503).
+struct StripeConfiguredMiddleware: RouterMiddleware {
+    typealias Context = ChittyChargeRequestContext
+    let configured: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard configured else { throw HoldServiceError.stripeNotConfigured }
+        return try await next(request, context)
+    }
+}
+
+/// A known path with the wrong method is 405 with `Allow`, not 404.
+enum MethodNotAllowed {
+    static let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head]
+
+    static func register(on router: Router<ChittyChargeRequestContext>, routes: [(String, [HTTPRequest.Method])]) {
+        for (path, allowed) in routes {
+            let allow = (allowed.map(\.rawValue) + ["OPTIONS"]).joined(separator: ", ")
+            for method in candidates where !allowed.contains(method) && !(method == .head && allowed.contains(.get)) {
+                router.on(RouterPath(stringLiteral: path), method: method) { request, _ -> Response in
+                    throw APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(path); use \(allow)", code: "method_not_allowed",
+                                   headers: [.allow: allow])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import HTTPTypes
+import Hummingbird
+import PolicyEngine
+
+/// CORS decided per request by the policy's `cors` hook. An allowed origin is echoed
+/// exactly (with `Vary: Origin`); a refused one gets no `Access-Control-Allow-Origin` at
+/// all, never a substitute. Preflights are answered here, before authentication.
+struct CORSPolicyMiddleware: RouterMiddleware {
+    typealias Context = ChittyChargeRequestContext
+
+    let policies: PolicyEngine
+    let allowedOrigins: [String]
+
+    static let allowMethods = "GET, POST, OPTIONS"
+    static let allowHeaders = "Content-Type, ChittyID-Token, Idempotency-Key"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let origin = request.headers[.origin] else {
+            if request.method == .options {
+                return Response(status: .noContent, headers: [.allow: Self.allowMethods])
+            }
+            return try await next(request, context)
+        }
+        let isPreflight = request.method == .options
+        let method = isPreflight ? (request.headers[.accessControlRequestMethod] ?? "OPTIONS") : request.method.rawValue
+        let evaluation = policies.revision.cors(CORSHook.Input(
+            origin: origin, method: method, path: request.uri.path, allowedOrigins: allowedOrigins))
+        var context = context
+        context.policyRevision = evaluation.revision
+        if evaluation.source == .failClosed {
+            context.logger.warning("cors hook failed; origin refused", metadata: ["policy.revision": .string(evaluation.revision), "origin": .string(origin)])
+        }
+        let allowed = evaluation.decision.allow
+        if isPreflight {
+            var headers: HTTPFields = [.vary: "Origin"]
+            if allowed {
+                headers[.accessControlAllowOrigin] = origin
+                headers[.accessControlAllowMethods] = Self.allowMethods
+                headers[.accessControlAllowHeaders] = Self.allowHeaders
+                headers[.accessControlMaxAge] = "600"
+            }
+            return Response(status: .noContent, headers: headers)
+        }
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            // Errors need CORS headers too, or the browser hides the JSON error from the page.
+            response = try ErrorMiddleware.render(error, request: request, context: context)
+        }
+        response.headers[.vary] = "Origin"
+        if allowed {
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlExposeHeaders] = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, X-Request-Id"
+        }
+        return response
+    }
+}

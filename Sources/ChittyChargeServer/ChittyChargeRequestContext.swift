@@ -1,0 +1,23 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Per-request state shared by the middleware and the routes.
+public struct ChittyChargeRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The authenticated client's name (never its token); set by `ClientAuthMiddleware`.
+    public var client: String?
+    /// The policy revision that decided CORS or rate limits for this request, for logs.
+    public var policyRevision: String?
+
+    /// The peer's IP address, for the `rate_limit` hook's `ip`.
+    public var remoteIP: String
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        remoteIP = source.channel.remoteAddress?.ipAddress ?? ""
+    }
+
+    /// The API contract's body limit: larger bodies are answered 413.
+    public var maxUploadSize: Int { ServerConfiguration.maxBodySize }
+}

@@ -1,0 +1,49 @@
+import ChittyCharge
+import Foundation
+import PolicyEngine
+
+/// How a hold looks on the wire: the earlier service's fields first (`chitty_id` always
+/// present, null while pending), then ours.
+enum HoldJSON {
+    static func object(_ hold: Hold, includeClientSecret: Bool = false) -> PolicyValue {
+        var object: [String: PolicyValue] = [
+            "id": .string(hold.id),
+            "object": "hold",
+            "chitty_id": hold.chittyID.map(PolicyValue.string) ?? .null,
+            "chitty_id_status": .string(hold.chittyIDStatus.rawValue),
+            "status": .string(hold.status.rawValue),
+            "amount": .integer(Int64(hold.amount)),
+            "amount_capturable": .integer(Int64(hold.amountCapturable)),
+            "amount_received": .integer(Int64(hold.amountReceived)),
+            "currency": .string(hold.currency),
+            "created_at": timestamp(hold.createdAt),
+            "updated_at": timestamp(hold.updatedAt),
+            "description": .string(hold.description),
+            "customer_email": hold.customerEmail.map(PolicyValue.string) ?? .null,
+            "property_id": hold.propertyID.map(PolicyValue.string) ?? .null,
+            "tenant_id": hold.tenantID.map(PolicyValue.string) ?? .null,
+            "metadata": .object(hold.metadata.mapValues(PolicyValue.string)),
+            "tier": .string(hold.tier),
+            "tier_limit": .integer(Int64(hold.tierLimit)),
+            "policy_revision": .string(hold.policyRevision),
+            "capture_before": timestamp(hold.captureBefore),
+            "captured_at": timestamp(hold.capturedAt),
+            "canceled_at": timestamp(hold.canceledAt),
+            // Automatic capture/release arrives with the lifecycle scheduler.
+            "scheduled_action": .null,
+        ]
+        if includeClientSecret {
+            object["client_secret"] = hold.clientSecret.map(PolicyValue.string) ?? .null
+        }
+        return .object(object)
+    }
+
+    static func timestamp(_ date: Date?) -> PolicyValue {
+        guard let date else { return .null }
+        return .string(date.formatted(Date.ISO8601FormatStyle()))
+    }
+
+    static func body(_ value: PolicyValue) -> Data {
+        JSONCoding.encode(value)
+    }
+}

@@ -1,0 +1,148 @@
+import ChittyCharge
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PolicyEngine
+
+/// `/api/holds…`: thin HTTP over `HoldService`. Input is checked here (content type, body
+/// size, ids, query parameters) so nothing malformed reaches the service or Stripe.
+struct HoldRoutes {
+    typealias Context = ChittyChargeRequestContext
+
+    let service: HoldService
+
+    static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
+
+    func register(on group: RouterGroup<Context>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.get("by-chitty-id/{chitty_id}", use: showByChittyID)
+        group.get("{id}", use: show)
+        group.post("{id}/capture", use: capture)
+        group.post("{id}/cancel", use: cancel)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let body = try await Self.jsonBody(request, context: context, required: true)
+        let holdRequest = try HoldRequest.parse(body, defaultCurrency: service.configuration.defaultCurrency)
+        var idempotencyKey: String?
+        if let key = request.headers[Self.idempotencyKeyHeader] {
+            guard !key.isEmpty, key.count <= 255, key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
+                throw APIError(.badRequest, "Idempotency-Key must be 1 to 255 printable ASCII characters", code: "invalid_idempotency_key")
+            }
+            idempotencyKey = key
+        }
+        let placement = try await service.placeHold(holdRequest, client: context.client ?? ClientAuthenticator.sharedTokenClientName, idempotencyKey: idempotencyKey)
+        var headers: HTTPFields = [:]
+        if placement.replayed { headers[Self.replayedHeader] = "true" }
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(placement.hold, includeClientSecret: true)), status: .created, headers: headers)
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.holdID(context)
+        let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
+        let hold = try await service.hold(id: id, refresh: refresh)
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold)), status: .ok)
+    }
+
+    @Sendable func showByChittyID(_ request: Request, context: Context) async throws -> Response {
+        guard let chittyID = context.parameters.get("chitty_id"), !chittyID.isEmpty, chittyID.count <= 255 else {
+            throw APIError(.notFound, "No hold with that ChittyID", code: "hold_not_found")
+        }
+        let hold = try await service.hold(chittyID: chittyID)
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold)), status: .ok)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let query = request.uri.queryParameters
+        var filter = HoldFilter()
+        filter.propertyID = query["property_id"].map(String.init)
+        filter.tenantID = query["tenant_id"].map(String.init)
+        if let status = query["status"].map(String.init) {
+            guard Self.knownStatuses.contains(status) else {
+                throw HoldServiceError.invalidInput("status must be one of \(Self.knownStatuses.sorted().joined(separator: ", "))", field: "status")
+            }
+            filter.status = PaymentIntentStatus(status)
+        }
+        if let limit = query["limit"] {
+            guard let value = Int(limit), (1...100).contains(value) else {
+                throw HoldServiceError.invalidInput("limit must be a whole number from 1 to 100", field: "limit")
+            }
+            filter.limit = value
+        }
+        filter.startingAfter = query["starting_after"].map(String.init)
+        let requested = filter.limit
+        // One extra tells whether another page exists.
+        filter.limit = requested + 1
+        var holds = try await service.holds(matching: filter)
+        let hasMore = holds.count > requested
+        if hasMore { holds.removeLast(holds.count - requested) }
+        let body: PolicyValue = [
+            "object": "list",
+            "data": .array(holds.map { HoldJSON.object($0) }),
+            "has_more": .bool(hasMore),
+            "next_starting_after": hasMore ? (holds.last.map { .string($0.id) } ?? .null) : .null,
+        ]
+        return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
+    }
+
+    @Sendable func capture(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.holdID(context)
+        let body = try await Self.jsonBody(request, context: context, required: false)
+        var amount: Int?
+        if !body.isEmpty {
+            guard let value = try? JSONDecoder().decode(PolicyValue.self, from: body), case .object(let fields) = value else {
+                throw HoldServiceError.invalidInput("The request body must be a JSON object such as {\"amount_to_capture\": 5000}")
+            }
+            if let raw = fields["amount_to_capture"], raw != .null {
+                guard let number = raw.integerValue, number > 0, number <= Int64(HoldRequest.maxAmount) else {
+                    throw HoldServiceError.invalidInput("amount_to_capture must be a positive whole number of cents", field: "amount_to_capture")
+                }
+                amount = Int(number)
+            }
+        }
+        let receipt = try await service.capture(holdID: id, amount: amount)
+        return APIError.jsonResponse(JSONCoding.encode(receipt), status: .ok)
+    }
+
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.holdID(context)
+        let body = try await Self.jsonBody(request, context: context, required: false)
+        if !body.isEmpty, (try? JSONDecoder().decode(PolicyValue.self, from: body))?.objectValue == nil {
+            throw HoldServiceError.invalidInput("The request body must be empty or a JSON object")
+        }
+        let receipt = try await service.cancel(holdID: id)
+        return APIError.jsonResponse(JSONCoding.encode(receipt), status: .ok)
+    }
+
+    static let knownStatuses: Set<String> = [
+        "requires_payment_method", "requires_confirmation", "requires_action", "processing",
+        "requires_capture", "succeeded", "canceled",
+    ]
+
+    /// A PaymentIntent id: anything else cannot be a hold, so it is 404 without a lookup.
+    static func holdID(_ context: Context) throws -> String {
+        guard let id = context.parameters.get("id"), id.hasPrefix("pi_"), id.count <= 255,
+              id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F }) else {
+            throw HoldServiceError.notFound(holdID: context.parameters.get("id").map { String($0.prefix(80)) } ?? "")
+        }
+        return id
+    }
+
+    /// The body as bytes, refusing non-JSON content types (415) and bodies over the limit (413).
+    static func jsonBody(_ request: Request, context: Context, required: Bool) async throws -> Data {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > context.maxUploadSize {
+            throw APIError(.contentTooLarge, "The request body is larger than \(context.maxUploadSize) bytes", code: "body_too_large")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        if buffer.readableBytes == 0 && !required { return Data() }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+            throw APIError(.unsupportedMediaType, "Send the body as JSON with Content-Type: application/json", code: "unsupported_media_type")
+        }
+        return Data(buffer.readableBytesView)
+    }
+}

@@ -1,0 +1,42 @@
+import HTTPTypes
+import Hummingbird
+import PolicyEngine
+
+/// Limits each client as the policy's `rate_limit` hook says (limit per window, and the
+/// key to count under). Over the limit → 429 with `Retry-After`; every answer carries
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = ChittyChargeRequestContext
+
+    let policies: PolicyEngine
+    let limiter: FixedWindowRateLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let client = context.client ?? "anonymous"
+        let evaluation = policies.revision.rateLimit(RateLimitHook.Input(
+            client: client, route: context.endpointPath ?? request.uri.path, method: request.method.rawValue,
+            ip: context.remoteIP))
+        if evaluation.source == .failClosed {
+            context.logger.warning("rate_limit hook failed; using the built-in limit", metadata: ["policy.revision": .string(evaluation.revision)])
+        }
+        let decision = evaluation.decision
+        // The window is part of the key, so a policy change of window starts a fresh count.
+        let outcome = limiter.record(key: "\(decision.key)\u{1F}\(decision.window)", limit: decision.limit, window: decision.window)
+        var headers: HTTPFields = [
+            .init("RateLimit-Limit")!: String(outcome.limit),
+            .init("RateLimit-Remaining")!: String(outcome.remaining),
+            .init("RateLimit-Reset")!: String(outcome.resetAfter),
+        ]
+        guard outcome.allowed else {
+            headers[.retryAfter] = String(outcome.resetAfter)
+            context.logger.info("rate limited", metadata: ["policy.revision": .string(evaluation.revision), "rate_limit.key": .string(decision.key)])
+            throw APIError(.tooManyRequests, "Rate limit exceeded: \(decision.limit) requests per \(decision.window) seconds", code: "rate_limited",
+                           details: ["limit": .integer(decision.limit), "window": .integer(decision.window), "retry_after": .integer(outcome.resetAfter)],
+                           headers: headers)
+        }
+        var response = try await next(request, context)
+        for field in headers { response.headers[field.name] = field.value }
+        return response
+    }
+}
+

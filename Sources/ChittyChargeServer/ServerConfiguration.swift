@@ -1,0 +1,31 @@
+import Foundation
+
+/// What the HTTP layer needs to know about its wiring; the executable fills it from the
+/// environment and flags (API.md's variables).
+public struct ServerConfiguration: Sendable {
+    /// API.md: bodies above 64 KiB are refused with 413.
+    public static let maxBodySize = 64 * 1024
+
+    public var host: String
+    public var port: Int
+    public var version: String
+    /// `ALLOWED_ORIGINS`, handed to the `cors` hook as `config.allowed_origins`.
+    public var allowedOrigins: [String]
+    /// How Stripe is reached, for `/health`: `emulator`, `test`, `live` or nil (not configured).
+    public var stripeMode: String?
+    /// How ChittyIDs are minted, for `/health`: `emulator`, `remote` or nil.
+    public var chittyIDMode: String?
+    /// Which store, for `/health` (`sqlite`).
+    public var database: String
+
+    public init(host: String = "127.0.0.1", port: Int = 8787, version: String = "1.0.0", allowedOrigins: [String] = [],
+                stripeMode: String? = nil, chittyIDMode: String? = nil, database: String = "sqlite") {
+        self.host = host
+        self.port = port
+        self.version = version
+        self.allowedOrigins = allowedOrigins
+        self.stripeMode = stripeMode
+        self.chittyIDMode = chittyIDMode
+        self.database = database
+    }
+}

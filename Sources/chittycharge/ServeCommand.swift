@@ -1,0 +1,221 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ChittyCharge
+import ChittyChargeServer
+import ChittyIDClient
+import Foundation
+import HoldStoreSQLite
+import Hummingbird
+import Logging
+import PolicyEngine
+import ServiceLifecycle
+import StripeAPI
+import StripeEmulator
+
+/// `chittycharge serve`: the hold API. Every option falls back to API.md's environment
+/// variable, then to the embedded default. Emulators are only ever used when asked for by
+/// flag, and then announced in the log and in `/health`.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the hold API (HTTP).",
+        discussion: """
+        Stripe: --stripe emulator, or STRIPE_SECRET_KEY (and STRIPE_API_BASE). Without either the \
+        server starts, /health says stripe_connected: false and hold routes answer 503.
+        ChittyID: --chittyid emulator, or CHITTY_ID_TOKEN with CHITTYID_URL.
+        Clients: CHITTY_ID_TOKEN (client "default") and CHITTYCHARGE_CLIENTS_FILE (name:sha256 lines).
+        """)
+
+    @Option(help: "Address to listen on ($HOST).") var host: String?
+    @Option(help: "Port ($PORT, default 8787).") var port: Int?
+    @Option(help: "sqlite:///path/to/file ($DATABASE_URL, default sqlite://./chittycharge.sqlite).") var databaseURL: String?
+    @Option(help: "Policy folder ($POLICY_DIR, default ./policies).") var policyDir: String?
+    @Option(help: "'emulator' to use the built-in Stripe emulator instead of STRIPE_SECRET_KEY.") var stripe: String?
+    @Option(help: "Port for the Stripe emulator's own HTTP API when --stripe emulator (0: none).") var stripeEmulatorPort: Int = 8788
+    @Option(help: "'emulator' to mint ChittyIDs locally instead of calling CHITTYID_URL.") var chittyid: String?
+    @Option(help: "Named client tokens file ($CHITTYCHARGE_CLIENTS_FILE).") var clientsFile: String?
+    @Option(help: "Comma-separated origins for the cors policy ($ALLOWED_ORIGINS).") var allowedOrigins: String?
+    @Option(help: "Default currency ($CURRENCY, default usd).") var currency: String?
+    @Option(help: "trace, debug, info, notice, warning, error ($LOG_LEVEL, default info).") var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let level = Logger.Level(rawValue: (logLevel ?? environment["LOG_LEVEL"] ?? "info").lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "chittycharge")
+        do {
+            try await serve(environment: environment, logger: logger)
+        } catch let error as StartupError {
+            logger.critical("\(error.message)")
+            throw ExitCode.failure
+        }
+    }
+
+    struct StartupError: Error {
+        var message: String
+    }
+
+    private func serve(environment: [String: String], logger: Logger) async throws {
+        // Policies first: a policy set that does not load stops the server (POLICY.md).
+        let policyDirectory = policyDir ?? environment["POLICY_DIR"] ?? "policies"
+        let policies: PolicyEngine
+        do {
+            policies = try PolicyEngine(directory: policyDirectory, logger: Logger(label: "chittycharge.policy"))
+        } catch {
+            throw StartupError(message: "policy folder \(policyDirectory) does not load: \(error.message)")
+        }
+        logger.info("policies loaded", metadata: ["policy.revision": .string(policies.revision.id), "policy.dir": .string(policyDirectory)])
+
+        let store = try await openStore(environment: environment, logger: logger)
+
+        var services: [any Service] = []
+        var stripeMode: String?
+        var gateway: (any PaymentGateway)?
+        let stripeKey = environment["STRIPE_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch stripe {
+        case "emulator"?:
+            let emulator = StripeEmulator()
+            gateway = StripeClient(transport: StripeEmulatorTransport(emulator: emulator), secretKey: "sk_test_emulator",
+                                   logger: Logger(label: "chittycharge.stripe"))
+            stripeMode = "emulator"
+            if stripeKey != nil {
+                logger.warning("--stripe emulator given: STRIPE_SECRET_KEY is ignored")
+            }
+            logger.warning("STRIPE EMULATOR in use: holds are simulated in memory, no card is charged, and they are lost on restart")
+            if stripeEmulatorPort > 0 {
+                let emulatorApp = StripeEmulatorServer.buildApplication(
+                    emulator: emulator, host: "127.0.0.1", port: stripeEmulatorPort, logger: Logger(label: "chittycharge.stripe-emulator"))
+                services.append(emulatorApp)
+                logger.notice("Stripe emulator API on http://127.0.0.1:\(stripeEmulatorPort)/v1 (authorise a hold: POST /v1/payment_intents/{id}/confirm payment_method=pm_card_visa)")
+            }
+        case nil:
+            if let stripeKey {
+                let base = environment["STRIPE_API_BASE"] ?? "https://api.stripe.com"
+                gateway = StripeClient(
+                    transport: HTTPClientStripeTransport(httpClient: .shared, apiBase: base), secretKey: stripeKey,
+                    logger: Logger(label: "chittycharge.stripe"))
+                stripeMode = stripeKey.hasPrefix("sk_live_") || stripeKey.hasPrefix("rk_live_") ? "live" : "test"
+                logger.info("Stripe configured", metadata: ["stripe.mode": .string(stripeMode ?? ""), "stripe.api_base": .string(base)])
+            } else {
+                logger.warning("Stripe is not configured (no STRIPE_SECRET_KEY, no --stripe emulator): hold routes will answer 503")
+            }
+        case let other?:
+            throw StartupError(message: "--stripe accepts only 'emulator' (got '\(other)'); for real Stripe set STRIPE_SECRET_KEY")
+        }
+
+        let sharedToken = environment["CHITTY_ID_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        var chittyIDMode: String?
+        let minter: any ChittyIDMinter
+        switch chittyid {
+        case "emulator"?:
+            minter = EmulatedChittyIDMinter()
+            chittyIDMode = "emulator"
+            logger.warning("CHITTYID EMULATOR in use: ChittyIDs are minted locally (CHITTY-AUTH-EMU-…), not by the ChittyID service")
+        case nil:
+            if let sharedToken {
+                let url = environment["CHITTYID_URL"] ?? "https://id.chitty.cc"
+                minter = HTTPChittyIDMinter(httpClient: .shared, baseURL: url, token: sharedToken)
+                chittyIDMode = "remote"
+            } else {
+                minter = UnconfiguredMinter()
+                logger.warning("ChittyID is not configured (no CHITTY_ID_TOKEN, no --chittyid emulator): holds wait with chitty_id pending")
+            }
+        case let other?:
+            throw StartupError(message: "--chittyid accepts only 'emulator' (got '\(other)')")
+        }
+
+        var authenticator = ClientAuthenticator()
+        if let sharedToken { authenticator.addSharedToken(sharedToken) }
+        if let path = clientsFile ?? environment["CHITTYCHARGE_CLIENTS_FILE"] {
+            do {
+                try authenticator.addClients(fileContents: String(contentsOfFile: path, encoding: .utf8))
+            } catch {
+                throw StartupError(message: "clients file \(path): \(error)")
+            }
+        }
+        if authenticator.isEmpty {
+            logger.warning("no client tokens configured (CHITTY_ID_TOKEN, CHITTYCHARGE_CLIENTS_FILE): every /api request will be 401")
+        }
+
+        let origins = (allowedOrigins ?? environment["ALLOWED_ORIGINS"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let service = HoldService(
+            store: store, gateway: gateway, minter: minter, policies: policies,
+            configuration: .init(defaultCurrency: (currency ?? environment["CURRENCY"] ?? "usd").lowercased()),
+            logger: Logger(label: "chittycharge.holds"))
+        let configuration = ServerConfiguration(
+            host: host ?? environment["HOST"] ?? "127.0.0.1",
+            port: try port ?? environment["PORT"].map { value in
+                guard let number = Int(value), (0...65535).contains(number) else { throw StartupError(message: "PORT must be a port number, got '\(value)'") }
+                return number
+            } ?? 8787,
+            allowedOrigins: origins, stripeMode: stripeMode, chittyIDMode: chittyIDMode, database: "sqlite")
+        let app = buildApplication(
+            ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
+            logger: Logger(label: "chittycharge.http"))
+        services.append(BackgroundWork(holds: service, mintInterval: .seconds(2), recoveryInterval: .seconds(30), logger: logger))
+        services.append(app)
+        logger.notice("ChittyCharge listening on http://\(configuration.host):\(configuration.port)",
+                      metadata: ["stripe.mode": .string(stripeMode ?? "not_configured"), "chittyid.mode": .string(chittyIDMode ?? "not_configured")])
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await store.close()
+            throw StartupError(message: "server stopped: \(error)")
+        }
+        try await store.close()
+        logger.notice("ChittyCharge stopped")
+    }
+
+    private func openStore(environment: [String: String], logger: Logger) async throws -> SQLiteHoldStore {
+        let url = databaseURL ?? environment["DATABASE_URL"] ?? "sqlite://./chittycharge.sqlite"
+        guard url.hasPrefix("sqlite://") else {
+            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+                throw StartupError(message: "DATABASE_URL names PostgreSQL, which this build does not support yet; use sqlite:///path")
+            }
+            throw StartupError(message: "DATABASE_URL must look like sqlite:///absolute/path or sqlite://./relative/path, got '\(url)'")
+        }
+        let path = String(url.dropFirst("sqlite://".count))
+        guard !path.isEmpty else { throw StartupError(message: "DATABASE_URL has no file path: '\(url)'") }
+        do {
+            let store = try await SQLiteHoldStore.open(path: path, logger: Logger(label: "chittycharge.store"))
+            logger.info("store opened", metadata: ["database": .string("sqlite"), "database.path": .string(path)])
+            return store
+        } catch {
+            throw StartupError(message: "could not open the SQLite store at \(path): \(error)")
+        }
+    }
+}
+
+/// Without ChittyID configuration every mint fails, so holds stay visibly pending and the
+/// outbox keeps them until the service is configured.
+struct UnconfiguredMinter: ChittyIDMinter {
+    struct NotConfigured: Error, CustomStringConvertible {
+        var description: String { "ChittyID is not configured (set CHITTY_ID_TOKEN, or --chittyid emulator)" }
+    }
+
+    func mint(entityType: String, metadata: [String: String]) async throws -> String {
+        throw NotConfigured()
+    }
+}
+
+struct StripeEmulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stripe-emulator",
+        abstract: "Run only the Stripe emulator's HTTP API (point STRIPE_API_BASE at it).")
+
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port: Int = 12111
+
+    func run() async throws {
+        let logger = Logger(label: "chittycharge.stripe-emulator")
+        let app = StripeEmulatorServer.buildApplication(emulator: StripeEmulator(), host: host, port: port, logger: logger)
+        logger.notice("STRIPE EMULATOR listening on http://\(host):\(port)/v1 (any sk_test_ key; nothing is charged)")
+        try await app.runService()
+    }
+}

@@ -1,0 +1,174 @@
+import AsyncHTTPClient
+import ChittyCharge
+import ChittyChargeServer
+import ChittyIDClient
+import Crypto
+import Foundation
+import HoldStoreSQLite
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+import PolicyEngine
+import StripeAPI
+import StripeEmulator
+
+/// The whole service on real sockets: our app on a live port, talking over HTTP to the
+/// Stripe emulator on another live port, with a SQLite store in a temporary file.
+struct ServerHarness {
+    let api: APIClient
+    let emulator: StripeEmulator
+    let emulatorBaseURL: String
+    let store: SQLiteHoldStore
+    let minter: EmulatedChittyIDMinter
+    let service: HoldService
+    let policies: PolicyEngine
+    let gateway: StripeClient
+
+    static let token = "test-token-0123456789"
+    static let partnerToken = "partner-token-abcdef"
+
+    struct Options {
+        /// Requests per minute the test policy allows (the shipped policy allows 10).
+        var rateLimit: Int? = 10_000
+        var stripeConfigured = true
+        var faultPoint: HoldService.FaultPoint?
+        /// Wraps the HTTP transport to Stripe, to lose responses and the like.
+        var wrapTransport: (@Sendable (any StripeTransport) -> any StripeTransport)?
+        var extraPolicy: String?
+    }
+
+    static let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    static func policyDirectory(_ options: Options) throws -> String {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("policies")
+        let target = FileManager.default.temporaryDirectory.appendingPathComponent("cc-policies-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        for file in try FileManager.default.contentsOfDirectory(atPath: source.path) where file.hasSuffix(".lua") {
+            var text = try String(contentsOf: source.appendingPathComponent(file), encoding: .utf8)
+            if file == "policy.lua" {
+                if let limit = options.rateLimit {
+                    text = text.replacingOccurrences(of: "local RATE_LIMIT          = 10", with: "local RATE_LIMIT          = \(limit)")
+                }
+                if let extra = options.extraPolicy { text += "\n" + extra + "\n" }
+            }
+            try text.write(to: target.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        }
+        return target.path
+    }
+
+    static func run(_ options: Options = Options(), _ body: @Sendable (ServerHarness) async throws -> Void) async throws {
+        let emulator = StripeEmulator()
+        let emulatorApp = StripeEmulatorServer.buildApplication(emulator: emulator, host: "127.0.0.1", port: 0, logger: quietLogger)
+        try await emulatorApp.test(.live) { emulatorClient in
+            let emulatorBase = "http://127.0.0.1:\(emulatorClient.port!)"
+            var transport: any StripeTransport = HTTPClientStripeTransport(httpClient: .shared, apiBase: emulatorBase, timeout: .seconds(10))
+            if let wrap = options.wrapTransport { transport = wrap(transport) }
+            let gateway = StripeClient(
+                transport: transport, secretKey: "sk_test_harness",
+                retryPolicy: StripeRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5)),
+                logger: quietLogger, sleep: { _ in })
+            let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-\(UUID().uuidString).sqlite").path
+            let store = try await SQLiteHoldStore.open(path: databasePath, logger: quietLogger)
+            let policies = try PolicyEngine(directory: try policyDirectory(options), logger: quietLogger)
+            let minter = EmulatedChittyIDMinter()
+            let service = HoldService(
+                store: store, gateway: options.stripeConfigured ? gateway : nil, minter: minter, policies: policies,
+                configuration: .init(recoveryGrace: 0), logger: quietLogger, faultPoint: options.faultPoint)
+            var authenticator = ClientAuthenticator()
+            authenticator.addSharedToken(token)
+            try authenticator.addClients(fileContents: "# test clients\npartner:\(sha256Hex(partnerToken))\n")
+            let configuration = ServerConfiguration(
+                host: "127.0.0.1", port: 0, allowedOrigins: [],
+                stripeMode: options.stripeConfigured ? "emulator" : nil, chittyIDMode: "emulator")
+            let app = buildApplication(
+                ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
+                logger: quietLogger)
+            try await app.test(.live) { client in
+                let harness = ServerHarness(
+                    api: APIClient(baseURL: "http://127.0.0.1:\(client.port!)"), emulator: emulator, emulatorBaseURL: emulatorBase,
+                    store: store, minter: minter, service: service, policies: policies, gateway: gateway)
+                try await body(harness)
+            }
+            try await store.close()
+        }
+    }
+
+    /// The customer authorising the hold in the browser: Stripe.js confirms the intent.
+    func authorise(_ holdID: String, paymentMethod: String = "pm_card_visa") async throws -> APIClient.Reply {
+        try await APIClient(baseURL: emulatorBaseURL).send(
+            .POST, "/v1/payment_intents/\(holdID)/confirm",
+            headers: ["Authorization": "Bearer sk_test_browser", "Content-Type": "application/x-www-form-urlencoded"],
+            body: Data("payment_method=\(paymentMethod)".utf8))
+    }
+
+    func stripeCalls(_ method: String, pathSuffix: String) async -> [StripeEmulatorCall] {
+        await emulator.calls().filter { $0.method == method && $0.path.hasSuffix(pathSuffix) }
+    }
+
+    /// Places a hold and has the customer authorise it; returns its id.
+    func authorisedHold(amount: Int = 20_000) async throws -> String {
+        let created = try await api.createHold(["amount": .integer(Int64(amount)), "description": "Security deposit"])
+        guard created.status == 201, let id = created.json["id"]?.stringValue else {
+            throw HarnessError("create failed: \(created.status) \(created.text)")
+        }
+        let confirmed = try await authorise(id)
+        guard confirmed.status == 200 else { throw HarnessError("confirm failed: \(confirmed.text)") }
+        return id
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func sha256Hex(_ text: String) -> String {
+    SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+}
+
+/// A small HTTP client over AsyncHTTPClient for the tests: real sockets, any headers,
+/// concurrent use.
+struct APIClient: Sendable {
+    let baseURL: String
+    var token: String? = ServerHarness.token
+
+    struct Reply: Sendable {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: PolicyValue { (try? JSONDecoder().decode(PolicyValue.self, from: body)) ?? .null }
+        func header(_ name: String) -> String? { headers[name.lowercased()] }
+    }
+
+    func send(_ method: NIOHTTP1.HTTPMethod, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let collected = try await response.body.collect(upTo: 4 * 1024 * 1024)
+        var replyHeaders: [String: String] = [:]
+        for header in response.headers { replyHeaders[header.name.lowercased()] = header.value }
+        return Reply(status: Int(response.status.code), headers: replyHeaders, body: Data(collected.readableBytesView))
+    }
+
+    /// An authenticated API call with a JSON body.
+    func call(_ method: NIOHTTP1.HTTPMethod, _ path: String, json: PolicyValue? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        var all = headers
+        if let token, all["ChittyID-Token"] == nil { all["ChittyID-Token"] = token }
+        var body: Data?
+        if let json {
+            body = try JSONEncoder().encode(json)
+            all["Content-Type"] = all["Content-Type"] ?? "application/json"
+        }
+        return try await send(method, path, headers: all, body: body)
+    }
+
+    func createHold(_ fields: [String: PolicyValue], headers: [String: String] = [:]) async throws -> Reply {
+        try await call(.POST, "/api/holds", json: .object(fields), headers: headers)
+    }
+}
