@@ -30,15 +30,19 @@ struct ErrorMiddleware: RouterMiddleware {
                 .response(from: request, context: context)
         }
         response.headers[.init("X-Request-Id")!] = requestID
-        let elapsed = ContinuousClock.now - started
-        var metadata: Logger.Metadata = [
-            "http.method": .string(request.method.rawValue),
-            "http.route": .string(context.endpointPath ?? request.uri.path),
-            "http.status": .stringConvertible(response.status.code),
-            "duration_ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
-        ]
-        if let failure { metadata["error"] = .string(failure) }
-        context.logger.log(level: response.status.code >= 500 ? .error : .debug, "request", metadata: metadata)
+        let level: Logger.Level = response.status.code >= 500 ? .error : .debug
+        // Built only when it will be written: formatting costs more than the GET it logs.
+        if context.logger.logLevel <= level {
+            let elapsed = ContinuousClock.now - started
+            var metadata: Logger.Metadata = [
+                "http.method": .string(request.method.rawValue),
+                "http.route": .string(context.endpointPath ?? request.uri.path),
+                "http.status": .stringConvertible(response.status.code),
+                "duration_ms": .stringConvertible(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15),
+            ]
+            if let failure { metadata["error"] = .string(failure) }
+            context.logger.log(level: level, "request", metadata: metadata)
+        }
         return response
     }
 

@@ -54,7 +54,19 @@ enum JSONColumn {
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 
+    /// Every hold read decodes its metadata; JSONSerialization does this flat object of
+    /// strings several times faster than JSONDecoder.
     static func decodeMetadata(_ text: String) throws -> [String: String] {
-        text == "{}" ? [:] : try decode([String: String].self, from: text)
+        if text == "{}" { return [:] }
+        guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw HoldStoreError.database("metadata is not a JSON object")
+        }
+        var metadata: [String: String] = [:]
+        metadata.reserveCapacity(object.count)
+        for (key, value) in object {
+            guard let string = value as? String else { throw HoldStoreError.database("metadata value for \(key) is not a string") }
+            metadata[key] = string
+        }
+        return metadata
     }
 }

@@ -36,6 +36,7 @@ extension SQLiteHoldStore {
 
     public func completeOperation(key: String, hold: Hold, response: StoredResponse, at: Date) async throws {
         let holdBinds = try HoldRow.binds(for: hold)
+        defer { holdCache.invalidate(id: hold.id) }
         try await write("completeOperation") { db in
             let operation = try await Self.holdOperation(key: key, in: db)
             guard operation.holdID == hold.id else {

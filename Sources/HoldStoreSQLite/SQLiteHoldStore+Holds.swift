@@ -5,9 +5,13 @@ import SQLiteNIO
 extension SQLiteHoldStore {
     /// The hot path (GET one hold): one indexed query on a reader, one row decoded.
     public func hold(id: String) async throws -> Hold? {
-        try await read("hold(id:)") { db in
+        if let cached = holdCache.hold(id: id) { return cached }
+        let generation = holdCache.generation
+        let hold = try await read("hold(id:)") { db in
             try await db.rows(HoldRow.selectByID, [.text(id)]).first.map(HoldRow.decode)
         }
+        if let hold { holdCache.fill(hold, readAtGeneration: generation) }
+        return hold
     }
 
     public func hold(chittyID: String) async throws -> Hold? {
@@ -62,6 +66,7 @@ extension SQLiteHoldStore {
 
     public func updateHold(_ hold: Hold) async throws {
         let binds = try HoldRow.binds(for: hold)
+        defer { holdCache.invalidate(id: hold.id) }
         try await writeStatement("updateHold") { db in
             try await Self.update(hold, binds: binds, in: db)
         }

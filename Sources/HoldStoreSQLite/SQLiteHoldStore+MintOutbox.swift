@@ -22,6 +22,7 @@ extension SQLiteHoldStore {
     }
 
     public func recordMinted(holdID: String, chittyID: String, at: Date) async throws {
+        defer { holdCache.invalidate(id: holdID) }
         try await write("recordMinted") { db in
             guard let row = try await db.rows(Self.selectChittyID, [.text(holdID)]).first else {
                 throw HoldStoreError.notFound("hold \(holdID)")

@@ -29,6 +29,8 @@ public final class SQLiteHoldStore: HoldStore {
     /// behind it on a shared pool.
     private let threadPool: NIOThreadPool
     private let isClosed = Atomic<Bool>(false)
+    /// Recently read holds; see `HoldCache` for why it stays coherent.
+    let holdCache = HoldCache(capacity: 10_000)
 
     private init(path: String, writer: SQLiteWriter, readers: [SQLiteConnection], threadPool: NIOThreadPool) {
         self.path = path

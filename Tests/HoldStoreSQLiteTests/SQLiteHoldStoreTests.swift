@@ -34,7 +34,7 @@ struct SQLiteHoldStoreTests {
             decision: Data(#"{"allow":true}"#.utf8), subject: "op-1", createdAt: Self.createdAt)
         try await withStore(at: database.path) { store in
             _ = try await store.claimCreate(operation)
-            try await store.completeCreate(key: "op-1", hold: hold, at: Self.createdAt)
+            try await store.completeCreate(key: "op-1", hold: hold)
             try await store.recordDecision(decision)
         }
         try await withStore(at: database.path) { store in
@@ -46,6 +46,33 @@ struct SQLiteHoldStoreTests {
             #expect(storedOperation?.state == .succeeded)
             #expect(decisions == [decision])
             #expect(mintJobs == 1)
+        }
+    }
+
+    @Test("the hold cache never serves a hold older than the last finished write")
+    func cacheFollowsEveryWrite() async throws {
+        try await withFreshStore { store in
+            _ = try await store.claimCreate(Self.operation(key: "op-1"))
+            try await store.completeCreate(key: "op-1", hold: Self.hold(id: "pi_1", operationKey: "op-1"))
+            // Readers keep filling the cache while the writes happen.
+            let readers = Task {
+                while !Task.isCancelled { _ = try? await store.hold(id: "pi_1") }
+            }
+            defer { readers.cancel() }
+            for amount in 1...150 {
+                var hold = try #require(try await store.hold(id: "pi_1"))
+                hold.amountCapturable = amount
+                try await store.updateHold(hold)
+                #expect(try await store.hold(id: "pi_1")?.amountCapturable == amount)
+            }
+            try await store.recordMinted(holdID: "pi_1", chittyID: "CHITTY-1", at: Self.createdAt)
+            #expect(try await store.hold(id: "pi_1")?.chittyID == "CHITTY-1")
+            let capture = HoldOperation(key: "cap-1", holdID: "pi_1", kind: .capture, amount: 150, createdAt: Self.createdAt, updatedAt: Self.createdAt)
+            _ = try await store.claimOperation(capture)
+            var captured = try #require(try await store.hold(id: "pi_1"))
+            captured.status = .succeeded
+            try await store.completeOperation(key: "cap-1", hold: captured, response: StoredResponse(status: 200, body: Data("{}".utf8)), at: Self.createdAt)
+            #expect(try await store.hold(id: "pi_1")?.status == .succeeded)
         }
     }
 
@@ -108,7 +135,7 @@ struct SQLiteHoldStoreTests {
     func damagedRowIsAnError() async throws {
         try await withFreshStore { store in
             _ = try await store.claimCreate(Self.operation(key: "op-1"))
-            try await store.completeCreate(key: "op-1", hold: Self.hold(id: "pi_1", operationKey: "op-1"), at: Self.createdAt)
+            try await store.completeCreate(key: "op-1", hold: Self.hold(id: "pi_1", operationKey: "op-1"))
             try await store.writer.exclusive { db in
                 try await db.execute("UPDATE holds SET metadata = 'not json' WHERE id = 'pi_1'")
             }
