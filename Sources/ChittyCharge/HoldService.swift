@@ -106,14 +106,14 @@ public final class HoldService: Sendable {
 
         let claim: OperationClaim<CreateOperation>
         do {
-            claim = try await store.claimCreate(operation)
+            claim = try await store.claimCreate(
+                operation, decision: decisionRecord(evaluation, input: request.policyInputValue(client: client), subject: operation.key))
         } catch {
             logger.error("could not record the create operation", metadata: ["error": "\(error)"])
             throw .storage(error)
         }
         switch claim {
         case .started(let started):
-            await recordDecision(evaluation, input: request.policyInputValue(client: client), subject: started.key, logger: logger)
             if let refusal {
                 logger.info("hold refused by policy", metadata: ["hold.tier": .string(decision.tier), "hold.amount": "\(request.amount)"])
                 throw refusal
@@ -189,7 +189,7 @@ public final class HoldService: Sendable {
                 logger.warning("ChittyID minting failed; the outbox will retry", metadata: ["hold.id": .string(hold.id), "error": "\(error)"])
             }
             do {
-                try await store.completeCreate(key: operation.key, hold: hold, at: now)
+                try await store.completeCreate(key: operation.key, hold: hold)
             } catch {
                 logger.error("Stripe placed the hold but the store failed; recovery will finish it", metadata: ["hold.id": .string(hold.id), "error": "\(error)"])
                 return .failure(.storage(error))
@@ -199,12 +199,17 @@ public final class HoldService: Sendable {
         }
     }
 
-    private func recordDecision(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: PolicyValue, subject: String, logger: Logger) async {
-        let record = PolicyDecisionRecord(
+    private func decisionRecord(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: PolicyValue, subject: String) -> PolicyDecisionRecord {
+        PolicyDecisionRecord(
             id: UUID().uuidString.lowercased(), hook: PolicyHook.holdLimit.name, revision: evaluation.revision,
             source: evaluation.source.rawValue, input: JSONCoding.encode(input),
             decision: JSONCoding.encode(HoldLimitHook.policyValue(of: evaluation.decision)), subject: subject,
             createdAt: clock.now())
+    }
+
+    /// For a decision with no operation to go with (a failing policy).
+    private func recordDecision(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: PolicyValue, subject: String, logger: Logger) async {
+        let record = decisionRecord(evaluation, input: input, subject: subject)
         do {
             try await store.recordDecision(record)
         } catch {

@@ -168,13 +168,16 @@ public protocol HoldStore: Sendable {
     // MARK: Create operations (also the client's Idempotency-Key records)
 
     /// Inserts `operation` unless the same client already used the same
-    /// `clientIdempotencyKey`; then returns that one untouched. Atomically.
-    func claimCreate(_ operation: CreateOperation) async throws -> OperationClaim<CreateOperation>
+    /// `clientIdempotencyKey`; then returns that one untouched. When it is inserted, the
+    /// `hold_limit` decision that allowed or refused it is recorded in the same
+    /// transaction: one durable write before Stripe is called, not two. Atomically.
+    func claimCreate(_ operation: CreateOperation, decision: PolicyDecisionRecord?) async throws -> OperationClaim<CreateOperation>
     func createOperation(key: String) async throws -> CreateOperation?
-    /// Atomically: inserts the hold, marks the operation succeeded with its id, and queues
-    /// the hold for ChittyID minting when it has none. Idempotent: completing an operation
-    /// that already succeeded with this hold changes nothing.
-    func completeCreate(key: String, hold: Hold, at: Date) async throws
+    /// Atomically: inserts the hold, marks the operation succeeded with its id (its
+    /// `updatedAt` becomes the hold's), and queues the hold for ChittyID minting (due at the
+    /// hold's `updatedAt`) when it has none. Idempotent: completing an operation that
+    /// already succeeded with this hold changes nothing.
+    func completeCreate(key: String, hold: Hold) async throws
     /// Marks the operation failed for good with the response the client got.
     func failCreate(key: String, response: StoredResponse, at: Date) async throws
     /// Operations still pending (a crash or an unanswered Stripe call left them).
@@ -214,4 +217,11 @@ public protocol HoldStore: Sendable {
     /// Atomically: sets the hold's ChittyID (status minted) and removes its job.
     func recordMinted(holdID: String, chittyID: String, at: Date) async throws
     func rescheduleMint(_ job: ChittyIDMintJob) async throws
+}
+
+extension HoldStore {
+    /// Claims a create operation with no decision to record.
+    public func claimCreate(_ operation: CreateOperation) async throws -> OperationClaim<CreateOperation> {
+        try await claimCreate(operation, decision: nil)
+    }
 }

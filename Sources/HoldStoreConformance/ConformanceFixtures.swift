@@ -52,10 +52,11 @@ enum Fixture {
         guard case .started = try await store.claimCreate(operation) else {
             throw ConformanceFailure("claimCreate of a fresh operation for \(id) did not start it", location: #fileID)
         }
-        let hold = hold(
+        var hold = hold(
             id: id, operationKey: operation.key, client: client, status: status, propertyID: propertyID,
             tenantID: tenantID, chittyID: chittyID, createdAt: createdAt)
-        try await store.completeCreate(key: operation.key, hold: hold, at: completedAt ?? createdAt)
+        hold.updatedAt = completedAt ?? createdAt
+        try await store.completeCreate(key: operation.key, hold: hold)
         return hold
     }
 

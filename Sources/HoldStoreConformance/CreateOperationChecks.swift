@@ -3,6 +3,21 @@ import Foundation
 
 extension HoldStoreConformance {
     static let createOperationChecks: [HoldStoreCheck] = [
+        HoldStoreCheck("claimCreate records its decision only when it starts the operation") { store in
+            let decision = PolicyDecisionRecord(
+                id: "decision-1", hook: "hold_limit", revision: "rev1", source: "policy",
+                input: Data(#"{"amount":100}"#.utf8), decision: Data(#"{"allow":true}"#.utf8), subject: "op-1", createdAt: Fixture.time(0))
+            let operation = Fixture.createOperation(key: "op-1", clientIdempotencyKey: "idem-1")
+            try expectEqual(try await store.claimCreate(operation, decision: decision), .started(operation), "claim with a decision")
+            try expectEqual(try await store.decisions(subject: "op-1"), [decision], "the decision recorded with the claim")
+            var retryDecision = decision
+            retryDecision.id = "decision-2"
+            retryDecision.subject = "op-2"
+            let retry = Fixture.createOperation(key: "op-2", clientIdempotencyKey: "idem-1")
+            try expectEqual(try await store.claimCreate(retry, decision: retryDecision), .existing(operation), "a retry of the same key")
+            try expectEqual(try await store.decisions(subject: "op-2"), [], "a refused claim records no decision")
+        },
+
         HoldStoreCheck("claimCreate inserts a new operation") { store in
             let operation = Fixture.createOperation(key: "op-1", clientIdempotencyKey: "idem-1")
             try expectEqual(try await store.claimCreate(operation), .started(operation), "claimCreate of a new operation")
@@ -22,7 +37,7 @@ extension HoldStoreConformance {
 
             // Still the same record once it has finished.
             let hold = Fixture.hold(id: "pi_1", operationKey: "op-1")
-            try await store.completeCreate(key: "op-1", hold: hold, at: Fixture.time(1_000))
+            try await store.completeCreate(key: "op-1", hold: hold)
             guard case .existing(let finished) = try await store.claimCreate(retry) else {
                 throw ConformanceFailure("a claim after completion started a new operation", location: #fileID)
             }
@@ -71,9 +86,10 @@ extension HoldStoreConformance {
         HoldStoreCheck("completeCreate stores the hold, marks the operation succeeded and queues minting") { store in
             let operation = Fixture.createOperation(key: "op-1")
             _ = try await store.claimCreate(operation)
-            let hold = Fixture.hold(id: "pi_1", operationKey: "op-1")
             let at = Fixture.time(2_000)
-            try await store.completeCreate(key: "op-1", hold: hold, at: at)
+            var hold = Fixture.hold(id: "pi_1", operationKey: "op-1")
+            hold.updatedAt = at
+            try await store.completeCreate(key: "op-1", hold: hold)
 
             try expectEqual(try await store.hold(id: "pi_1"), hold, "hold(id:) after completeCreate")
             let stored = try unwrap(try await store.createOperation(key: "op-1"), "operation after completeCreate")
@@ -97,9 +113,9 @@ extension HoldStoreConformance {
         HoldStoreCheck("completeCreate is idempotent for the same operation and hold") { store in
             _ = try await store.claimCreate(Fixture.createOperation(key: "op-1"))
             let hold = Fixture.hold(id: "pi_1", operationKey: "op-1")
-            try await store.completeCreate(key: "op-1", hold: hold, at: Fixture.time(1_000))
+            try await store.completeCreate(key: "op-1", hold: hold)
             let afterFirst = try await store.createOperation(key: "op-1")
-            try await store.completeCreate(key: "op-1", hold: hold, at: Fixture.time(9_000))
+            try await store.completeCreate(key: "op-1", hold: hold)
 
             try expectEqual(try await store.createOperation(key: "op-1"), afterFirst, "operation after a repeated completeCreate")
             try expectEqual(try await store.hold(id: "pi_1"), hold, "hold after a repeated completeCreate")
@@ -114,7 +130,7 @@ extension HoldStoreConformance {
             // Same hold id as one that exists: the insert fails, so nothing else may stick.
             let clash = Fixture.hold(id: "pi_1", operationKey: "op-2", createdAt: Fixture.time(1_000))
             try await expectStoreError("completeCreate with a hold id that exists", matching: { _ in true }) {
-                try await store.completeCreate(key: "op-2", hold: clash, at: Fixture.time(2_000))
+                try await store.completeCreate(key: "op-2", hold: clash)
             }
             try expectEqual(try await store.createOperation(key: "op-2"), operation, "operation after the failed completeCreate")
             try expectEqual(try await store.hold(id: "pi_1"), existing, "the existing hold")
@@ -124,7 +140,7 @@ extension HoldStoreConformance {
         HoldStoreCheck("completeCreate of an unknown operation throws notFound") { store in
             let hold = Fixture.hold(id: "pi_1", operationKey: "op-missing")
             try await expectStoreError("completeCreate of an unknown key", matching: \.isNotFound) {
-                try await store.completeCreate(key: "op-missing", hold: hold, at: Fixture.time(0))
+                try await store.completeCreate(key: "op-missing", hold: hold)
             }
             try expectEqual(try await store.hold(id: "pi_1"), nil, "hold after the refused completeCreate")
         },

@@ -16,9 +16,6 @@ enum CreateOperationRow {
     static let selectPending = """
         SELECT \(columns) FROM create_operations WHERE state = 'pending' ORDER BY created_at, key
         """
-    static let markSucceeded = """
-        UPDATE create_operations SET state = 'succeeded', hold_id = ?, updated_at = ? WHERE key = ?
-        """
     static let markFailed = """
         UPDATE create_operations SET state = 'failed', failure_status = ?, failure_body = ?, updated_at = ? \
         WHERE key = ?

@@ -128,6 +128,28 @@ enum HoldStoreSchema {
             ) STRICT
             """,
             "CREATE INDEX chittyid_outbox_due ON chittyid_outbox (next_attempt_at, hold_id)",
+
+            // Completing a create is one INSERT of the hold: these triggers make the rest
+            // of it (operation succeeded, mint job queued) part of the same statement, so
+            // it is atomic without an explicit transaction and costs one trip to SQLite's
+            // thread, on the path of every new hold. The guard also means a hold can only
+            // appear by completing a pending create.
+            """
+            CREATE TRIGGER holds_insert_requires_pending_create BEFORE INSERT ON holds
+            WHEN (SELECT state FROM create_operations WHERE key = NEW.create_operation_key) IS NOT 'pending'
+            BEGIN
+                SELECT RAISE(ABORT, 'create operation is not pending');
+            END
+            """,
+            """
+            CREATE TRIGGER holds_insert_completes_create AFTER INSERT ON holds
+            BEGIN
+                UPDATE create_operations SET state = 'succeeded', hold_id = NEW.id, updated_at = NEW.updated_at
+                    WHERE key = NEW.create_operation_key;
+                INSERT INTO chittyid_outbox (hold_id, attempts, next_attempt_at, last_error)
+                    SELECT NEW.id, 0, NEW.updated_at, NULL WHERE NEW.chitty_id IS NULL;
+            END
+            """,
         ]),
     ]
 

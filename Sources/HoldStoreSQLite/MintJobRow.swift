@@ -5,7 +5,6 @@ import SQLiteNIO
 enum MintJobRow {
     static let columns = "hold_id, attempts, next_attempt_at, last_error"
 
-    static let enqueue = "INSERT INTO chittyid_outbox (\(columns)) VALUES (?, 0, ?, NULL)"
     static let selectDue = """
         SELECT \(columns) FROM chittyid_outbox WHERE next_attempt_at <= ? \
         ORDER BY next_attempt_at, hold_id LIMIT ?

@@ -29,6 +29,17 @@ extension SQLiteError {
         }
     }
 
+    /// Any constraint, a trigger's RAISE(ABORT) included.
+    var isConstraintViolation: Bool {
+        switch reason {
+        case .constraint, .constraintCheckFailed, .constraintForeignKeyFailed, .constraintNotNullFailed,
+             .constraintPrimaryKeyFailed, .constraintTriggerFailed, .constraintUniqueFailed, .constraintUniqueRowIDFailed:
+            true
+        default:
+            false
+        }
+    }
+
     var isForeignKeyViolation: Bool {
         reason == .constraintForeignKeyFailed
     }

@@ -3,14 +3,18 @@ import Foundation
 import SQLiteNIO
 
 extension SQLiteHoldStore {
-    public func claimCreate(_ operation: CreateOperation) async throws -> OperationClaim<CreateOperation> {
+    public func claimCreate(_ operation: CreateOperation, decision: PolicyDecisionRecord?) async throws -> OperationClaim<CreateOperation> {
         let binds = try CreateOperationRow.binds(for: operation)
-        return try await write("claimCreate") { db in
+        let decisionBinds = decision.map(PolicyDecisionRow.binds(for:))
+        let claim: @Sendable (SQLiteConnection) async throws -> OperationClaim<CreateOperation> = { db in
             do {
                 try await db.execute(CreateOperationRow.insert, binds)
+                if let decisionBinds {
+                    try await db.execute(PolicyDecisionRow.insert, decisionBinds)
+                }
                 return .started(operation)
             } catch let error as SQLiteError where error.isUniquenessViolation {
-                // The failed INSERT leaves the transaction open: look up who holds the key.
+                // Still holding the writer: look up who holds the key.
                 if let clientKey = operation.clientIdempotencyKey,
                    let row = try await db.rows(CreateOperationRow.selectByClientKey, [.text(operation.client), .text(clientKey)]).first {
                     return .existing(try CreateOperationRow.decode(row))
@@ -22,6 +26,12 @@ extension SQLiteHoldStore {
                 throw HoldStoreError.conflict("create operation key \(operation.key) is already in use")
             }
         }
+        // A lone INSERT is atomic and durable by itself and skips the transaction's extra
+        // trips to SQLite's thread; with a decision, both rows go in one commit.
+        if decisionBinds == nil {
+            return try await writeStatement("claimCreate", claim)
+        }
+        return try await write("claimCreate", claim)
     }
 
     public func createOperation(key: String) async throws -> CreateOperation? {
@@ -30,29 +40,27 @@ extension SQLiteHoldStore {
         }
     }
 
-    public func completeCreate(key: String, hold: Hold, at: Date) async throws {
+    public func completeCreate(key: String, hold: Hold) async throws {
         let holdBinds = try HoldRow.binds(for: hold)
-        try await write("completeCreate") { db in
-            let operation = try await Self.createOperation(key: key, in: db)
-            switch operation.state {
-            case .succeeded:
-                // A retry of a completion that already happened: nothing to do.
-                guard operation.holdID == hold.id else {
+        defer { holdCache.invalidate(id: hold.id) }
+        // One INSERT; the schema's triggers mark the operation succeeded and queue the
+        // mint job in the same statement. When it is refused, find out why.
+        try await writeStatement("completeCreate") { db in
+            do {
+                try await db.execute(HoldRow.insert, holdBinds)
+            } catch let error as SQLiteError where error.isConstraintViolation {
+                let operation = try await Self.createOperation(key: key, in: db)
+                switch operation.state {
+                case .succeeded where operation.holdID == hold.id:
+                    // A retry of a completion that already happened: nothing to do.
+                    return
+                case .succeeded:
                     throw HoldStoreError.conflict(
                         "create operation \(key) already succeeded with hold \(operation.holdID ?? "(none)"), not \(hold.id)")
-                }
-                return
-            case .failed:
-                throw HoldStoreError.conflict("create operation \(key) already failed; it cannot succeed")
-            case .pending:
-                do {
-                    try await db.execute(HoldRow.insert, holdBinds)
-                } catch let error as SQLiteError where error.isUniquenessViolation {
+                case .failed:
+                    throw HoldStoreError.conflict("create operation \(key) already failed; it cannot succeed")
+                case .pending:
                     throw HoldStoreError.conflict("hold \(hold.id) (or its ChittyID) already exists: \(error.message)")
-                }
-                try await db.execute(CreateOperationRow.markSucceeded, [.text(hold.id), SQLiteData(at), .text(key)])
-                if hold.chittyID == nil {
-                    try await db.execute(MintJobRow.enqueue, [.text(hold.id), SQLiteData(at)])
                 }
             }
         }

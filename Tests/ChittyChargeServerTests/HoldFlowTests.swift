@@ -197,10 +197,14 @@ struct HoldFlowTests {
             #expect(refused.json["error"] == "Amount exceeds limit for NEW_GUEST tier")
             #expect(refused.json["details"]?["current_tier"] == "NEW_GUEST")
             #expect(refused.json["details"]?["max_amount"] == 250_000)
+            #expect(refused.json["details"]?["policy_revision"]?.stringValue == harness.policies.revision.id)
             #expect(await harness.emulator.calls().isEmpty)
-            // The decision is stored with the revision that made it.
-            let operations = try await harness.store.pendingCreates()
-            #expect(operations.isEmpty)
+            #expect(try await harness.store.pendingCreates().isEmpty)
+            // The refusal is on record: the same request again gets the same answer.
+            let replay = try await harness.api.createHold([
+                "amount": 300_000, "description": "Deposit", "metadata": ["guest_tier": "NEW_GUEST"],
+            ], headers: ["Idempotency-Key": "too-big"])
+            #expect(replay.body == refused.body)
             let tooSmall = try await harness.api.createHold(["amount": 10, "description": "Deposit"])
             #expect(tooSmall.status == 400)
             #expect(await harness.emulator.calls().isEmpty)
