@@ -60,6 +60,14 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     private func serve(environment: [String: String], logger: Logger) async throws {
+        // Settings that cannot work are refused before anything is opened.
+        if let stripe, stripe != "emulator" {
+            throw StartupError(message: "--stripe accepts only 'emulator' (got '\(stripe)'); for real Stripe set STRIPE_SECRET_KEY")
+        }
+        if let chittyid, chittyid != "emulator" {
+            throw StartupError(message: "--chittyid accepts only 'emulator' (got '\(chittyid)')")
+        }
+        let listenPort = try resolvedPort(environment)
         // Policies first: a policy set that does not load stops the server (POLICY.md).
         let policyDirectory = policyDir ?? environment["POLICY_DIR"] ?? "policies"
         let policies: PolicyEngine
@@ -149,10 +157,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger: Logger(label: "chittycharge.holds"))
         let configuration = ServerConfiguration(
             host: host ?? environment["HOST"] ?? "127.0.0.1",
-            port: try port ?? environment["PORT"].map { value in
-                guard let number = Int(value), (0...65535).contains(number) else { throw StartupError(message: "PORT must be a port number, got '\(value)'") }
-                return number
-            } ?? 8787,
+            port: listenPort,
             allowedOrigins: origins, stripeMode: stripeMode, chittyIDMode: chittyIDMode, database: "sqlite")
         let app = buildApplication(
             ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
@@ -170,6 +175,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try await store.close()
         logger.notice("ChittyCharge stopped")
+    }
+
+    private func resolvedPort(_ environment: [String: String]) throws -> Int {
+        let text = port.map(String.init) ?? environment["PORT"] ?? "8787"
+        guard let number = Int(text), (0...65_535).contains(number) else {
+            throw StartupError(message: "the port must be a number from 0 to 65535, got '\(text)' (--port or PORT)")
+        }
+        return number
     }
 
     private func openStore(environment: [String: String], logger: Logger) async throws -> SQLiteHoldStore {

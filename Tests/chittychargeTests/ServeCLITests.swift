@@ -1,0 +1,75 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// Drives `chittycharge serve` as an operator would: start, answer, stop on SIGTERM, and
+/// refuse a bad configuration with a clear message.
+@Suite struct ServeCLITests {
+    let cli = PolicyCLITests()
+
+    static func temporaryDatabaseURL() -> String {
+        "sqlite://" + FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID()).sqlite").path
+    }
+
+    @Test func serveAnswersAndStopsGracefullyOnSIGTERM() async throws {
+        let port = Int.random(in: 21_000..<29_000)
+        let process = Process()
+        process.executableURL = PolicyCLITests.executable
+        process.arguments = [
+            "serve", "--stripe", "emulator", "--chittyid", "emulator", "--stripe-emulator-port", "0",
+            "--port", String(port), "--policy-dir", PolicyCLITests.policies, "--database-url", Self.temporaryDatabaseURL(),
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHITTY_ID_TOKEN"] = "serve-test-token"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+
+        var health: [String: Any]?
+        for _ in 0..<100 where health == nil {
+            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!) {
+                health = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(health?["status"] as? String == "healthy")
+        #expect(health?["stripe_mode"] as? String == "emulator")
+        #expect(health?["chittyid_mode"] as? String == "emulator")
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(log)")
+        #expect(log.contains("STRIPE EMULATOR in use"))
+        #expect(log.contains("CHITTYID EMULATOR in use"))
+        #expect(log.contains("ChittyCharge stopped"))
+        #expect(!log.contains("serve-test-token"), "the token must never be logged")
+    }
+
+    @Test func serveRefusesABrokenPolicyWithItsFileAndLine() throws {
+        let broken = try cli.folder("function hold_limit(req)\n  return {\nend\n")
+        let result = try cli.run(["serve", "--policy-dir", broken, "--database-url", Self.temporaryDatabaseURL()])
+        #expect(result.status != 0)
+        #expect((result.stdout + result.stderr).contains("policy.lua:"), "\(result.stdout)\(result.stderr)")
+    }
+
+    @Test(arguments: [
+        (["--stripe", "real"], "--stripe accepts only 'emulator'"),
+        (["--chittyid", "cloud"], "--chittyid accepts only 'emulator'"),
+        (["--database-url", "postgres://localhost/chittycharge"], "PostgreSQL"),
+        (["--database-url", "mysql://x"], "DATABASE_URL must look like sqlite://"),
+        (["--port", "99999"], "port"),
+    ])
+    func serveRefusesBadConfigurationClearly(_ arguments: [String], _ message: String) throws {
+        var all = ["serve", "--policy-dir", PolicyCLITests.policies]
+        if !arguments.contains("--database-url") { all += ["--database-url", Self.temporaryDatabaseURL()] }
+        let result = try cli.run(all + arguments)
+        #expect(result.status != 0)
+        #expect((result.stdout + result.stderr).localizedCaseInsensitiveContains(message), "\(result.stdout)\(result.stderr)")
+    }
+}
