@@ -98,6 +98,11 @@ public enum JSONCoding {
         value.jsonData
     }
 
+    /// A flat object of strings (metadata), keys sorted.
+    public static func encode(_ object: [String: String]) -> Data {
+        PolicyValue.object(object.mapValues(PolicyValue.string)).jsonData
+    }
+
     public static func encode(_ value: some Encodable) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

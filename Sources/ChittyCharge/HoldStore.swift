@@ -169,8 +169,9 @@ public protocol HoldStore: Sendable {
 
     /// Inserts `operation` unless the same client already used the same
     /// `clientIdempotencyKey`; then returns that one untouched. When it is inserted, the
-    /// `hold_limit` decision that allowed or refused it is recorded in the same
-    /// transaction: one durable write before Stripe is called, not two. Atomically.
+    /// `hold_limit` decision that allowed or refused it is recorded with it, under the
+    /// operation's key as subject: one durable write before Stripe is called, not two.
+    /// Atomically.
     func claimCreate(_ operation: CreateOperation, decision: PolicyDecisionRecord?) async throws -> OperationClaim<CreateOperation>
     func createOperation(key: String) async throws -> CreateOperation?
     /// Atomically: inserts the hold, marks the operation succeeded with its id (its

@@ -1,4 +1,5 @@
 import Foundation
+import PolicyEngine
 
 /// What we ask Stripe to create for a hold. Metadata values are already strings: Stripe
 /// only stores strings, so conversion happens once, where the request is validated.
@@ -24,6 +25,22 @@ public struct CreatePaymentIntentParams: Sendable, Equatable, Codable {
         self.customer = customer
         self.paymentMethod = paymentMethod
         self.confirm = confirm
+    }
+}
+
+extension CreatePaymentIntentParams {
+    /// The same JSON as its `Codable` form (property names as keys, nil fields left out),
+    /// written directly: every new hold stores its parameters, and JSONEncoder was a
+    /// measurable part of placing one.
+    public var storedJSON: Data {
+        var object: [String: PolicyValue] = [
+            "amount": .integer(Int64(amount)), "currency": .string(currency), "description": .string(description),
+            "metadata": .object(metadata.mapValues(PolicyValue.string)), "confirm": .bool(confirm),
+        ]
+        if let receiptEmail { object["receiptEmail"] = .string(receiptEmail) }
+        if let customer { object["customer"] = .string(customer) }
+        if let paymentMethod { object["paymentMethod"] = .string(paymentMethod) }
+        return PolicyValue.object(object).jsonData
     }
 }
 

@@ -8,7 +8,11 @@ enum CreateOperationRow {
         property_id, tenant_id, state, hold_id, failure_status, failure_body, created_at, updated_at
         """
 
-    static let insert = "INSERT INTO create_operations (\(columns)) VALUES (\(placeholders(16)))"
+    /// The operation and its decision in one statement, through the `create_claims` view.
+    static let insertClaim = """
+        INSERT INTO create_claims (\(columns), decision_id, decision_hook, decision_revision, decision_source, \
+        decision_input, decision_output, decision_created_at) VALUES (\(placeholders(23)))
+        """
     static let selectByKey = "SELECT \(columns) FROM create_operations WHERE key = ?"
     static let selectByClientKey = """
         SELECT \(columns) FROM create_operations WHERE client = ? AND client_idempotency_key = ?
@@ -27,7 +31,7 @@ enum CreateOperationRow {
             .text(operation.client),
             SQLiteData(operation.clientIdempotencyKey),
             .text(operation.requestHash),
-            .text(try JSONColumn.encode(operation.params)),
+            .text(String(decoding: operation.params.storedJSON, as: UTF8.self)),
             .text(operation.tier),
             .integer(operation.tierLimit),
             .text(operation.policyRevision),

@@ -37,17 +37,8 @@ extension SQLiteData {
 
 /// JSON text for the columns that hold a structure (metadata, request parameters).
 enum JSONColumn {
-    static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        // Sorted so equal values give equal text.
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        return String(decoding: data, as: UTF8.self)
-    }
-
     static func encodeMetadata(_ metadata: [String: String]) throws -> String {
-        // Most holds carry little or no metadata; skip the encoder for none.
-        metadata.isEmpty ? "{}" : try encode(metadata)
+        metadata.isEmpty ? "{}" : String(decoding: JSONCoding.encode(metadata), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {

@@ -129,6 +129,37 @@ enum HoldStoreSchema {
             """,
             "CREATE INDEX chittyid_outbox_due ON chittyid_outbox (next_attempt_at, hold_id)",
 
+            // Claiming a create writes the operation and the hold_limit decision that
+            // decided it. Inserting into this view does both in one statement (atomic
+            // without an explicit transaction: one trip to SQLite's thread and one commit
+            // before Stripe is called). The view's rows are never read.
+            """
+            CREATE VIEW create_claims AS SELECT
+                o.key, o.client, o.client_idempotency_key, o.request_hash, o.params, o.tier, o.tier_limit,
+                o.policy_revision, o.property_id, o.tenant_id, o.state, o.hold_id, o.failure_status, o.failure_body,
+                o.created_at, o.updated_at,
+                d.id AS decision_id, d.hook AS decision_hook, d.revision AS decision_revision,
+                d.source AS decision_source, d.input AS decision_input, d.decision AS decision_output,
+                d.created_at AS decision_created_at
+            FROM create_operations o LEFT JOIN policy_decisions d ON d.subject = o.key
+            """,
+            """
+            CREATE TRIGGER create_claims_insert INSTEAD OF INSERT ON create_claims
+            BEGIN
+                INSERT INTO create_operations (
+                    key, client, client_idempotency_key, request_hash, params, tier, tier_limit, policy_revision,
+                    property_id, tenant_id, state, hold_id, failure_status, failure_body, created_at, updated_at)
+                VALUES (
+                    NEW.key, NEW.client, NEW.client_idempotency_key, NEW.request_hash, NEW.params, NEW.tier,
+                    NEW.tier_limit, NEW.policy_revision, NEW.property_id, NEW.tenant_id, NEW.state, NEW.hold_id,
+                    NEW.failure_status, NEW.failure_body, NEW.created_at, NEW.updated_at);
+                INSERT INTO policy_decisions (id, hook, revision, source, input, decision, subject, created_at)
+                    SELECT NEW.decision_id, NEW.decision_hook, NEW.decision_revision, NEW.decision_source,
+                           NEW.decision_input, NEW.decision_output, NEW.key, NEW.decision_created_at
+                    WHERE NEW.decision_id IS NOT NULL;
+            END
+            """,
+
             // Completing a create is one INSERT of the hold: these triggers make the rest
             // of it (operation succeeded, mint job queued) part of the same statement, so
             // it is atomic without an explicit transaction and costs one trip to SQLite's

@@ -4,14 +4,19 @@ import SQLiteNIO
 
 extension SQLiteHoldStore {
     public func claimCreate(_ operation: CreateOperation, decision: PolicyDecisionRecord?) async throws -> OperationClaim<CreateOperation> {
-        let binds = try CreateOperationRow.binds(for: operation)
-        let decisionBinds = decision.map(PolicyDecisionRow.binds(for:))
-        let claim: @Sendable (SQLiteConnection) async throws -> OperationClaim<CreateOperation> = { db in
+        var claimBinds = try CreateOperationRow.binds(for: operation)
+        if let decision {
+            let record = PolicyDecisionRow.binds(for: decision)
+            // id, hook, revision, source, input, decision, (subject is the key), created_at
+            claimBinds += [record[0], record[1], record[2], record[3], record[4], record[5], record[7]]
+        } else {
+            claimBinds += Array(repeating: .null, count: 7)
+        }
+        let binds = claimBinds
+        // One statement (see the create_claims view): atomic and durable by itself.
+        return try await writeStatement("claimCreate") { db in
             do {
-                try await db.execute(CreateOperationRow.insert, binds)
-                if let decisionBinds {
-                    try await db.execute(PolicyDecisionRow.insert, decisionBinds)
-                }
+                try await db.execute(CreateOperationRow.insertClaim, binds)
                 return .started(operation)
             } catch let error as SQLiteError where error.isUniquenessViolation {
                 // Still holding the writer: look up who holds the key.
@@ -26,12 +31,6 @@ extension SQLiteHoldStore {
                 throw HoldStoreError.conflict("create operation key \(operation.key) is already in use")
             }
         }
-        // A lone INSERT is atomic and durable by itself and skips the transaction's extra
-        // trips to SQLite's thread; with a decision, both rows go in one commit.
-        if decisionBinds == nil {
-            return try await writeStatement("claimCreate", claim)
-        }
-        return try await write("claimCreate", claim)
     }
 
     public func createOperation(key: String) async throws -> CreateOperation? {
