@@ -1,8 +1,8 @@
 import Foundation
 
 /// A state change Stripe would announce with a webhook (`payment_intent.canceled`, …),
-/// with the object as it was at that moment. Recorded now; signed delivery to a URL
-/// builds on this list.
+/// with the object as it was at that moment. Recorded in the event log and, when an
+/// endpoint is configured, delivered signed (`StripeEmulator+Webhooks.swift`).
 public struct EmulatedEvent: Sendable, Equatable {
     public var id: String
     public var type: String

@@ -380,9 +380,9 @@ extension StripeEmulator {
     }
 
     func recordEvent(_ type: String, _ object: StripeJSON, at date: Date? = nil) {
-        appendBounded(
-            EmulatedEvent(id: StripeObjectID.make("evt_"), type: type, created: date ?? clock.now(), object: object),
-            to: &eventLog)
+        let event = EmulatedEvent(id: StripeObjectID.make("evt_"), type: type, created: date ?? clock.now(), object: object)
+        appendBounded(event, to: &eventLog)
+        deliverIfConfigured(event)
     }
 
     /// With a publishable key the client secret proves the browser may see the intent.

@@ -31,6 +31,13 @@ public actor StripeEmulator {
     var isUnreachable = false
     var callLog: [StripeEmulatorCall] = []
     var eventLog: [EmulatedEvent] = []
+    /// Signed webhook delivery (`StripeEmulator+Webhooks.swift`); nil sends nothing.
+    var webhookEndpoint: EmulatedWebhookEndpoint?
+    /// Bumped whenever the endpoint changes, so retries meant for an old one stop.
+    var webhookEndpointGeneration = 0
+    var webhookDeliveryLog: [Int: EmulatedWebhookDelivery] = [:]
+    var nextWebhookDeliveryNumber = 0
+    var webhookDeliveriesInFlight = 0
 
     /// - Parameters:
     ///   - clock: time for `created`, `capture_before` and hold expiry; tests inject one.
