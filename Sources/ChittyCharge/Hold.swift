@@ -67,6 +67,10 @@ public struct Hold: Sendable, Equatable, Codable {
     public var captureBefore: Date?
     public var capturedAt: Date?
     public var canceledAt: Date?
+    /// When Stripe's view in this record was observed: the time of our own call's answer,
+    /// or the `created` time of the webhook event it came from. An event older than this
+    /// may only move the hold forward (see `applying(_:receivedAt:)`).
+    public var stripeStateAt: Date?
 
     public init(
         id: String, chittyID: String? = nil, chittyIDStatus: ChittyIDStatus = .pending,
@@ -75,7 +79,7 @@ public struct Hold: Sendable, Equatable, Codable {
         propertyID: String? = nil, tenantID: String? = nil, metadata: [String: String] = [:],
         clientSecret: String? = nil, client: String, tier: String, tierLimit: Int,
         policyRevision: String, createOperationKey: String, createdAt: Date, updatedAt: Date,
-        captureBefore: Date? = nil, capturedAt: Date? = nil, canceledAt: Date? = nil
+        captureBefore: Date? = nil, capturedAt: Date? = nil, canceledAt: Date? = nil, stripeStateAt: Date? = nil
     ) {
         self.id = id
         self.chittyID = chittyID
@@ -101,6 +105,7 @@ public struct Hold: Sendable, Equatable, Codable {
         self.captureBefore = captureBefore
         self.capturedAt = capturedAt
         self.canceledAt = canceledAt
+        self.stripeStateAt = stripeStateAt
     }
 
     /// Takes Stripe's view of the money (status and amounts) without touching our fields.
@@ -114,6 +119,7 @@ public struct Hold: Sendable, Equatable, Codable {
         }
         if intent.status == .succeeded, capturedAt == nil { capturedAt = now }
         updatedAt = now
+        stripeStateAt = now
     }
 }
 

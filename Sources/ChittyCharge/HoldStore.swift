@@ -218,6 +218,17 @@ public protocol HoldStore: Sendable {
     /// Atomically: sets the hold's ChittyID (status minted) and removes its job.
     func recordMinted(holdID: String, chittyID: String, at: Date) async throws
     func rescheduleMint(_ job: ChittyIDMintJob) async throws
+
+    // MARK: Webhook events
+
+    /// Atomically: records the event (ids are unique) and, with `update`, replaces the
+    /// stored hold — only if it is still `update.expected` (same `updatedAt`, status and
+    /// amounts); otherwise throws `conflict` and records nothing, so the caller can judge
+    /// the event again against the current hold. Returns false, changing nothing, when an
+    /// event with this id was recorded before: each event is processed once.
+    func recordWebhookEvent(_ event: WebhookEventRecord, update: HoldReplacement?) async throws -> Bool
+    /// The events about one hold, oldest first (by Stripe's `created`, then arrival).
+    func webhookEvents(holdID: String) async throws -> [WebhookEventRecord]
 }
 
 extension HoldStore {

@@ -44,12 +44,8 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
         return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
     }
 
-    // Webhook processing (verified, stored, applied) is the lifecycle issue's work. Until
-    // then the route refuses with a non-2xx so Stripe keeps retrying (for up to 3 days)
-    // instead of the event being acknowledged and lost, as the earlier service did.
-    router.post("/webhook") { _, _ -> Response in
-        throw APIError(.notImplemented, "Webhook processing is not available yet; Stripe will retry this delivery", code: "webhooks_not_enabled")
-    }
+    WebhookRoute(service: dependencies.service, secret: dependencies.configuration.webhookSecret,
+                 tolerance: dependencies.configuration.webhookTolerance).register(on: router)
 
     let holds = router.group("api/holds")
         .add(middleware: ClientAuthMiddleware(authenticator: dependencies.authenticator))
@@ -62,6 +58,7 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
         ("/webhook", [.post]),
         ("/api/holds", [.get, .post]),
         ("/api/holds/{id}", [.get]),
+        ("/api/holds/{id}/events", [.get]),
         ("/api/holds/by-chitty-id/{chitty_id}", [.get]),
         ("/api/holds/{id}/capture", [.post]),
         ("/api/holds/{id}/cancel", [.post]),

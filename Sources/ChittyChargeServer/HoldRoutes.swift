@@ -19,6 +19,7 @@ struct HoldRoutes {
         group.get(use: list)
         group.get("by-chitty-id/{chitty_id}", use: showByChittyID)
         group.get("{id}", use: show)
+        group.get("{id}/events", use: events)
         group.post("{id}/capture", use: capture)
         group.post("{id}/cancel", use: cancel)
     }
@@ -44,6 +45,23 @@ struct HoldRoutes {
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
         let hold = try await service.hold(id: id, refresh: refresh)
         return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold)), status: .ok)
+    }
+
+    /// What Stripe told us about the hold, oldest first.
+    @Sendable func events(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.holdID(context)
+        let events = try await service.webhookEvents(holdID: id)
+        let body: PolicyValue = [
+            "object": "list",
+            "data": .array(events.map { event in
+                [
+                    "id": .string(event.id), "kind": "webhook", "type": .string(event.type),
+                    "created": HoldJSON.timestamp(event.created), "received_at": HoldJSON.timestamp(event.receivedAt),
+                    "outcome": .string(event.outcome.rawValue),
+                ]
+            }),
+        ]
+        return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
     }
 
     @Sendable func showByChittyID(_ request: Request, context: Context) async throws -> Response {

@@ -17,9 +17,15 @@ public struct ServerConfiguration: Sendable {
     public var chittyIDMode: String?
     /// Which store, for `/health` (`sqlite`).
     public var database: String
+    /// `STRIPE_WEBHOOK_SECRET` (`whsec_…`): without it `/webhook` answers 503, so Stripe
+    /// keeps the events and retries.
+    public var webhookSecret: String?
+    /// How old (or how far ahead) a webhook signature's timestamp may be.
+    public var webhookTolerance: TimeInterval
 
     public init(host: String = "127.0.0.1", port: Int = 8787, version: String = "1.0.0", allowedOrigins: [String] = [],
-                stripeMode: String? = nil, chittyIDMode: String? = nil, database: String = "sqlite") {
+                stripeMode: String? = nil, chittyIDMode: String? = nil, database: String = "sqlite",
+                webhookSecret: String? = nil, webhookTolerance: TimeInterval = 300) {
         self.host = host
         self.port = port
         self.version = version
@@ -27,5 +33,7 @@ public struct ServerConfiguration: Sendable {
         self.stripeMode = stripeMode
         self.chittyIDMode = chittyIDMode
         self.database = database
+        self.webhookSecret = webhookSecret
+        self.webhookTolerance = webhookTolerance
     }
 }

@@ -8,18 +8,29 @@ enum HoldRow {
         id, chitty_id, chitty_id_status, status, amount, amount_capturable, amount_received, currency, \
         description, customer_email, property_id, tenant_id, metadata, client_secret, client, tier, \
         tier_limit, policy_revision, create_operation_key, created_at, updated_at, capture_before, \
-        captured_at, canceled_at
+        captured_at, canceled_at, stripe_state_at
         """
 
-    static let insert = "INSERT INTO holds (\(columns)) VALUES (\(placeholders(24)))"
+    static let insert = "INSERT INTO holds (\(columns)) VALUES (\(placeholders(25)))"
     /// Binds as `binds(for:)`: `?1` is the id.
     static let update = """
         UPDATE holds SET chitty_id = ?2, chitty_id_status = ?3, status = ?4, amount = ?5, \
         amount_capturable = ?6, amount_received = ?7, currency = ?8, description = ?9, customer_email = ?10, \
         property_id = ?11, tenant_id = ?12, metadata = ?13, client_secret = ?14, client = ?15, tier = ?16, \
         tier_limit = ?17, policy_revision = ?18, create_operation_key = ?19, created_at = ?20, \
-        updated_at = ?21, capture_before = ?22, captured_at = ?23, canceled_at = ?24 \
+        updated_at = ?21, capture_before = ?22, captured_at = ?23, canceled_at = ?24, stripe_state_at = ?25 \
         WHERE id = ?1 RETURNING id
+        """
+    /// `update` guarded by what the writer read: binds as `binds(for:)`, then the expected
+    /// `updated_at`, status, amount_capturable and amount_received as ?26…?29.
+    static let updateIfUnchanged = """
+        UPDATE holds SET chitty_id = ?2, chitty_id_status = ?3, status = ?4, amount = ?5, \
+        amount_capturable = ?6, amount_received = ?7, currency = ?8, description = ?9, customer_email = ?10, \
+        property_id = ?11, tenant_id = ?12, metadata = ?13, client_secret = ?14, client = ?15, tier = ?16, \
+        tier_limit = ?17, policy_revision = ?18, create_operation_key = ?19, created_at = ?20, \
+        updated_at = ?21, capture_before = ?22, captured_at = ?23, canceled_at = ?24, stripe_state_at = ?25 \
+        WHERE id = ?1 AND updated_at = ?26 AND status = ?27 AND amount_capturable = ?28 AND amount_received = ?29 \
+        RETURNING id
         """
     static let selectByID = "SELECT \(columns) FROM holds WHERE id = ?"
     static let selectByChittyID = "SELECT \(columns) FROM holds WHERE chitty_id = ?"
@@ -64,6 +75,7 @@ enum HoldRow {
             SQLiteData(hold.captureBefore),
             SQLiteData(hold.capturedAt),
             SQLiteData(hold.canceledAt),
+            SQLiteData(hold.stripeStateAt),
         ]
     }
 
@@ -93,7 +105,8 @@ enum HoldRow {
             updatedAt: try column.date("updated_at"),
             captureBefore: try column.optionalDate("capture_before"),
             capturedAt: try column.optionalDate("captured_at"),
-            canceledAt: try column.optionalDate("canceled_at")
+            canceledAt: try column.optionalDate("canceled_at"),
+            stripeStateAt: try column.optionalDate("stripe_state_at")
         )
     }
 }

@@ -182,6 +182,22 @@ enum HoldStoreSchema {
             END
             """,
         ]),
+        SchemaMigration(version: 2, name: "webhook events, and when Stripe's state of a hold was observed", statements: [
+            "ALTER TABLE holds ADD COLUMN stripe_state_at INTEGER",
+            // Every verified event, once (the id is the key), with what it did.
+            """
+            CREATE TABLE webhook_events (
+                id TEXT PRIMARY KEY,
+                type TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                payload BLOB NOT NULL,
+                hold_id TEXT,
+                outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'stale', 'recorded', 'unknown_hold')),
+                received_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX webhook_events_by_hold ON webhook_events (hold_id, created_at) WHERE hold_id IS NOT NULL",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -24,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
         server starts, /health says stripe_connected: false and hold routes answer 503.
         ChittyID: --chittyid emulator, or CHITTY_ID_TOKEN with CHITTYID_URL.
         Clients: CHITTY_ID_TOKEN (client "default") and CHITTYCHARGE_CLIENTS_FILE (name:sha256 lines).
+        Webhooks: STRIPE_WEBHOOK_SECRET (with --stripe emulator a fresh one is made and the emulator posts to /webhook).
         """)
 
     @Option(help: "Address to listen on ($HOST).") var host: String?
@@ -82,6 +83,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         var services: [any Service] = []
         var stripeMode: String?
+        var webhookSecret = environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        var emulatorToWire: StripeEmulator?
         var gateway: (any PaymentGateway)?
         let stripeKey = environment["STRIPE_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         switch stripe {
@@ -90,6 +93,11 @@ struct ServeCommand: AsyncParsableCommand {
             gateway = StripeClient(transport: StripeEmulatorTransport(emulator: emulator), secretKey: "sk_test_emulator",
                                    logger: Logger(label: "chittycharge.stripe"))
             stripeMode = "emulator"
+            emulatorToWire = emulator
+            if webhookSecret == nil {
+                // The emulator signs its webhooks; a fresh secret per run is enough locally.
+                webhookSecret = "whsec_emulator_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            }
             if stripeKey != nil {
                 logger.warning("--stripe emulator given: STRIPE_SECRET_KEY is ignored")
             }
@@ -158,7 +166,17 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: host ?? environment["HOST"] ?? "127.0.0.1",
             port: listenPort,
-            allowedOrigins: origins, stripeMode: stripeMode, chittyIDMode: chittyIDMode, database: "sqlite")
+            allowedOrigins: origins, stripeMode: stripeMode, chittyIDMode: chittyIDMode, database: "sqlite",
+            webhookSecret: webhookSecret)
+        if webhookSecret == nil {
+            logger.warning("STRIPE_WEBHOOK_SECRET is not set: /webhook answers 503 and Stripe keeps retrying its events")
+        }
+        if let emulator = emulatorToWire, let webhookSecret {
+            // Like a Stripe dashboard endpoint pointed at this server.
+            let host = configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host
+            await emulator.configureWebhookEndpoint(url: "http://\(host):\(configuration.port)/webhook", secret: webhookSecret)
+            logger.notice("Stripe emulator sends signed webhooks to http://\(host):\(configuration.port)/webhook")
+        }
         let app = buildApplication(
             ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
             logger: Logger(label: "chittycharge.http"))

@@ -229,15 +229,6 @@ struct HoldFlowTests {
         }
     }
 
-    @Test func webhooksAreRefusedSoStripeRetriesUntilTheyAreProcessed() async throws {
-        try await ServerHarness.run { harness in
-            let reply = try await harness.api.send(.POST, "/webhook", headers: ["Content-Type": "application/json", "Stripe-Signature": "t=1,v1=00"],
-                                                   body: Data(#"{"id":"evt_1","type":"payment_intent.succeeded"}"#.utf8))
-            #expect(reply.status == 501)
-            #expect(reply.json["code"] == "webhooks_not_enabled")
-        }
-    }
-
     @Test func withoutStripeHoldRoutesAnswer503AndHealthSaysSo() async throws {
         var options = ServerHarness.Options()
         options.stripeConfigured = false

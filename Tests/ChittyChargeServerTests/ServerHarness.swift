@@ -37,7 +37,15 @@ struct ServerHarness {
         /// Wraps the HTTP transport to Stripe, to lose responses and the like.
         var wrapTransport: (@Sendable (any StripeTransport) -> any StripeTransport)?
         var extraPolicy: String?
+        /// The emulator posts signed webhooks to our /webhook (off by default, so tests of
+        /// our own calls see only what those calls did).
+        var webhooks = false
+        /// With webhooks on: send each event as it happens (else tests send them).
+        var automaticWebhooks = true
+        var webhookSecret: String? = ServerHarness.webhookSecret
     }
+
+    static let webhookSecret = "whsec_test_harness_secret"
 
     static let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
@@ -82,11 +90,16 @@ struct ServerHarness {
             try authenticator.addClients(fileContents: "# test clients\npartner:\(sha256Hex(partnerToken))\n")
             let configuration = ServerConfiguration(
                 host: "127.0.0.1", port: 0, allowedOrigins: [],
-                stripeMode: options.stripeConfigured ? "emulator" : nil, chittyIDMode: "emulator")
+                stripeMode: options.stripeConfigured ? "emulator" : nil, chittyIDMode: "emulator",
+                webhookSecret: options.webhookSecret)
             let app = buildApplication(
                 ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
                 logger: quietLogger)
             try await app.test(.live) { client in
+                if options.webhooks, let secret = options.webhookSecret {
+                    await emulator.configureWebhookEndpoint(
+                        url: "http://127.0.0.1:\(client.port!)/webhook", secret: secret, automaticDelivery: options.automaticWebhooks)
+                }
                 let harness = ServerHarness(
                     api: APIClient(baseURL: "http://127.0.0.1:\(client.port!)"), emulator: emulator, emulatorBaseURL: emulatorBase,
                     store: store, minter: minter, service: service, policies: policies, gateway: gateway)
@@ -106,6 +119,13 @@ struct ServerHarness {
 
     func stripeCalls(_ method: String, pathSuffix: String) async -> [StripeEmulatorCall] {
         await emulator.calls().filter { $0.method == method && $0.path.hasSuffix(pathSuffix) }
+    }
+
+    /// Posts a webhook body signed as Stripe would (or with the given header).
+    func postWebhook(_ body: Data, signature: String? = nil, secret: String = ServerHarness.webhookSecret,
+                     timestamp: Int64 = Int64(Date().timeIntervalSince1970)) async throws -> APIClient.Reply {
+        let header = signature ?? StripeWebhookSignature.header(payload: body, secret: secret, timestamp: timestamp)
+        return try await api.send(.POST, "/webhook", headers: ["Content-Type": "application/json", "Stripe-Signature": header], body: body)
     }
 
     /// Places a hold and has the customer authorise it; returns its id.

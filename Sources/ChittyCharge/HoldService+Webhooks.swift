@@ -1,0 +1,84 @@
+import Foundation
+
+extension HoldService {
+    /// Takes one verified Stripe event: stores it once, and moves its hold as far as the
+    /// event says (never backwards, see `Hold.applying`). A duplicate changes nothing.
+    /// Safe against our own capture/cancel writing the same hold at the same moment: the
+    /// hold is replaced only if it is still the one the event was judged against.
+    public func ingestWebhook(_ event: StripeEvent) async throws(HoldServiceError) -> WebhookOutcome {
+        var logger = self.logger
+        logger[metadataKey: "stripe.event_id"] = .string(event.id)
+        logger[metadataKey: "stripe.event_type"] = .string(event.type)
+        for _ in 0..<8 {
+            let now = clock.now()
+            let hold: Hold?
+            do {
+                hold = try await event.paymentIntentID.asyncMap { try await store.hold(id: $0) } ?? nil
+            } catch {
+                throw .storage(error)
+            }
+            var outcome = WebhookOutcome.unknownHold
+            var update: HoldReplacement?
+            if let hold {
+                if let next = hold.applying(event, receivedAt: now) {
+                    update = HoldReplacement(expected: hold, replacement: next)
+                    outcome = .applied
+                } else {
+                    outcome = Self.changesHolds(event.type) && !hold.status.isFinal ? .stale : .recorded
+                }
+            }
+            let record = WebhookEventRecord(
+                id: event.id, type: event.type, created: event.created, payload: event.payload, holdID: hold?.id,
+                outcome: outcome, receivedAt: now)
+            do {
+                guard try await store.recordWebhookEvent(record, update: update) else {
+                    logger.debug("duplicate webhook event ignored")
+                    return .duplicate
+                }
+            } catch HoldStoreError.conflict {
+                // The hold changed between reading and writing: judge the event again.
+                continue
+            } catch {
+                logger.error("could not record a webhook event", metadata: ["error": "\(error)"])
+                throw .storage(error)
+            }
+            if let update {
+                logger.info("webhook moved the hold", metadata: [
+                    "hold.id": .string(update.replacement.id), "hold.status": .string(update.replacement.status.rawValue),
+                ])
+            }
+            return outcome
+        }
+        throw HoldServiceError(httpStatus: 503, message: "The hold kept changing while this event was applied; Stripe will retry it", code: "webhook_contention")
+    }
+
+    /// Event types that can move a hold.
+    static func changesHolds(_ type: String) -> Bool {
+        type.hasPrefix("payment_intent.") || type == "charge.captured" || type == "charge.expired"
+    }
+
+    /// A hold's webhook history, oldest first.
+    public func webhookEvents(holdID: String) async throws(HoldServiceError) -> [WebhookEventRecord] {
+        guard try await readHoldForEvents(holdID) else { throw .notFound(holdID: holdID) }
+        do {
+            return try await store.webhookEvents(holdID: holdID)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    private func readHoldForEvents(_ id: String) async throws(HoldServiceError) -> Bool {
+        do {
+            return try await store.hold(id: id) != nil
+        } catch {
+            throw .storage(error)
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// A verified Stripe webhook event, with what we read from its `data.object`.
+public struct StripeEvent: Sendable, Equatable {
+    public var id: String
+    public var type: String
+    /// When Stripe created the event (whole seconds): the order events are judged in.
+    public var created: Date
+    /// The raw body as Stripe signed it, kept as received.
+    public var payload: Data
+    /// The PaymentIntent the event is about: the object's id for `payment_intent.*`, the
+    /// charge's `payment_intent` for `charge.*`.
+    public var paymentIntentID: String?
+    /// For `payment_intent.*` events.
+    public var paymentIntent: PaymentIntent?
+    /// For `charge.*` events.
+    public var charge: ChargeSnapshot?
+
+    public init(id: String, type: String, created: Date, payload: Data, paymentIntentID: String? = nil,
+                paymentIntent: PaymentIntent? = nil, charge: ChargeSnapshot? = nil) {
+        self.id = id
+        self.type = type
+        self.created = created
+        self.payload = payload
+        self.paymentIntentID = paymentIntentID
+        self.paymentIntent = paymentIntent
+        self.charge = charge
+    }
+}
+
+/// The fields of a Stripe charge a hold cares about.
+public struct ChargeSnapshot: Sendable, Equatable {
+    public var amountCaptured: Int?
+    public var captured: Bool?
+    public var captureBefore: Date?
+
+    public init(amountCaptured: Int? = nil, captured: Bool? = nil, captureBefore: Date? = nil) {
+        self.amountCaptured = amountCaptured
+        self.captured = captured
+        self.captureBefore = captureBefore
+    }
+}
+
+/// What became of a webhook event.
+public enum WebhookOutcome: String, Sendable, Codable {
+    /// It changed the hold.
+    case applied
+    /// Older than what the hold already shows, and not a step forward: kept, not applied.
+    case stale
+    /// About a hold we already know to be final, or a type that changes no hold: kept.
+    case recorded
+    /// About a PaymentIntent that is not one of our holds: kept.
+    case unknownHold = "unknown_hold"
+    /// The same event id arrived before; nothing was done this time.
+    case duplicate
+}
+
+/// A webhook event as stored: every verified event is kept, once, with its outcome.
+public struct WebhookEventRecord: Sendable, Equatable {
+    public var id: String
+    public var type: String
+    public var created: Date
+    public var payload: Data
+    public var holdID: String?
+    public var outcome: WebhookOutcome
+    public var receivedAt: Date
+
+    public init(id: String, type: String, created: Date, payload: Data, holdID: String?, outcome: WebhookOutcome, receivedAt: Date) {
+        self.id = id
+        self.type = type
+        self.created = created
+        self.payload = payload
+        self.holdID = holdID
+        self.outcome = outcome
+        self.receivedAt = receivedAt
+    }
+}
+
+/// A hold to write only if the stored one is still `expected` (optimistic concurrency:
+/// an event is judged against the hold it was read with).
+public struct HoldReplacement: Sendable, Equatable {
+    public var expected: Hold
+    public var replacement: Hold
+
+    public init(expected: Hold, replacement: Hold) {
+        self.expected = expected
+        self.replacement = replacement
+    }
+}
+
+extension PaymentIntentStatus {
+    /// How far along the authorization is. Stripe moves forward through these, except that
+    /// a failed attempt goes back to `requires_payment_method`; the final two never change.
+    var progress: Int {
+        switch self {
+        case .requiresPaymentMethod: 0
+        case .requiresConfirmation: 1
+        case .requiresAction: 2
+        case .processing: 3
+        case .requiresCapture: 4
+        case .succeeded, .canceled: 5
+        default: 0
+        }
+    }
+}
+
+extension Hold {
+    /// How long Stripe keeps an online, customer-initiated card authorization (STRIPE.md).
+    public static let customerInitiatedHoldWindow: TimeInterval = 7 * 86_400
+
+    /// The hold after what `event` says, or nil when the event must not change it.
+    ///
+    /// Monotonic: a final hold (captured or released) never changes; an event older than
+    /// the state we hold (`stripeStateAt`) may only move the hold forward (it can only be a
+    /// step we missed); a newer one is Stripe's latest word, which may also be a step back
+    /// (a failed attempt returns to `requires_payment_method`).
+    public func applying(_ event: StripeEvent, receivedAt now: Date) -> Hold? {
+        guard !status.isFinal else { return nil }
+        var next = self
+        switch event.type {
+        case let type where type.hasPrefix("payment_intent."):
+            guard let intent = event.paymentIntent else { return nil }
+            next.status = intent.status
+            next.amountCapturable = intent.amountCapturable ?? amountCapturable
+            next.amountReceived = intent.amountReceived ?? amountReceived
+            if let deadline = intent.captureBefore { next.captureBefore = deadline }
+            if intent.status == .canceled { next.canceledAt = intent.canceledAt ?? event.created }
+            if intent.status == .succeeded { next.capturedAt = event.created }
+        case "charge.captured":
+            next.status = .succeeded
+            next.amountCapturable = 0
+            if let captured = event.charge?.amountCaptured { next.amountReceived = captured }
+            next.capturedAt = event.created
+        case "charge.expired":
+            next.status = .canceled
+            next.amountCapturable = 0
+            next.canceledAt = event.created
+        default:
+            return nil
+        }
+        if next.captureBefore == nil, let deadline = event.charge?.captureBefore { next.captureBefore = deadline }
+        if next.status == .requiresCapture, next.captureBefore == nil {
+            // Events carry the charge only as an id. Until Stripe's own deadline is read
+            // (a refresh, or a charge event), assume the documented window for a
+            // customer-initiated card hold, counted from when it was authorised.
+            next.captureBefore = event.created.addingTimeInterval(Self.customerInitiatedHoldWindow)
+        }
+        let forward = next.status.progress > status.progress
+        if let observed = stripeStateAt, event.created < observed {
+            guard forward else { return nil }
+        } else if let observed = stripeStateAt, event.created == observed, next.status.progress < status.progress {
+            return nil
+        }
+        guard next.status != status || next.amountCapturable != amountCapturable || next.amountReceived != amountReceived
+                || next.captureBefore != captureBefore else { return nil }
+        next.stripeStateAt = max(event.created, stripeStateAt ?? event.created)
+        next.updatedAt = now
+        return next
+    }
+}
