@@ -25,8 +25,9 @@ Walk-through (in another terminal):
        -d '{"amount":20000,"description":"Security deposit","property_id":"prop_1","metadata":{"guest_tier":"NEW_GUEST"}}'
   # the guest authorises it in the browser; with the emulator, confirm it like Stripe.js would
   curl -s -u sk_test_demo: localhost:8788/v1/payment_intents/PI_ID/confirm -d payment_method=pm_card_visa
-  # read it back from Stripe: status requires_capture, capture_before set
-  curl -s "localhost:$port/api/holds/PI_ID?refresh=true" -H "ChittyID-Token: $CHITTY_ID_TOKEN"
+  # the emulator's signed webhook has moved it to requires_capture: read it, and what Stripe told us
+  curl -s "localhost:$port/api/holds/PI_ID" -H "ChittyID-Token: $CHITTY_ID_TOKEN"
+  curl -s "localhost:$port/api/holds/PI_ID/events" -H "ChittyID-Token: $CHITTY_ID_TOKEN"
   # capture \$75 of it (the rest is released)
   curl -s -X POST localhost:$port/api/holds/PI_ID/capture -H "ChittyID-Token: $CHITTY_ID_TOKEN" \\
        -H 'Content-Type: application/json' -d '{"amount_to_capture":7500}'

@@ -20,8 +20,14 @@ echo "$hold"
 id=$(echo "$hold" | field id)
 step "the guest authorises $id (Stripe emulator, like Stripe.js)"
 curl -fsS -u sk_test_demo: "$emulator/v1/payment_intents/$id/confirm" -d payment_method=pm_card_visa | python3 -c "import json,sys; p=json.load(sys.stdin); print({k: p[k] for k in ('id','status','amount_capturable')})"
-step "refresh from Stripe"
-curl -fsS "$base/api/holds/$id?refresh=true" "${auth[@]}"; echo
+step "the emulator's signed webhook moved it to requires_capture (no refresh)"
+for _ in $(seq 1 50); do
+    status=$(curl -fsS "$base/api/holds/$id" "${auth[@]}" | field status)
+    [ "$status" = requires_capture ] && break
+    sleep 0.1
+done
+curl -fsS "$base/api/holds/$id" "${auth[@]}"; echo
+curl -fsS "$base/api/holds/$id/events" "${auth[@]}"; echo
 step "capture \$75 (the rest is released)"
 curl -fsS -X POST "$base/api/holds/$id/capture" "${auth[@]}" "${json[@]}" -d '{"amount_to_capture":7500}'; echo
 step "place another hold and release it"

@@ -20,11 +20,14 @@ extension HoldService {
             var outcome = WebhookOutcome.unknownHold
             var update: HoldReplacement?
             if let hold {
-                if let next = hold.applying(event, receivedAt: now) {
+                switch hold.judge(event, receivedAt: now) {
+                case .apply(let next):
                     update = HoldReplacement(expected: hold, replacement: next)
                     outcome = .applied
-                } else {
-                    outcome = Self.changesHolds(event.type) && !hold.status.isFinal ? .stale : .recorded
+                case .stale:
+                    outcome = .stale
+                case .nothingToChange:
+                    outcome = .recorded
                 }
             }
             let record = WebhookEventRecord(
@@ -50,11 +53,6 @@ extension HoldService {
             return outcome
         }
         throw HoldServiceError(httpStatus: 503, message: "The hold kept changing while this event was applied; Stripe will retry it", code: "webhook_contention")
-    }
-
-    /// Event types that can move a hold.
-    static func changesHolds(_ type: String) -> Bool {
-        type.hasPrefix("payment_intent.") || type == "charge.captured" || type == "charge.expired"
     }
 
     /// A hold's webhook history, oldest first.

@@ -108,18 +108,27 @@ extension Hold {
     /// How long Stripe keeps an online, customer-initiated card authorization (STRIPE.md).
     public static let customerInitiatedHoldWindow: TimeInterval = 7 * 86_400
 
-    /// The hold after what `event` says, or nil when the event must not change it.
-    ///
+    /// What an event means for this hold.
+    public enum EventJudgement: Sendable, Equatable {
+        /// Apply it: the hold as it becomes.
+        case apply(Hold)
+        /// Older than what the hold shows, and not a step forward.
+        case stale
+        /// Nothing to change: the hold is final, already says this, or the type moves no hold.
+        case nothingToChange
+    }
+
     /// Monotonic: a final hold (captured or released) never changes; an event older than
     /// the state we hold (`stripeStateAt`) may only move the hold forward (it can only be a
     /// step we missed); a newer one is Stripe's latest word, which may also be a step back
-    /// (a failed attempt returns to `requires_payment_method`).
-    public func applying(_ event: StripeEvent, receivedAt now: Date) -> Hold? {
-        guard !status.isFinal else { return nil }
+    /// (a failed attempt returns to `requires_payment_method`). A charge's `capture_before`
+    /// is Stripe's own deadline and replaces any estimate.
+    public func judge(_ event: StripeEvent, receivedAt now: Date) -> EventJudgement {
+        guard !status.isFinal else { return .nothingToChange }
         var next = self
         switch event.type {
         case let type where type.hasPrefix("payment_intent."):
-            guard let intent = event.paymentIntent else { return nil }
+            guard let intent = event.paymentIntent else { return .nothingToChange }
             next.status = intent.status
             next.amountCapturable = intent.amountCapturable ?? amountCapturable
             next.amountReceived = intent.amountReceived ?? amountReceived
@@ -136,25 +145,29 @@ extension Hold {
             next.amountCapturable = 0
             next.canceledAt = event.created
         default:
-            return nil
+            break
         }
-        if next.captureBefore == nil, let deadline = event.charge?.captureBefore { next.captureBefore = deadline }
+        if let deadline = event.charge?.captureBefore { next.captureBefore = deadline }
         if next.status == .requiresCapture, next.captureBefore == nil {
-            // Events carry the charge only as an id. Until Stripe's own deadline is read
-            // (a refresh, or a charge event), assume the documented window for a
+            // Events carry the charge only as an id. Until Stripe's own deadline arrives
+            // (a charge event, or a refresh), assume the documented window for a
             // customer-initiated card hold, counted from when it was authorised.
             next.captureBefore = event.created.addingTimeInterval(Self.customerInitiatedHoldWindow)
         }
-        let forward = next.status.progress > status.progress
-        if let observed = stripeStateAt, event.created < observed {
-            guard forward else { return nil }
-        } else if let observed = stripeStateAt, event.created == observed, next.status.progress < status.progress {
-            return nil
-        }
         guard next.status != status || next.amountCapturable != amountCapturable || next.amountReceived != amountReceived
-                || next.captureBefore != captureBefore else { return nil }
+                || next.captureBefore != captureBefore else { return .nothingToChange }
+        let forward = next.status.progress > status.progress
+        if let observed = stripeStateAt, event.created < observed, !forward {
+            // From an older event only Stripe's own capture deadline may still be taken.
+            let onlyDeadline = next.status == status && next.amountCapturable == amountCapturable
+                && next.amountReceived == amountReceived && event.charge?.captureBefore != nil
+            guard onlyDeadline else { return .stale }
+        }
+        if let observed = stripeStateAt, event.created == observed, next.status.progress < status.progress {
+            return .stale
+        }
         next.stripeStateAt = max(event.created, stripeStateAt ?? event.created)
         next.updatedAt = now
-        return next
+        return .apply(next)
     }
 }

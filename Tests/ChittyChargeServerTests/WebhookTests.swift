@@ -85,16 +85,34 @@ struct WebhookTests {
                         paymentIntentID: "pi_1", paymentIntent: PaymentIntent(id: "pi_1", status: status, amountCapturable: capturable))
         }
         let now = Date(timeIntervalSince1970: 3_000)
+        func status(_ judgement: Hold.EventJudgement) -> PaymentIntentStatus? {
+            if case .apply(let hold) = judgement { hold.status } else { nil }
+        }
         // Older but forward: a step we missed.
-        #expect(base.applying(event(.requiresCapture, at: 1_500, capturable: 5_000), receivedAt: now)?.status == .requiresCapture)
+        #expect(status(base.judge(event(.requiresCapture, at: 1_500, capturable: 5_000), receivedAt: now)) == .requiresCapture)
         var authorised = base
         authorised.status = .requiresCapture
-        // Older and backward: ignored. Newer and backward (a failed retry): applied.
-        #expect(authorised.applying(event(.requiresPaymentMethod, at: 1_500), receivedAt: now) == nil)
-        #expect(authorised.applying(event(.requiresPaymentMethod, at: 2_500), receivedAt: now)?.status == .requiresPaymentMethod)
+        authorised.amountCapturable = 5_000
+        authorised.captureBefore = Date(timeIntervalSince1970: 600_000)
+        // Older and backward: stale. Newer and backward (a failed retry): applied.
+        #expect(authorised.judge(event(.requiresPaymentMethod, at: 1_500), receivedAt: now) == .stale)
+        #expect(status(authorised.judge(event(.requiresPaymentMethod, at: 2_500), receivedAt: now)) == .requiresPaymentMethod)
+        // The same state again: nothing to change.
+        #expect(authorised.judge(event(.requiresCapture, at: 2_500, capturable: 5_000), receivedAt: now) == .nothingToChange)
         var final = base
         final.status = .canceled
-        #expect(final.applying(event(.requiresCapture, at: 9_000), receivedAt: now) == nil)
+        #expect(final.judge(event(.requiresCapture, at: 9_000), receivedAt: now) == .nothingToChange)
+        // A charge's deadline replaces the 7-day estimate.
+        var estimated = authorised
+        estimated.captureBefore = Date(timeIntervalSince1970: 2_000 + Hold.customerInitiatedHoldWindow)
+        let charge = StripeEvent(id: "evt_c", type: "charge.succeeded", created: Date(timeIntervalSince1970: 2_000), payload: Data(),
+                                 paymentIntentID: "pi_1", charge: ChargeSnapshot(captureBefore: Date(timeIntervalSince1970: 500_000)))
+        if case .apply(let updated) = estimated.judge(charge, receivedAt: now) {
+            #expect(updated.captureBefore == Date(timeIntervalSince1970: 500_000))
+            #expect(updated.status == .requiresCapture)
+        } else {
+            Issue.record("a charge's capture_before was not applied")
+        }
     }
 
     @Test func badSignaturesAreRefusedAndChangeNothing() async throws {
