@@ -34,6 +34,7 @@ let port = Int(environment["BENCH_PORT"] ?? "") ?? 18787
 let creates = Int(environment["BENCH_CREATES"] ?? "") ?? 2000
 let seconds = Int(environment["BENCH_SECONDS"] ?? "") ?? 10
 let token = "bench-token"
+let webhookSecret = "whsec_bench"
 let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
 
 func policyFolder() throws -> String {
@@ -129,7 +130,7 @@ struct TimedResponder<Base: HTTPResponder>: HTTPResponder {
 let timings = ServerTimings()
 let router = buildRouter(ChittyChargeDependencies(
     service: service, authenticator: authenticator,
-    configuration: ServerConfiguration(host: "127.0.0.1", port: port, stripeMode: "emulator", chittyIDMode: "emulator")))
+    configuration: ServerConfiguration(host: "127.0.0.1", port: port, stripeMode: "emulator", chittyIDMode: "emulator", webhookSecret: webhookSecret)))
 let app = Application(
     responder: TimedResponder(base: router.buildResponder(), timings: timings),
     configuration: .init(address: .hostname("127.0.0.1", port: port)),
@@ -184,8 +185,70 @@ print(String(format: "  GET /health            %9.0f req/s  p50 %.2f ms  p99 %.2
 print(String(format: "  GET /api/holds/{id}    %9.0f req/s  p50 %.2f ms  p99 %.2f ms  (%d requests; errors: %@)", show.rps, show.p50, show.p99, show.requests, show.errors))
 print(String(format: "  hold read / health     %9.1f %%   (targets: >= 10,000 req/s, p99 <= 10 ms, >= 40 %%)", show.rps / health.rps * 100))
 
-// 3. Memory after everything above.
-let total = creates + health.requests + show.requests
+// 3. Webhooks: 1,000 signed deliveries (mixed types, 10% duplicates, shuffled so they
+// arrive out of order), 16 at a time; every one must be acknowledged, each unique event
+// stored exactly once, and the duplicates recognised.
+let webhookHolds = Array(holdIDs.prefix(300))
+var uniqueEvents: [(id: String, body: Data)] = []
+let createdBase = Int(Date().timeIntervalSince1970) - 60
+for (index, id) in webhookHolds.enumerated() {
+    func event(_ number: Int, _ type: String, _ object: String, offset: Int) -> (String, Data) {
+        let eventID = "evt_bench_\(index)_\(number)"
+        return (eventID, Data(#"{"id":"\#(eventID)","object":"event","type":"\#(type)","created":\#(createdBase + offset),"data":{"object":\#(object)}}"#.utf8))
+    }
+    let capturable = #"{"id":"\#(id)","object":"payment_intent","status":"requires_capture","amount":20000,"amount_capturable":20000,"amount_received":0}"#
+    let final = index.isMultiple(of: 2)
+        ? #"{"id":"\#(id)","object":"payment_intent","status":"succeeded","amount":20000,"amount_capturable":0,"amount_received":20000}"#
+        : #"{"id":"\#(id)","object":"payment_intent","status":"canceled","amount":20000,"amount_capturable":0,"amount_received":0,"canceled_at":\#(createdBase + 20)}"#
+    uniqueEvents.append(event(0, "payment_intent.amount_capturable_updated", capturable, offset: 10))
+    uniqueEvents.append(event(1, index.isMultiple(of: 2) ? "payment_intent.succeeded" : "payment_intent.canceled", final, offset: 20))
+    uniqueEvents.append(event(2, "charge.refunded", #"{"id":"ch_\#(index)","object":"charge","payment_intent":"\#(id)","amount_captured":0}"#, offset: 30))
+}
+var deliveries = uniqueEvents + uniqueEvents.shuffled().prefix(100)
+deliveries.shuffle()
+let webhookStarted = ContinuousClock.now
+let replies = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+    var results: [(Int, Bool)] = []
+    var next = 0
+    func send(_ delivery: (id: String, body: Data)) async throws -> (Int, Bool) {
+        var request = HTTPClientRequest(url: base + "/webhook")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Stripe-Signature", value: StripeWebhookSignature.header(
+            payload: delivery.body, secret: webhookSecret, timestamp: Int64(Date().timeIntervalSince1970)))
+        request.body = .bytes(ByteBuffer(bytes: delivery.body))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
+        return (Int(response.status.code), text.contains(#""duplicate":true"#))
+    }
+    for _ in 0..<16 where next < deliveries.count {
+        let delivery = deliveries[next]
+        next += 1
+        group.addTask { try await send(delivery) }
+    }
+    while let result = try await group.next() {
+        results.append(result)
+        if next < deliveries.count {
+            let delivery = deliveries[next]
+            next += 1
+            group.addTask { try await send(delivery) }
+        }
+    }
+    return results
+}
+let webhookSeconds = (ContinuousClock.now - webhookStarted).components
+let webhookElapsed = Double(webhookSeconds.seconds) + Double(webhookSeconds.attoseconds) / 1e18
+var storedEventIDs: [String] = []
+for id in webhookHolds { storedEventIDs += try await store.webhookEvents(holdID: id).map(\.id) }
+let lost = Set(uniqueEvents.map(\.id)).subtracting(storedEventIDs).count
+let storedTwice = storedEventIDs.count - Set(storedEventIDs).count
+print("webhooks: \(deliveries.count) signed deliveries (\(uniqueEvents.count) events + \(deliveries.count - uniqueEvents.count) duplicates), 16 concurrent")
+print(String(format: "  %.0f events/s (%.2f s); non-200 answers %d; duplicates recognised %d; lost %d; stored twice %d   (target >= 500/s, 0 lost, 0 twice)",
+             Double(deliveries.count) / webhookElapsed, webhookElapsed, replies.filter { $0.0 != 200 }.count,
+             replies.filter(\.1).count, lost, storedTwice))
+
+// 4. Memory after everything above.
+let total = creates + health.requests + show.requests + deliveries.count
 print(String(format: "resident memory after %d requests: %.1f MB (target <= 150 MB)", total, residentMegabytes()))
 
 serverTask.cancel()
