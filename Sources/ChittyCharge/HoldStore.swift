@@ -192,6 +192,9 @@ public protocol HoldStore: Sendable {
     func holds(matching filter: HoldFilter) async throws -> [Hold]
     /// Replaces the stored hold (Stripe's view refreshed). Throws `notFound` if absent.
     func updateHold(_ hold: Hold) async throws
+    /// Holds not yet captured or released whose record has not changed since `cutoff`,
+    /// least recently changed first: the ones whose webhooks may have been lost.
+    func unsettledHolds(unchangedSince cutoff: Date, limit: Int) async throws -> [Hold]
 
     // MARK: Capture and cancel operations
 

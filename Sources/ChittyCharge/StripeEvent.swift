@@ -127,7 +127,7 @@ extension Hold {
         guard !status.isFinal else { return .nothingToChange }
         var next = self
         switch event.type {
-        case let type where type.hasPrefix("payment_intent."):
+        case let type where type.hasPrefix("payment_intent.") || type == HoldService.reconciliationEventType:
             guard let intent = event.paymentIntent else { return .nothingToChange }
             next.status = intent.status
             next.amountCapturable = intent.amountCapturable ?? amountCapturable

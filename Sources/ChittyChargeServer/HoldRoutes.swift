@@ -55,7 +55,8 @@ struct HoldRoutes {
             "object": "list",
             "data": .array(events.map { event in
                 [
-                    "id": .string(event.id), "kind": "webhook", "type": .string(event.type),
+                    "id": .string(event.id), "type": .string(event.type),
+                    "kind": event.type == HoldService.reconciliationEventType ? "reconciliation" : "webhook",
                     "created": HoldJSON.timestamp(event.created), "received_at": HoldJSON.timestamp(event.receivedAt),
                     "outcome": .string(event.outcome.rawValue),
                 ]

@@ -56,5 +56,21 @@ extension HoldStoreConformance {
             }
             try expectEqual(try await store.hold(id: "pi_missing"), nil, "updateHold must not insert")
         },
-    ]
+        HoldStoreCheck("unsettledHolds lists quiet holds not captured or released, least recently changed first") { store in
+        var quiet = try await Fixture.placeHold(in: store, id: "pi_quiet", status: .requiresPaymentMethod, createdAt: Fixture.time(0))
+        quiet.updatedAt = Fixture.time(1_000)
+        try await store.updateHold(quiet)
+        var older = try await Fixture.placeHold(in: store, id: "pi_older", status: .requiresCapture, createdAt: Fixture.time(0))
+        older.updatedAt = Fixture.time(500)
+        try await store.updateHold(older)
+        var recent = try await Fixture.placeHold(in: store, id: "pi_recent", status: .requiresCapture, createdAt: Fixture.time(0))
+        recent.updatedAt = Fixture.time(9_000)
+        try await store.updateHold(recent)
+        var settled = try await Fixture.placeHold(in: store, id: "pi_settled", status: .succeeded, createdAt: Fixture.time(0))
+        settled.updatedAt = Fixture.time(100)
+        try await store.updateHold(settled)
+        try expectEqual(try await store.unsettledHolds(unchangedSince: Fixture.time(2_000), limit: 10).map(\.id), ["pi_older", "pi_quiet"], "quiet unsettled holds")
+        try expectEqual(try await store.unsettledHolds(unchangedSince: Fixture.time(2_000), limit: 1).map(\.id), ["pi_older"], "limit 1")
+    },
+]
 }

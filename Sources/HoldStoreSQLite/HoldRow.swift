@@ -34,6 +34,10 @@ enum HoldRow {
         """
     static let selectByID = "SELECT \(columns) FROM holds WHERE id = ?"
     static let selectByChittyID = "SELECT \(columns) FROM holds WHERE chitty_id = ?"
+    static let selectUnsettled = """
+        SELECT \(columns) FROM holds WHERE status NOT IN ('succeeded', 'canceled') AND updated_at <= ? \
+        ORDER BY updated_at, id LIMIT ?
+        """
     static let selectPosition = "SELECT created_at, id FROM holds WHERE id = ?"
     static let setMinted = """
         UPDATE holds SET chitty_id = ?, chitty_id_status = 'minted', updated_at = ? WHERE id = ?

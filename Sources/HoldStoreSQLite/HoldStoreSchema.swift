@@ -197,6 +197,8 @@ enum HoldStoreSchema {
             ) STRICT
             """,
             "CREATE INDEX webhook_events_by_hold ON webhook_events (hold_id, created_at) WHERE hold_id IS NOT NULL",
+            // Reconciliation looks for unsettled holds by how long they have been quiet.
+            "CREATE INDEX holds_unsettled ON holds (updated_at, id) WHERE status NOT IN ('succeeded', 'canceled')",
         ]),
     ]
 

@@ -64,6 +64,12 @@ extension SQLiteHoldStore {
         }
     }
 
+    public func unsettledHolds(unchangedSince cutoff: Date, limit: Int) async throws -> [Hold] {
+        try await read("unsettledHolds") { db in
+            try await db.rows(HoldRow.selectUnsettled, [SQLiteData(cutoff), .integer(max(1, limit))]).map(HoldRow.decode)
+        }
+    }
+
     public func updateHold(_ hold: Hold) async throws {
         let binds = try HoldRow.binds(for: hold)
         defer { holdCache.invalidate(id: hold.id) }

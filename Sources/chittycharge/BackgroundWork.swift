@@ -1,19 +1,25 @@
 import ChittyCharge
+import Foundation
 import Logging
 import ServiceLifecycle
 
 /// The service's own chores: at startup, finish every operation a crash or an unreachable
 /// Stripe left pending (replaying its idempotency key); then keep minting pending
-/// ChittyIDs and retrying stale pending operations until shutdown.
+/// ChittyIDs, retrying stale pending operations, and re-reading from Stripe the unsettled
+/// holds that have been quiet too long (lost webhooks), until shutdown.
 struct BackgroundWork: Service {
     let holds: HoldService
     let mintInterval: Duration
     let recoveryInterval: Duration
+    let reconciliationInterval: Duration
+    /// How long an unsettled hold may go without news before Stripe is asked about it.
+    let reconciliationQuietPeriod: TimeInterval
     let logger: Logger
 
     func run() async throws {
         await holds.recoverPendingOperations(grace: 0)
         var sinceRecovery = Duration.zero
+        var sinceReconciliation = Duration.zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await holds.processMintOutbox()
             do {
@@ -22,9 +28,14 @@ struct BackgroundWork: Service {
                 return
             }
             sinceRecovery += mintInterval
+            sinceReconciliation += mintInterval
             if sinceRecovery >= recoveryInterval {
                 sinceRecovery = .zero
                 await holds.recoverPendingOperations()
+            }
+            if sinceReconciliation >= reconciliationInterval {
+                sinceReconciliation = .zero
+                await holds.reconcile(quietFor: reconciliationQuietPeriod)
             }
         }
     }

@@ -180,7 +180,9 @@ struct ServeCommand: AsyncParsableCommand {
         let app = buildApplication(
             ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
             logger: Logger(label: "chittycharge.http"))
-        services.append(BackgroundWork(holds: service, mintInterval: .seconds(2), recoveryInterval: .seconds(30), logger: logger))
+        services.append(BackgroundWork(
+            holds: service, mintInterval: .seconds(2), recoveryInterval: .seconds(30),
+            reconciliationInterval: .seconds(300), reconciliationQuietPeriod: 15 * 60, logger: logger))
         services.append(app)
         logger.notice("ChittyCharge listening on http://\(configuration.host):\(configuration.port)",
                       metadata: ["stripe.mode": .string(stripeMode ?? "not_configured"), "chittyid.mode": .string(chittyIDMode ?? "not_configured")])

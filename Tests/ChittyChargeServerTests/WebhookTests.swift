@@ -166,6 +166,38 @@ struct WebhookTests {
         }
     }
 
+    @Test func reconciliationRepairsAHoldWhoseWebhookWasLost() async throws {
+        // Webhooks are off: the authorisation's event never arrives.
+        try await ServerHarness.run { harness in
+            let id = try await harness.authorisedHold(amount: 9_000)
+            let settledID = try await harness.authorisedHold(amount: 1_000)
+            #expect(try await harness.api.call(.POST, "/api/holds/\(settledID)/capture").status == 200)
+            #expect(try await harness.store.hold(id: id)?.status == .requiresPaymentMethod)
+            await harness.emulator.resetCalls()
+            // Not quiet long enough yet: nothing is asked.
+            #expect(await harness.service.reconcile(quietFor: 3_600) == 0)
+            #expect(await harness.emulator.calls().isEmpty)
+            #expect(await harness.service.reconcile(quietFor: 0) == 1)
+            let hold = try await harness.api.call(.GET, "/api/holds/\(id)")
+            #expect(hold.json["status"] == "requires_capture")
+            #expect(hold.json["amount_capturable"] == 9_000)
+            // Only the unsettled hold was read from Stripe; the captured one was left alone.
+            let reads = await harness.emulator.calls().filter { $0.method == "GET" }.map(\.path)
+            #expect(reads.count == 1)
+            #expect(reads.first?.contains(id) == true)
+            let events = try await harness.api.call(.GET, "/api/holds/\(id)/events")
+            if case .array(let items)? = events.json["data"] {
+                #expect(items.count == 1)
+                #expect(items.first?["kind"] == "reconciliation")
+                #expect(items.first?["outcome"] == "applied")
+            } else {
+                Issue.record("no events: \(events.text)")
+            }
+            // A second pass finds nothing more to change.
+            #expect(await harness.service.reconcile(quietFor: 0) == 0)
+        }
+    }
+
     @Test func withoutASecretWebhooksAre503SoStripeRetries() async throws {
         var options = ServerHarness.Options()
         options.webhookSecret = nil
