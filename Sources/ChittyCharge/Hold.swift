@@ -71,6 +71,9 @@ public struct Hold: Sendable, Equatable, Codable {
     /// or the `created` time of the webhook event it came from. An event older than this
     /// may only move the hold forward (see `applying(_:receivedAt:)`).
     public var stripeStateAt: Date?
+    /// What `hold_schedule` decided to do with the hold, while it is still to be done.
+    /// Owned by the scheduling methods of the store: writing a hold never changes it.
+    public var scheduledAction: ScheduledAction?
 
     public init(
         id: String, chittyID: String? = nil, chittyIDStatus: ChittyIDStatus = .pending,
@@ -79,7 +82,8 @@ public struct Hold: Sendable, Equatable, Codable {
         propertyID: String? = nil, tenantID: String? = nil, metadata: [String: String] = [:],
         clientSecret: String? = nil, client: String, tier: String, tierLimit: Int,
         policyRevision: String, createOperationKey: String, createdAt: Date, updatedAt: Date,
-        captureBefore: Date? = nil, capturedAt: Date? = nil, canceledAt: Date? = nil, stripeStateAt: Date? = nil
+        captureBefore: Date? = nil, capturedAt: Date? = nil, canceledAt: Date? = nil, stripeStateAt: Date? = nil,
+        scheduledAction: ScheduledAction? = nil
     ) {
         self.id = id
         self.chittyID = chittyID
@@ -106,6 +110,7 @@ public struct Hold: Sendable, Equatable, Codable {
         self.capturedAt = capturedAt
         self.canceledAt = canceledAt
         self.stripeStateAt = stripeStateAt
+        self.scheduledAction = scheduledAction
     }
 
     /// Takes Stripe's view of the money (status and amounts) without touching our fields.
@@ -141,5 +146,36 @@ public struct HoldFilter: Sendable, Equatable {
         self.client = client
         self.limit = limit
         self.startingAfter = startingAfter
+    }
+}
+
+/// A capture or release the hold's policy scheduled, with the revision that decided it.
+public struct ScheduledAction: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        case capture
+        case release
+    }
+
+    public enum State: String, Sendable, Codable {
+        /// Waiting for its time.
+        case pending
+        /// Claimed by the scheduler; after a crash it is run again (safely: the capture or
+        /// release reuses its operation and idempotency key).
+        case running
+    }
+
+    public var kind: Kind
+    public var at: Date
+    /// For a capture: how much; nil captures everything capturable.
+    public var amount: Int?
+    public var revision: String
+    public var state: State
+
+    public init(kind: Kind, at: Date, amount: Int? = nil, revision: String, state: State = .pending) {
+        self.kind = kind
+        self.at = at
+        self.amount = amount
+        self.revision = revision
+        self.state = state
     }
 }

@@ -49,6 +49,9 @@ extension HoldService {
                 logger.info("webhook moved the hold", metadata: [
                     "hold.id": .string(update.replacement.id), "hold.status": .string(update.replacement.status.rawValue),
                 ])
+                if update.replacement.status == .requiresCapture, update.expected.status != .requiresCapture {
+                    await schedule(update.replacement)
+                }
             }
             return outcome
         }

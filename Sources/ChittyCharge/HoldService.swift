@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PolicyEngine
+import Synchronization
 
 /// Places, reads, captures and releases holds. The rules that keep money safe:
 /// - an operation's record (with the idempotency key Stripe will see) is durable before
@@ -17,13 +18,17 @@ public final class HoldService: Sendable {
         /// Pending operations younger than this are left to the request that owns them.
         public var recoveryGrace: TimeInterval
         public var mintBatchSize: Int
+        /// A capturable hold with no action due this long before Stripe's deadline is
+        /// flagged: nothing will happen to it before Stripe releases it on its own.
+        public var expiryMargin: TimeInterval
 
         public init(defaultCurrency: String = "usd", maxCreateReplayAge: TimeInterval = 23 * 3600,
-                    recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50) {
+                    recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50, expiryMargin: TimeInterval = 12 * 3600) {
             self.defaultCurrency = defaultCurrency
             self.maxCreateReplayAge = maxCreateReplayAge
             self.recoveryGrace = recoveryGrace
             self.mintBatchSize = mintBatchSize
+            self.expiryMargin = expiryMargin
         }
     }
 
@@ -43,6 +48,8 @@ public final class HoldService: Sendable {
     private let createFlights = SingleFlight<Result<Hold, HoldServiceError>>()
     private let operationFlights = SingleFlight<Result<StoredResponse, HoldServiceError>>()
     private let mintFlights = SingleFlight<Bool>()
+    /// Holds whose scheduled action this process is running now.
+    let schedulesRunning = Mutex<Set<String>>([])
 
     public init(store: any HoldStore, gateway: (any PaymentGateway)?, minter: any ChittyIDMinter,
                 policies: PolicyEngine, clock: any WallClock = SystemWallClock(),
@@ -195,6 +202,9 @@ public final class HoldService: Sendable {
                 return .failure(.storage(error))
             }
             logger.info("hold placed", metadata: ["hold.id": .string(hold.id), "hold.status": .string(hold.status.rawValue)])
+            if hold.status == .requiresCapture, let scheduled = await schedule(hold) {
+                hold.scheduledAction = scheduled
+            }
             return .success(hold)
         }
     }
@@ -231,6 +241,7 @@ public final class HoldService: Sendable {
     public func hold(id: String, refresh: Bool = false) async throws(HoldServiceError) -> Hold {
         guard var hold = try await readHold(id) else { throw .notFound(holdID: id) }
         guard refresh else { return hold }
+        let before = hold.status
         guard let gateway else { throw .stripeNotConfigured }
         let intent: PaymentIntent
         do {
@@ -246,6 +257,9 @@ public final class HoldService: Sendable {
             try await store.updateHold(hold)
         } catch {
             throw .storage(error)
+        }
+        if hold.status == .requiresCapture, before != .requiresCapture, let scheduled = await schedule(hold) {
+            hold.scheduledAction = scheduled
         }
         return hold
     }
@@ -277,12 +291,12 @@ public final class HoldService: Sendable {
 
     /// Captures `amount` (or everything capturable). The rest of the hold is released.
     public func capture(holdID: String, amount: Int?) async throws(HoldServiceError) -> CaptureReceipt {
-        let response = try await perform(.capture, holdID: holdID, requestedAmount: amount)
+        let response = try await perform(.capture, holdID: holdID, requestedAmount: amount, byScheduler: false)
         return try decode(CaptureReceipt.self, from: response)
     }
 
     public func cancel(holdID: String) async throws(HoldServiceError) -> CancelReceipt {
-        let response = try await perform(.cancel, holdID: holdID, requestedAmount: nil)
+        let response = try await perform(.cancel, holdID: holdID, requestedAmount: nil, byScheduler: false)
         return try decode(CancelReceipt.self, from: response)
     }
 
@@ -295,7 +309,7 @@ public final class HoldService: Sendable {
         return value
     }
 
-    private func perform(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?) async throws(HoldServiceError) -> StoredResponse {
+    func perform(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool) async throws(HoldServiceError) -> StoredResponse {
         guard let gateway else { throw .stripeNotConfigured }
         guard let hold = try await readHold(holdID) else { throw .notFound(holdID: holdID) }
         var amount: Int?
@@ -323,6 +337,14 @@ public final class HoldService: Sendable {
         }
         switch claim {
         case .started(let operation):
+            if !byScheduler, hold.scheduledAction?.state == .pending {
+                // A person acted: the policy's plan for this hold no longer applies.
+                do {
+                    try await store.setScheduledAction(nil, holdID: holdID)
+                } catch {
+                    logger.warning("could not cancel the scheduled action", metadata: ["hold.id": .string(holdID), "error": "\(error)"])
+                }
+            }
             if hold.status.isFinal {
                 // Captured or released elsewhere (dashboard, expiry): nothing to do at Stripe.
                 let refusal = HoldServiceError.conflict(

@@ -222,6 +222,19 @@ public protocol HoldStore: Sendable {
     func recordMinted(holdID: String, chittyID: String, at: Date) async throws
     func rescheduleMint(_ job: ChittyIDMintJob) async throws
 
+    // MARK: Scheduled actions (the only writers of `Hold.scheduledAction`)
+
+    /// Sets (or with nil clears) the hold's scheduled action. Throws `notFound` if absent.
+    func setScheduledAction(_ action: ScheduledAction?, holdID: String) async throws
+    /// Compare-and-set: marks the hold's action running only if it is still exactly
+    /// `action` and pending. True when this caller now owns it.
+    func claimScheduledAction(_ action: ScheduledAction, holdID: String) async throws -> Bool
+    /// Holds whose scheduled action is due at `now` (pending or left running by a crash),
+    /// earliest first.
+    func holdsWithDueActions(at now: Date, limit: Int) async throws -> [Hold]
+    /// Holds with a pending action decided by another policy revision than `revision`.
+    func holdsWithPendingActions(notFrom revision: String, limit: Int) async throws -> [Hold]
+
     // MARK: Webhook events
 
     /// Atomically: records the event (ids are unique) and, with `update`, replaces the

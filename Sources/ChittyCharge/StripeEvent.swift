@@ -53,6 +53,8 @@ public enum WebhookOutcome: String, Sendable, Codable {
     case unknownHold = "unknown_hold"
     /// The same event id arrived before; nothing was done this time.
     case duplicate
+    /// For our own entries (a scheduled action): it was tried and did not happen.
+    case failed
 }
 
 /// A webhook event as stored: every verified event is kept, once, with its outcome.

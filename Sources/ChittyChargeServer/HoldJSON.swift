@@ -5,7 +5,7 @@ import PolicyEngine
 /// How a hold looks on the wire: the earlier service's fields first (`chitty_id` always
 /// present, null while pending), then ours.
 enum HoldJSON {
-    static func object(_ hold: Hold, includeClientSecret: Bool = false) -> PolicyValue {
+    static func object(_ hold: Hold, flags: [String], includeClientSecret: Bool = false) -> PolicyValue {
         var object: [String: PolicyValue] = [
             "id": .string(hold.id),
             "object": "hold",
@@ -29,13 +29,21 @@ enum HoldJSON {
             "capture_before": timestamp(hold.captureBefore),
             "captured_at": timestamp(hold.capturedAt),
             "canceled_at": timestamp(hold.canceledAt),
-            // Automatic capture/release arrives with the lifecycle scheduler.
-            "scheduled_action": .null,
+            "scheduled_action": hold.scheduledAction.map(scheduledAction) ?? .null,
+            "flags": .array(flags.map(PolicyValue.string)),
         ]
         if includeClientSecret {
             object["client_secret"] = hold.clientSecret.map(PolicyValue.string) ?? .null
         }
         return .object(object)
+    }
+
+    static func scheduledAction(_ action: ScheduledAction) -> PolicyValue {
+        [
+            "action": .string(action.kind.rawValue), "at": timestamp(action.at),
+            "amount": action.amount.map { .integer(Int64($0)) } ?? .null,
+            "revision": .string(action.revision), "state": .string(action.state.rawValue),
+        ]
     }
 
     static func timestamp(_ date: Date?) -> PolicyValue {

@@ -37,14 +37,14 @@ struct HoldRoutes {
         let placement = try await service.placeHold(holdRequest, client: context.client ?? ClientAuthenticator.sharedTokenClientName, idempotencyKey: idempotencyKey)
         var headers: HTTPFields = [:]
         if placement.replayed { headers[Self.replayedHeader] = "true" }
-        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(placement.hold, includeClientSecret: true)), status: .created, headers: headers)
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(placement.hold, flags: service.flags(for: placement.hold), includeClientSecret: true)), status: .created, headers: headers)
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
         let hold = try await service.hold(id: id, refresh: refresh)
-        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold)), status: .ok)
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: service.flags(for: hold))), status: .ok)
     }
 
     /// What Stripe told us about the hold, oldest first.
@@ -56,7 +56,7 @@ struct HoldRoutes {
             "data": .array(events.map { event in
                 [
                     "id": .string(event.id), "type": .string(event.type),
-                    "kind": event.type == HoldService.reconciliationEventType ? "reconciliation" : "webhook",
+                    "kind": .string(Self.eventKind(event.type)),
                     "created": HoldJSON.timestamp(event.created), "received_at": HoldJSON.timestamp(event.receivedAt),
                     "outcome": .string(event.outcome.rawValue),
                 ]
@@ -65,12 +65,20 @@ struct HoldRoutes {
         return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
     }
 
+    static func eventKind(_ type: String) -> String {
+        switch type {
+        case HoldService.reconciliationEventType: "reconciliation"
+        case HoldService.scheduledCaptureEventType, HoldService.scheduledReleaseEventType: "scheduled_action"
+        default: "webhook"
+        }
+    }
+
     @Sendable func showByChittyID(_ request: Request, context: Context) async throws -> Response {
         guard let chittyID = context.parameters.get("chitty_id"), !chittyID.isEmpty, chittyID.count <= 255 else {
             throw APIError(.notFound, "No hold with that ChittyID", code: "hold_not_found")
         }
         let hold = try await service.hold(chittyID: chittyID)
-        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold)), status: .ok)
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: service.flags(for: hold))), status: .ok)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
@@ -99,7 +107,7 @@ struct HoldRoutes {
         if hasMore { holds.removeLast(holds.count - requested) }
         let body: PolicyValue = [
             "object": "list",
-            "data": .array(holds.map { HoldJSON.object($0) }),
+            "data": .array(holds.map { HoldJSON.object($0, flags: service.flags(for: $0)) }),
             "has_more": .bool(hasMore),
             "next_starting_after": hasMore ? (holds.last.map { .string($0.id) } ?? .null) : .null,
         ]

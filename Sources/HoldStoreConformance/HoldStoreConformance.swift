@@ -13,5 +13,5 @@ import ChittyCharge
 /// Times in the checks are whole milliseconds, the precision a store must keep.
 public enum HoldStoreConformance {
     public static let checks: [HoldStoreCheck] =
-        createOperationChecks + holdChecks + holdListingChecks + holdOperationChecks + policyDecisionChecks + mintOutboxChecks + webhookEventChecks
+        createOperationChecks + holdChecks + holdListingChecks + holdOperationChecks + policyDecisionChecks + mintOutboxChecks + webhookEventChecks + scheduledActionChecks
 }

@@ -12,6 +12,25 @@ enum HoldRow {
         """
 
     static let insert = "INSERT INTO holds (\(columns)) VALUES (\(placeholders(25)))"
+    /// What reads return: the written columns plus the scheduled action, which only the
+    /// scheduling statements below write.
+    static let readColumns = columns + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state"
+    static let setSchedule = """
+        UPDATE holds SET scheduled_action = ?2, scheduled_at = ?3, scheduled_amount = ?4, scheduled_revision = ?5, \
+        scheduled_state = ?6 WHERE id = ?1 RETURNING id
+        """
+    static let claimSchedule = """
+        UPDATE holds SET scheduled_state = 'running' WHERE id = ?1 AND scheduled_state = 'pending' \
+        AND scheduled_action = ?2 AND scheduled_at = ?3 AND scheduled_amount IS ?4 AND scheduled_revision = ?5 RETURNING id
+        """
+    static let selectDueActions = """
+        SELECT \(readColumns) FROM holds WHERE scheduled_action IS NOT NULL AND scheduled_at <= ? \
+        ORDER BY scheduled_at, id LIMIT ?
+        """
+    static let selectPendingActionsNotFrom = """
+        SELECT \(readColumns) FROM holds WHERE scheduled_state = 'pending' AND scheduled_revision != ? \
+        ORDER BY scheduled_at, id LIMIT ?
+        """
     /// Binds as `binds(for:)`: `?1` is the id.
     static let update = """
         UPDATE holds SET chitty_id = ?2, chitty_id_status = ?3, status = ?4, amount = ?5, \
@@ -32,10 +51,10 @@ enum HoldRow {
         WHERE id = ?1 AND updated_at = ?26 AND status = ?27 AND amount_capturable = ?28 AND amount_received = ?29 \
         RETURNING id
         """
-    static let selectByID = "SELECT \(columns) FROM holds WHERE id = ?"
-    static let selectByChittyID = "SELECT \(columns) FROM holds WHERE chitty_id = ?"
+    static let selectByID = "SELECT \(readColumns) FROM holds WHERE id = ?"
+    static let selectByChittyID = "SELECT \(readColumns) FROM holds WHERE chitty_id = ?"
     static let selectUnsettled = """
-        SELECT \(columns) FROM holds WHERE status NOT IN ('succeeded', 'canceled') AND updated_at <= ? \
+        SELECT \(readColumns) FROM holds WHERE status NOT IN ('succeeded', 'canceled') AND updated_at <= ? \
         ORDER BY updated_at, id LIMIT ?
         """
     static let selectPosition = "SELECT created_at, id FROM holds WHERE id = ?"
@@ -44,7 +63,7 @@ enum HoldRow {
         """
 
     // The pieces `holds(matching:)` puts together.
-    static let selectAll = "SELECT \(columns) FROM holds"
+    static let selectAll = "SELECT \(readColumns) FROM holds"
     static let propertyCondition = "property_id = ?"
     static let tenantCondition = "tenant_id = ?"
     static let statusCondition = "status = ?"
@@ -83,6 +102,25 @@ enum HoldRow {
         ]
     }
 
+    static func scheduleBinds(_ action: ScheduledAction?, holdID: String) -> [SQLiteData] {
+        guard let action else { return [.text(holdID), .null, .null, .null, .null, .null] }
+        return [
+            .text(holdID), .text(action.kind.rawValue), SQLiteData(action.at), SQLiteData(action.amount),
+            .text(action.revision), .text(action.state.rawValue),
+        ]
+    }
+
+    private static func scheduledAction(_ column: RowReader) throws -> ScheduledAction? {
+        guard try column.optionalString("scheduled_action") != nil else { return nil }
+        guard let at = try column.optionalDate("scheduled_at"), let revision = try column.optionalString("scheduled_revision") else {
+            throw HoldStoreError.database("holds: a scheduled action without its time or revision")
+        }
+        return ScheduledAction(
+            kind: try column.raw(ScheduledAction.Kind.self, "scheduled_action"), at: at,
+            amount: try column.optionalInt("scheduled_amount"), revision: revision,
+            state: try column.raw(ScheduledAction.State.self, "scheduled_state"))
+    }
+
     static func decode(_ row: SQLiteRow) throws -> Hold {
         let column = RowReader(row: row, table: "holds", keyColumn: "id")
         return Hold(
@@ -110,7 +148,8 @@ enum HoldRow {
             captureBefore: try column.optionalDate("capture_before"),
             capturedAt: try column.optionalDate("captured_at"),
             canceledAt: try column.optionalDate("canceled_at"),
-            stripeStateAt: try column.optionalDate("stripe_state_at")
+            stripeStateAt: try column.optionalDate("stripe_state_at"),
+            scheduledAction: try scheduledAction(column)
         )
     }
 }

@@ -182,8 +182,15 @@ enum HoldStoreSchema {
             END
             """,
         ]),
-        SchemaMigration(version: 2, name: "webhook events, and when Stripe's state of a hold was observed", statements: [
+        SchemaMigration(version: 2, name: "webhook events, Stripe's state time, scheduled actions", statements: [
             "ALTER TABLE holds ADD COLUMN stripe_state_at INTEGER",
+            // The hold's scheduled capture or release (hold_schedule), while it is to be done.
+            "ALTER TABLE holds ADD COLUMN scheduled_action TEXT CHECK (scheduled_action IN ('capture', 'release'))",
+            "ALTER TABLE holds ADD COLUMN scheduled_at INTEGER",
+            "ALTER TABLE holds ADD COLUMN scheduled_amount INTEGER",
+            "ALTER TABLE holds ADD COLUMN scheduled_revision TEXT",
+            "ALTER TABLE holds ADD COLUMN scheduled_state TEXT CHECK (scheduled_state IN ('pending', 'running'))",
+            "CREATE INDEX holds_scheduled ON holds (scheduled_at, id) WHERE scheduled_action IS NOT NULL",
             // Every verified event, once (the id is the key), with what it did.
             """
             CREATE TABLE webhook_events (
@@ -192,7 +199,7 @@ enum HoldStoreSchema {
                 created_at INTEGER NOT NULL,
                 payload BLOB NOT NULL,
                 hold_id TEXT,
-                outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'stale', 'recorded', 'unknown_hold')),
+                outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'stale', 'recorded', 'unknown_hold', 'failed')),
                 received_at INTEGER NOT NULL
             ) STRICT
             """,

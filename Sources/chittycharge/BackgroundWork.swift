@@ -5,8 +5,9 @@ import ServiceLifecycle
 
 /// The service's own chores: at startup, finish every operation a crash or an unreachable
 /// Stripe left pending (replaying its idempotency key); then keep minting pending
-/// ChittyIDs, retrying stale pending operations, and re-reading from Stripe the unsettled
-/// holds that have been quiet too long (lost webhooks), until shutdown.
+/// ChittyIDs, asking a new policy revision about pending scheduled actions, running the
+/// scheduled actions that are due, retrying stale pending operations, and re-reading from
+/// Stripe the unsettled holds that have been quiet too long (lost webhooks), until shutdown.
 struct BackgroundWork: Service {
     let holds: HoldService
     let mintInterval: Duration
@@ -22,6 +23,8 @@ struct BackgroundWork: Service {
         var sinceReconciliation = Duration.zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await holds.processMintOutbox()
+            await holds.reevaluateSchedules()
+            await holds.runDueScheduledActions()
             do {
                 try await gracefulShutdownOrSleep(mintInterval)
             } catch {

@@ -13,6 +13,7 @@ import NIOHTTP1
 import PolicyEngine
 import StripeAPI
 import StripeEmulator
+import Synchronization
 
 /// The whole service on real sockets: our app on a live port, talking over HTTP to the
 /// Stripe emulator on another live port, with a SQLite store in a temporary file.
@@ -43,6 +44,8 @@ struct ServerHarness {
         /// With webhooks on: send each event as it happens (else tests send them).
         var automaticWebhooks = true
         var webhookSecret: String? = ServerHarness.webhookSecret
+        /// The service's clock (the emulator keeps real time).
+        var clock: (any WallClock)?
     }
 
     static let webhookSecret = "whsec_test_harness_secret"
@@ -84,6 +87,7 @@ struct ServerHarness {
             let minter = EmulatedChittyIDMinter()
             let service = HoldService(
                 store: store, gateway: options.stripeConfigured ? gateway : nil, minter: minter, policies: policies,
+                clock: options.clock ?? SystemWallClock(),
                 configuration: .init(recoveryGrace: 0), logger: quietLogger, faultPoint: options.faultPoint)
             var authenticator = ClientAuthenticator()
             authenticator.addSharedToken(token)
@@ -191,4 +195,13 @@ struct APIClient: Sendable {
     func createHold(_ fields: [String: PolicyValue], headers: [String: String] = [:]) async throws -> Reply {
         try await call(.POST, "/api/holds", json: .object(fields), headers: headers)
     }
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: WallClock {
+    private let current: Mutex<Date>
+    init(_ start: Date = Date()) { current = Mutex(start) }
+    func now() -> Date { current.withLock { $0 } }
+    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    func set(_ date: Date) { current.withLock { $0 = date } }
 }

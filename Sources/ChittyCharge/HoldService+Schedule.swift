@@ -1,0 +1,187 @@
+import Foundation
+import PolicyEngine
+
+extension HoldService {
+    /// Event types under which the scheduler's own actions appear in a hold's history.
+    public static let scheduledCaptureEventType = "chittycharge.scheduled_capture"
+    public static let scheduledReleaseEventType = "chittycharge.scheduled_release"
+
+    /// Asks `hold_schedule` what to do with a capturable hold, stores the answer (with the
+    /// revision that gave it) and returns the action now pending, if any. A failing policy
+    /// changes nothing and is logged; a hold left with nothing due before Stripe's deadline
+    /// is logged too (and flagged in the API).
+    @discardableResult
+    public func schedule(_ hold: Hold) async -> ScheduledAction? {
+        guard hold.status == .requiresCapture else { return hold.scheduledAction }
+        // An action already claimed by the scheduler runs to its end.
+        if hold.scheduledAction?.state == .running { return hold.scheduledAction }
+        let input = HoldScheduleHook.Input(
+            id: hold.id, amount: Int64(hold.amount), currency: hold.currency, status: hold.status.rawValue,
+            createdAt: Self.isoString(hold.createdAt), captureBefore: hold.captureBefore.map(Self.isoString),
+            propertyID: hold.propertyID, tenantID: hold.tenantID, metadata: hold.metadata.mapValues(PolicyValue.string))
+        let evaluation = policies.revision.holdSchedule(input)
+        var logger = self.logger
+        logger[metadataKey: "hold.id"] = .string(hold.id)
+        logger[metadataKey: "policy.revision"] = .string(evaluation.revision)
+        await recordScheduleDecision(evaluation, input: input, holdID: hold.id)
+        if evaluation.source == .failClosed {
+            logger.error("hold_schedule failed; nothing is scheduled for this hold", metadata: [
+                "policy.error": .string(evaluation.error.map { "\($0)" } ?? ""),
+            ])
+            return hold.scheduledAction
+        }
+        let decision = evaluation.decision
+        var next: ScheduledAction?
+        switch decision.action {
+        case .none:
+            next = nil
+        case .capture, .release:
+            guard let at = decision.at else { return hold.scheduledAction }
+            if let amount = decision.amount, amount > Int64(hold.amount) {
+                logger.error("hold_schedule asked to capture more than the hold; nothing is scheduled", metadata: ["amount": "\(amount)"])
+                return hold.scheduledAction
+            }
+            next = ScheduledAction(
+                kind: decision.action == .capture ? .capture : .release, at: Date(timeIntervalSince1970: TimeInterval(at)),
+                amount: decision.amount.map { Int($0) }, revision: evaluation.revision)
+        }
+        if next != hold.scheduledAction {
+            do {
+                try await store.setScheduledAction(next, holdID: hold.id)
+            } catch {
+                logger.error("could not store the scheduled action", metadata: ["error": "\(error)"])
+                return hold.scheduledAction
+            }
+            if let next {
+                logger.info("scheduled", metadata: ["schedule.action": .string(next.kind.rawValue), "schedule.at": .string(Self.isoString(next.at))])
+            }
+        }
+        var scheduled = hold
+        scheduled.scheduledAction = next
+        if expiresWithoutAction(scheduled) {
+            logger.warning("no action is due before Stripe's deadline; the hold will lapse unless someone acts", metadata: [
+                "hold.capture_before": .string(hold.captureBefore.map(Self.isoString) ?? ""),
+            ])
+        }
+        return next
+    }
+
+    /// What needs a person's attention about a hold, for the API.
+    public func flags(for hold: Hold) -> [String] {
+        expiresWithoutAction(hold) ? ["no_action_before_expiry"] : []
+    }
+
+    /// True when a capturable hold has nothing due at least `expiryMargin` before Stripe's
+    /// deadline: left alone, Stripe will release it.
+    public func expiresWithoutAction(_ hold: Hold) -> Bool {
+        guard hold.status == .requiresCapture, let deadline = hold.captureBefore else { return false }
+        guard let action = hold.scheduledAction else { return true }
+        return action.at > deadline.addingTimeInterval(-configuration.expiryMargin)
+    }
+
+    /// Runs the scheduled actions that are due, through the same capture and cancel paths
+    /// as the API (same idempotency keys and compare-and-set), each at most once: an action
+    /// is claimed before it runs, and a run interrupted by a crash is finished later by
+    /// replaying its operation. Returns how many actions finished.
+    @discardableResult
+    public func runDueScheduledActions(limit: Int = 50) async -> Int {
+        let due: [Hold]
+        do {
+            due = try await store.holdsWithDueActions(at: clock.now(), limit: limit)
+        } catch {
+            logger.error("could not read due scheduled actions", metadata: ["error": "\(error)"])
+            return 0
+        }
+        var finished = 0
+        for hold in due {
+            guard let action = hold.scheduledAction else { continue }
+            guard schedulesRunning.withLock({ $0.insert(hold.id).inserted }) else { continue }
+            defer { _ = schedulesRunning.withLock { $0.remove(hold.id) } }
+            if action.state == .pending {
+                guard (try? await store.claimScheduledAction(action, holdID: hold.id)) == true else { continue }
+            }
+            if await run(action, on: hold) { finished += 1 }
+        }
+        return finished
+    }
+
+    /// Runs one claimed action. True when it is finished (done or failed for good); false
+    /// when it must be tried again (Stripe or the store did not answer).
+    private func run(_ action: ScheduledAction, on hold: Hold) async -> Bool {
+        var logger = self.logger
+        logger[metadataKey: "hold.id"] = .string(hold.id)
+        logger[metadataKey: "schedule.action"] = .string(action.kind.rawValue)
+        let kind: HoldOperationKind = action.kind == .capture ? .capture : .cancel
+        let eventType = action.kind == .capture ? Self.scheduledCaptureEventType : Self.scheduledReleaseEventType
+        var outcome = WebhookOutcome.applied
+        var detail: [String: String] = [
+            "revision": action.revision, "at": Self.isoString(action.at),
+        ]
+        if let amount = action.amount { detail["amount"] = String(amount) }
+        do {
+            _ = try await perform(kind, holdID: hold.id, requestedAmount: action.amount, byScheduler: true)
+            logger.info("scheduled action done")
+        } catch {
+            if error.code == "stripe_unavailable" || error.code == "storage_error" {
+                logger.warning("scheduled action could not finish; it will be tried again", metadata: ["error": .string(error.message)])
+                return false
+            }
+            outcome = .failed
+            detail["error"] = error.message
+            detail["code"] = error.code
+            logger.warning("scheduled action did not happen", metadata: ["error": .string(error.message)])
+        }
+        let now = clock.now()
+        let record = WebhookEventRecord(
+            id: "sched_" + UUID().uuidString.lowercased(), type: eventType, created: now,
+            payload: JSONCoding.encode(detail), holdID: hold.id, outcome: outcome, receivedAt: now)
+        do {
+            _ = try await store.recordWebhookEvent(record, update: nil)
+            try await store.setScheduledAction(nil, holdID: hold.id)
+        } catch {
+            logger.error("could not record the scheduled action's outcome", metadata: ["error": "\(error)"])
+            return false
+        }
+        return true
+    }
+
+    /// After a policy reload, asks the new revision again about every pending action the
+    /// old one decided. Returns how many holds were asked.
+    @discardableResult
+    public func reevaluateSchedules(limit: Int = 100) async -> Int {
+        let revision = policies.revision.id
+        let holds: [Hold]
+        do {
+            holds = try await store.holdsWithPendingActions(notFrom: revision, limit: limit)
+        } catch {
+            logger.error("could not read pending scheduled actions", metadata: ["error": "\(error)"])
+            return 0
+        }
+        for hold in holds { await schedule(hold) }
+        return holds.count
+    }
+
+    private func recordScheduleDecision(_ evaluation: PolicyEvaluation<HoldScheduleHook.Decision>, input: HoldScheduleHook.Input, holdID: String) async {
+        var inputValue: [String: PolicyValue] = [
+            "id": .string(input.id), "amount": .integer(input.amount), "currency": .string(input.currency),
+            "status": .string(input.status), "created_at": .string(input.createdAt), "metadata": .object(input.metadata),
+        ]
+        if let captureBefore = input.captureBefore { inputValue["capture_before"] = .string(captureBefore) }
+        if let propertyID = input.propertyID { inputValue["property_id"] = .string(propertyID) }
+        if let tenantID = input.tenantID { inputValue["tenant_id"] = .string(tenantID) }
+        let record = PolicyDecisionRecord(
+            id: UUID().uuidString.lowercased(), hook: PolicyHook.holdSchedule.name, revision: evaluation.revision,
+            source: evaluation.source.rawValue, input: JSONCoding.encode(PolicyValue.object(inputValue)),
+            decision: JSONCoding.encode(HoldScheduleHook.policyValue(of: evaluation.decision)), subject: holdID,
+            createdAt: clock.now())
+        do {
+            try await store.recordDecision(record)
+        } catch {
+            logger.warning("could not record the hold_schedule decision", metadata: ["hold.id": .string(holdID), "error": "\(error)"])
+        }
+    }
+
+    static func isoString(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle())
+    }
+}

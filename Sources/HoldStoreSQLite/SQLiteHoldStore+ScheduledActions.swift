@@ -1,0 +1,37 @@
+import ChittyCharge
+import Foundation
+import SQLiteNIO
+
+extension SQLiteHoldStore {
+    public func setScheduledAction(_ action: ScheduledAction?, holdID: String) async throws {
+        let binds = HoldRow.scheduleBinds(action, holdID: holdID)
+        defer { holdCache.invalidate(id: holdID) }
+        try await writeStatement("setScheduledAction") { db in
+            if try await db.rows(HoldRow.setSchedule, binds).isEmpty {
+                throw HoldStoreError.notFound("hold \(holdID)")
+            }
+        }
+    }
+
+    public func claimScheduledAction(_ action: ScheduledAction, holdID: String) async throws -> Bool {
+        let binds: [SQLiteData] = [
+            .text(holdID), .text(action.kind.rawValue), SQLiteData(action.at), SQLiteData(action.amount), .text(action.revision),
+        ]
+        defer { holdCache.invalidate(id: holdID) }
+        return try await writeStatement("claimScheduledAction") { db in
+            try await !db.rows(HoldRow.claimSchedule, binds).isEmpty
+        }
+    }
+
+    public func holdsWithDueActions(at now: Date, limit: Int) async throws -> [Hold] {
+        try await read("holdsWithDueActions") { db in
+            try await db.rows(HoldRow.selectDueActions, [SQLiteData(now), .integer(max(1, limit))]).map(HoldRow.decode)
+        }
+    }
+
+    public func holdsWithPendingActions(notFrom revision: String, limit: Int) async throws -> [Hold] {
+        try await read("holdsWithPendingActions") { db in
+            try await db.rows(HoldRow.selectPendingActionsNotFrom, [.text(revision), .integer(max(1, limit))]).map(HoldRow.decode)
+        }
+    }
+}

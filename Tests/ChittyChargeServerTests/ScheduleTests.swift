@@ -1,0 +1,167 @@
+import ChittyCharge
+import Foundation
+import PolicyEngine
+import StripeEmulator
+import Testing
+
+@Suite("Scheduled capture and release (hold_schedule), with a clock the test moves")
+struct ScheduleTests {
+    /// The no-show fee: capture `metadata.no_show_fee` cents 24 h after `metadata.check_in`.
+    static let noShowPolicy = """
+        local release_rule = hold_schedule
+        function hold_schedule(hold)
+          local fee = tonumber(hold.metadata.no_show_fee)
+          if fee then
+            return { action = "capture", at = chitty.parse_time(hold.metadata.check_in) + 24 * 3600, amount = fee }
+          end
+          return release_rule(hold)
+        end
+        """
+
+    static func iso(_ date: Date) -> PolicyValue { .string(date.formatted(Date.ISO8601FormatStyle())) }
+
+    /// Places a hold, has the guest authorise it, and reads Stripe (which schedules it).
+    static func capturableHold(_ harness: ServerHarness, metadata: [String: PolicyValue], amount: Int = 20_000) async throws -> (id: String, json: PolicyValue) {
+        let created = try await harness.api.createHold(["amount": .integer(Int64(amount)), "description": "Deposit", "metadata": .object(metadata)])
+        let id = try #require(created.json["id"]?.stringValue, "\(created.text)")
+        #expect(try await harness.authorise(id).status == 200)
+        let refreshed = try await harness.api.call(.GET, "/api/holds/\(id)?refresh=true")
+        #expect(refreshed.json["status"] == "requires_capture")
+        return (id, refreshed.json)
+    }
+
+    @Test func releaseHappensAtTheScheduledTimeOnce() async throws {
+        let clock = ManualClock()
+        var options = ServerHarness.Options()
+        options.clock = clock
+        try await ServerHarness.run(options) { harness in
+            let checkOut = clock.now().addingTimeInterval(86_400).rounded()
+            let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
+            let scheduled = try #require(json["scheduled_action"])
+            #expect(scheduled["action"] == "release")
+            #expect(scheduled["at"] == Self.iso(checkOut.addingTimeInterval(48 * 3600)))
+            #expect(scheduled["revision"]?.stringValue == harness.policies.revision.id)
+            #expect(json["flags"] == .array([]))
+            #expect(await harness.service.runDueScheduledActions() == 0)
+            clock.set(checkOut.addingTimeInterval(48 * 3600 + 1))
+            #expect(await harness.service.runDueScheduledActions() == 1)
+            #expect(await harness.service.runDueScheduledActions() == 0)
+            #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").count == 1)
+            let hold = try await harness.api.call(.GET, "/api/holds/\(id)")
+            #expect(hold.json["status"] == "canceled")
+            #expect(hold.json["scheduled_action"] == .null)
+            let events = try await harness.api.call(.GET, "/api/holds/\(id)/events")
+            if case .array(let items)? = events.json["data"] {
+                #expect(items.contains { $0["kind"] == "scheduled_action" && $0["type"] == "chittycharge.scheduled_release" && $0["outcome"] == "applied" })
+            } else {
+                Issue.record("no events: \(events.text)")
+            }
+        }
+    }
+
+    @Test func noShowFeeIsCapturedAtTimeForItsAmount() async throws {
+        let clock = ManualClock()
+        var options = ServerHarness.Options()
+        options.clock = clock
+        options.extraPolicy = Self.noShowPolicy
+        try await ServerHarness.run(options) { harness in
+            let checkIn = clock.now().addingTimeInterval(3_600).rounded()
+            let (id, json) = try await Self.capturableHold(harness, metadata: ["check_in": Self.iso(checkIn), "no_show_fee": "2500"])
+            #expect(json["scheduled_action"]?["action"] == "capture")
+            #expect(json["scheduled_action"]?["amount"] == 2_500)
+            clock.set(checkIn.addingTimeInterval(24 * 3600))
+            #expect(await harness.service.runDueScheduledActions() == 1)
+            #expect(await harness.emulator.paymentIntent(id: id)?.amountReceived == 2_500)
+            #expect(try await harness.store.hold(id: id)?.status == .succeeded)
+        }
+    }
+
+    @Test func aManualCaptureRacingADueScheduledCaptureCapturesOnce() async throws {
+        let clock = ManualClock()
+        var options = ServerHarness.Options()
+        options.clock = clock
+        options.extraPolicy = Self.noShowPolicy
+        try await ServerHarness.run(options) { harness in
+            let checkIn = clock.now().rounded()
+            let (id, _) = try await Self.capturableHold(harness, metadata: ["check_in": Self.iso(checkIn), "no_show_fee": "20000"])
+            clock.set(checkIn.addingTimeInterval(24 * 3600 + 1))
+            async let manual = harness.api.call(.POST, "/api/holds/\(id)/capture", json: ["amount_to_capture": 20_000])
+            async let scheduled = harness.service.runDueScheduledActions()
+            let (reply, _) = try await (manual, scheduled)
+            #expect(reply.status == 200)
+            #expect(await harness.stripeCalls("POST", pathSuffix: "/capture").filter { !$0.replayed }.count == 1)
+            #expect(await harness.emulator.paymentIntent(id: id)?.amountReceived == 20_000)
+            #expect(await harness.service.runDueScheduledActions() == 0)
+        }
+    }
+
+    @Test func aManualReleaseCancelsThePendingSchedule() async throws {
+        let clock = ManualClock()
+        var options = ServerHarness.Options()
+        options.clock = clock
+        try await ServerHarness.run(options) { harness in
+            let checkOut = clock.now().addingTimeInterval(86_400).rounded()
+            let (id, _) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
+            #expect(try await harness.api.call(.POST, "/api/holds/\(id)/cancel").status == 200)
+            #expect(try await harness.api.call(.GET, "/api/holds/\(id)").json["scheduled_action"] == .null)
+            clock.set(checkOut.addingTimeInterval(49 * 3600))
+            #expect(await harness.service.runDueScheduledActions() == 0)
+            #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").count == 1)
+        }
+    }
+
+    @Test func aRestartBetweenSchedulingAndRunningStillRunsItOnce() async throws {
+        let clock = ManualClock()
+        var options = ServerHarness.Options()
+        options.clock = clock
+        try await ServerHarness.run(options) { harness in
+            let checkOut = clock.now().rounded()
+            let (id, _) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
+            clock.set(checkOut.addingTimeInterval(48 * 3600 + 1))
+            // "Restart": a new service over the same store finds the due action.
+            let restarted = HoldService(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
+                                        clock: clock, configuration: .init(recoveryGrace: 0), logger: ServerHarness.quietLogger)
+            #expect(await restarted.runDueScheduledActions() == 1)
+            #expect(await harness.service.runDueScheduledActions() == 0)
+            #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").count == 1)
+            #expect(try await harness.store.hold(id: id)?.status == .canceled)
+        }
+    }
+
+    @Test func aPolicyReloadChangesAPendingAction() async throws {
+        let clock = ManualClock()
+        var options = ServerHarness.Options()
+        options.clock = clock
+        try await ServerHarness.run(options) { harness in
+            let checkOut = clock.now().addingTimeInterval(86_400).rounded()
+            let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
+            let firstRevision = try #require(json["scheduled_action"]?["revision"]?.stringValue)
+            // The property manager shortens the release delay to 24 h.
+            var files: [String: String] = [:]
+            for file in harness.policies.revision.sources.files {
+                files[file.path] = String(decoding: file.contents, as: UTF8.self)
+                    .replacingOccurrences(of: "M.RELEASE_AFTER_CHECKOUT_HOURS = 48", with: "M.RELEASE_AFTER_CHECKOUT_HOURS = 24")
+            }
+            let reloaded = try harness.policies.reload(sources: PolicySourceSet(files: files))
+            #expect(reloaded.id != firstRevision)
+            #expect(await harness.service.reevaluateSchedules() == 1)
+            let after = try await harness.api.call(.GET, "/api/holds/\(id)")
+            #expect(after.json["scheduled_action"]?["at"] == Self.iso(checkOut.addingTimeInterval(24 * 3600)))
+            #expect(after.json["scheduled_action"]?["revision"]?.stringValue == reloaded.id)
+            #expect(await harness.service.reevaluateSchedules() == 0)
+        }
+    }
+
+    @Test func aHoldWithNothingScheduledBeforeItsDeadlineIsFlagged() async throws {
+        try await ServerHarness.run { harness in
+            let (_, json) = try await Self.capturableHold(harness, metadata: [:])
+            #expect(json["scheduled_action"] == .null)
+            #expect(json["flags"] == ["no_action_before_expiry"])
+        }
+    }
+}
+
+extension Date {
+    /// Whole seconds, as policies see times.
+    func rounded() -> Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
+}
