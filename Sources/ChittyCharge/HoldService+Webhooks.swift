@@ -58,19 +58,17 @@ extension HoldService {
         throw HoldServiceError(httpStatus: 503, message: "The hold kept changing while this event was applied; Stripe will retry it", code: "webhook_contention")
     }
 
-    /// A hold's webhook history, oldest first.
-    public func webhookEvents(holdID: String) async throws(HoldServiceError) -> [WebhookEventRecord] {
-        guard try await readHoldForEvents(holdID) else { throw .notFound(holdID: holdID) }
+    /// A hold's history: what Stripe told us (webhooks, reconciliation), what the
+    /// scheduler did, and the policy decisions about it (the `hold_limit` that placed it,
+    /// each `hold_schedule`), oldest first.
+    public func history(holdID: String) async throws(HoldServiceError) -> (events: [WebhookEventRecord], decisions: [PolicyDecisionRecord]) {
         do {
-            return try await store.webhookEvents(holdID: holdID)
-        } catch {
-            throw .storage(error)
-        }
-    }
-
-    private func readHoldForEvents(_ id: String) async throws(HoldServiceError) -> Bool {
-        do {
-            return try await store.hold(id: id) != nil
+            guard let hold = try await store.hold(id: holdID) else { throw HoldServiceError.notFound(holdID: holdID) }
+            let events = try await store.webhookEvents(holdID: holdID)
+            let decisions = try await store.decisions(subject: hold.createOperationKey) + store.decisions(subject: holdID)
+            return (events, decisions)
+        } catch let error as HoldServiceError {
+            throw error
         } catch {
             throw .storage(error)
         }

@@ -47,22 +47,30 @@ struct HoldRoutes {
         return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: service.flags(for: hold))), status: .ok)
     }
 
-    /// What Stripe told us about the hold, oldest first.
+    /// The hold's history, oldest first: webhooks, reconciliation, scheduled actions and
+    /// the policy decisions about it.
     @Sendable func events(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
-        let events = try await service.webhookEvents(holdID: id)
-        let body: PolicyValue = [
-            "object": "list",
-            "data": .array(events.map { event in
-                [
-                    "id": .string(event.id), "type": .string(event.type),
-                    "kind": .string(Self.eventKind(event.type)),
-                    "created": HoldJSON.timestamp(event.created), "received_at": HoldJSON.timestamp(event.receivedAt),
-                    "outcome": .string(event.outcome.rawValue),
-                ]
-            }),
-        ]
-        return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
+        let history = try await service.history(holdID: id)
+        var entries: [(at: Date, value: PolicyValue)] = history.events.map { event in
+            (event.created, [
+                "id": .string(event.id), "type": .string(event.type), "kind": .string(Self.eventKind(event.type)),
+                "created": HoldJSON.timestamp(event.created), "received_at": HoldJSON.timestamp(event.receivedAt),
+                "outcome": .string(event.outcome.rawValue),
+                "detail": event.type.hasPrefix("chittycharge.") ? ((try? JSONDecoder().decode(PolicyValue.self, from: event.payload)) ?? .null) : .null,
+            ])
+        }
+        entries += history.decisions.map { decision in
+            (decision.createdAt, [
+                "id": .string(decision.id), "type": .string(decision.hook), "kind": "decision",
+                "created": HoldJSON.timestamp(decision.createdAt), "revision": .string(decision.revision),
+                "source": .string(decision.source),
+                "decision": (try? JSONDecoder().decode(PolicyValue.self, from: decision.decision)) ?? .null,
+            ])
+        }
+        // Stable: equal times keep events before decisions, each in stored order.
+        let ordered = entries.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element.value)
+        return APIError.jsonResponse(HoldJSON.body(["object": "list", "data": .array(ordered)]), status: .ok)
     }
 
     static func eventKind(_ type: String) -> String {

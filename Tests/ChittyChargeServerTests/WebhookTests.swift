@@ -187,9 +187,12 @@ struct WebhookTests {
             #expect(reads.first?.contains(id) == true)
             let events = try await harness.api.call(.GET, "/api/holds/\(id)/events")
             if case .array(let items)? = events.json["data"] {
-                #expect(items.count == 1)
-                #expect(items.first?["kind"] == "reconciliation")
-                #expect(items.first?["outcome"] == "applied")
+                let fromStripe = items.filter { $0["kind"] != "decision" }
+                #expect(fromStripe.count == 1)
+                #expect(fromStripe.first?["kind"] == "reconciliation")
+                #expect(fromStripe.first?["outcome"] == "applied")
+                // The decisions about it: the hold_limit that placed it, the hold_schedule asked when it became capturable.
+                #expect(items.filter { $0["kind"] == "decision" }.compactMap { $0["type"]?.stringValue } == ["hold_limit", "hold_schedule"])
             } else {
                 Issue.record("no events: \(events.text)")
             }
