@@ -1,10 +1,16 @@
--- schedule.lua: when a hold is released automatically (used by the
--- `hold_schedule` hook).
+-- schedule.lua: when a hold is captured or released automatically (used by the
+-- `hold_schedule` hook, asked when a hold becomes capturable and again after
+-- every policy change).
 --
--- If the rental app sent the guest's check-out time in `metadata.check_out`,
--- the hold is released a while after it, leaving time to inspect the property
--- and capture for damage first. Without a readable check-out time nothing is
--- scheduled and the hold stays until someone captures or releases it.
+-- 1. No-show fee: if the rental app sent `metadata.no_show_fee` (cents) and
+--    `metadata.check_in`, that fee is captured a day after check-in, unless
+--    someone captures or releases the hold first (any manual action cancels the
+--    scheduled one). The rest of the hold is released by the capture.
+-- 2. Otherwise, if it sent the guest's check-out time in `metadata.check_out`,
+--    the hold is released a while after it, leaving time to inspect the
+--    property and capture for damage first.
+-- Without either, nothing is scheduled and the hold stays until someone
+-- captures or releases it (ChittyCharge flags it if Stripe's deadline nears).
 
 local M = {}
 
@@ -15,12 +21,38 @@ local M = {}
 -- Hours after check-out at which an uncaptured hold is released.
 M.RELEASE_AFTER_CHECKOUT_HOURS = 48
 
+-- Hours after check-in at which the no-show fee is captured.
+M.NO_SHOW_CAPTURE_AFTER_CHECKIN_HOURS = 24
+
 -- ---------------------------------------------------------------------------
 -- Rules
 -- ---------------------------------------------------------------------------
 
+-- The no-show capture, or nil when the hold has no usable fee and check-in.
+local function no_show_capture(hold, metadata)
+  local fee = math.tointeger(tonumber(metadata.no_show_fee))
+  if fee == nil or fee <= 0 or fee > hold.amount then
+    return nil
+  end
+  if type(metadata.check_in) ~= "string" then
+    return nil
+  end
+  local checked_in_at = chitty.parse_time(metadata.check_in)
+  if checked_in_at == nil then
+    return nil
+  end
+  local at = math.floor(checked_in_at + M.NO_SHOW_CAPTURE_AFTER_CHECKIN_HOURS * 60 * 60)
+  return { action = "capture", at = at, amount = fee }
+end
+
 function M.decide(hold)
   local metadata = hold.metadata
+  if type(metadata) == "table" then
+    local capture = no_show_capture(hold, metadata)
+    if capture then
+      return capture
+    end
+  end
   local check_out = type(metadata) == "table" and metadata.check_out or nil
   if type(check_out) ~= "string" then
     return { action = "none" }

@@ -1,40 +1,67 @@
 #!/usr/bin/env bash
 # Drives the README walk-through against a server started by ./scripts/run.sh:
-# health, place, authorise (through the Stripe emulator), refresh, capture, place and
-# release, a refused hold, the list. Needs curl and python3 (for reading ids).
+# health, place, authorise (through the Stripe emulator), the webhook that follows,
+# capture, place and release, an automatic release by the policy, a refused hold, the
+# list. Needs curl and python3 (for reading ids). The shipped policy allows 10 API
+# requests a minute per client; when the walk-through hits that, it waits as told by
+# Retry-After and goes on.
 set -euo pipefail
 base=${BASE_URL:-http://127.0.0.1:8787}
 emulator=${STRIPE_EMULATOR_URL:-http://127.0.0.1:8788}
 token=${CHITTY_ID_TOKEN:-demo-token}
-auth=(-H "ChittyID-Token: $token")
-json=(-H 'Content-Type: application/json')
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 step() { printf '\n== %s\n' "$*"; }
+
+# api METHOD PATH [JSON]: one API call; prints the body; waits out a 429 once.
+api() {
+    local method=$1 path=$2 body=${3:-} headers status
+    for attempt in 1 2; do
+        headers=$(mktemp)
+        if [ -n "$body" ]; then
+            status=$(curl -sS -o /tmp/walkthrough.body -D "$headers" -w '%{http_code}' -X "$method" "$base$path" \
+                -H "ChittyID-Token: $token" -H 'Content-Type: application/json' -d "$body")
+        else
+            status=$(curl -sS -o /tmp/walkthrough.body -D "$headers" -w '%{http_code}' -X "$method" "$base$path" \
+                -H "ChittyID-Token: $token")
+        fi
+        if [ "$status" = 429 ] && [ "$attempt" = 1 ]; then
+            wait=$(grep -i '^retry-after:' "$headers" | tr -dc '0-9')
+            echo "(rate limited by the policy: waiting ${wait:-60} s)" >&2
+            sleep "${wait:-60}"
+            continue
+        fi
+        rm -f "$headers"
+        cat /tmp/walkthrough.body
+        return 0
+    done
+}
+confirm() { curl -fsS -u sk_test_demo: "$emulator/v1/payment_intents/$1/confirm" -d payment_method=pm_card_visa; }
 
 step "health"
 curl -fsS "$base/health"; echo
 step "place a \$200 hold"
-hold=$(curl -fsS -X POST "$base/api/holds" "${auth[@]}" "${json[@]}" -H "Idempotency-Key: walkthrough-$(date +%s%N)" \
-    -d '{"amount":20000,"description":"Security deposit","property_id":"prop_1","metadata":{"guest_tier":"NEW_GUEST"}}')
+hold=$(api POST /api/holds '{"amount":20000,"description":"Security deposit","property_id":"prop_1","metadata":{"guest_tier":"NEW_GUEST"}}')
 echo "$hold"
 id=$(echo "$hold" | field id)
 step "the guest authorises $id (Stripe emulator, like Stripe.js)"
-curl -fsS -u sk_test_demo: "$emulator/v1/payment_intents/$id/confirm" -d payment_method=pm_card_visa | python3 -c "import json,sys; p=json.load(sys.stdin); print({k: p[k] for k in ('id','status','amount_capturable')})"
+confirm "$id" | python3 -c "import json,sys; p=json.load(sys.stdin); print({k: p[k] for k in ('id','status','amount_capturable')})"
+sleep 1
 step "the emulator's signed webhook moved it to requires_capture (no refresh)"
-for _ in $(seq 1 50); do
-    status=$(curl -fsS "$base/api/holds/$id" "${auth[@]}" | field status)
-    [ "$status" = requires_capture ] && break
-    sleep 0.1
-done
-curl -fsS "$base/api/holds/$id" "${auth[@]}"; echo
-curl -fsS "$base/api/holds/$id/events" "${auth[@]}"; echo
+api GET "/api/holds/$id"; echo
+api GET "/api/holds/$id/events" | python3 -c "import json,sys; [print(' ', e['kind'], e['type'], e.get('outcome', e.get('source', ''))) for e in json.load(sys.stdin)['data']]"
 step "capture \$75 (the rest is released)"
-curl -fsS -X POST "$base/api/holds/$id/capture" "${auth[@]}" "${json[@]}" -d '{"amount_to_capture":7500}'; echo
+api POST "/api/holds/$id/capture" '{"amount_to_capture":7500}'; echo
 step "place another hold and release it"
-second=$(curl -fsS -X POST "$base/api/holds" "${auth[@]}" "${json[@]}" -d '{"amount":15000,"description":"Pet deposit"}' | field id)
-curl -fsS -u sk_test_demo: "$emulator/v1/payment_intents/$second/confirm" -d payment_method=pm_card_visa >/dev/null
-curl -fsS -X POST "$base/api/holds/$second/cancel" "${auth[@]}"; echo
+second=$(api POST /api/holds '{"amount":15000,"description":"Pet deposit"}' | field id)
+confirm "$second" >/dev/null
+api POST "/api/holds/$second/cancel"; echo
+step "a hold whose guest checked out 49 h ago: once authorised, its policy releases it by itself"
+past=$(python3 -c "import datetime; print((datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=49)).strftime('%Y-%m-%dT%H:%M:%SZ'))")
+third=$(api POST /api/holds "{\"amount\":10000,\"description\":\"Deposit\",\"metadata\":{\"check_out\":\"$past\"}}" | field id)
+confirm "$third" >/dev/null
+sleep 4   # the scheduler looks for due actions every 2 s
+api GET "/api/holds/$third/events" | python3 -c "import json,sys; [print(' ', e['kind'], e['type'], e.get('outcome', e.get('source', ''))) for e in json.load(sys.stdin)['data']]"
 step "a hold above the NEW_GUEST limit is refused (400)"
-curl -sS -X POST "$base/api/holds" "${auth[@]}" "${json[@]}" -d '{"amount":300000,"description":"Deposit","metadata":{"guest_tier":"NEW_GUEST"}}'; echo
+api POST /api/holds '{"amount":300000,"description":"Deposit","metadata":{"guest_tier":"NEW_GUEST"}}'; echo
 step "the holds, newest first"
-curl -fsS "$base/api/holds?limit=5" "${auth[@]}" | python3 -c "import json,sys; [print(h['id'], h['status'], h['amount'], h['amount_received'], h['chitty_id']) for h in json.load(sys.stdin)['data']]"
+api GET "/api/holds?limit=5" | python3 -c "import json,sys; [print(h['id'], h['status'], h['amount'], h['amount_received'], h['chitty_id']) for h in json.load(sys.stdin)['data']]"
