@@ -157,6 +157,19 @@ let package = Package(
             ],
             path: "Benchmarks/HoldAPIBenchmark"
         ),
+        .executableTarget(
+            name: "SchedulerBenchmark",
+            dependencies: [
+                "ChittyCharge",
+                "ChittyIDClient",
+                "HoldStoreSQLite",
+                "PolicyEngine",
+                "StripeAPI",
+                "StripeEmulator",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/SchedulerBenchmark"
+        ),
         .testTarget(
             name: "PolicyEngineTests",
             dependencies: [

@@ -99,6 +99,10 @@ extension HoldService {
             defer { _ = schedulesRunning.withLock { $0.remove(hold.id) } }
             if action.state == .pending {
                 guard (try? await store.claimScheduledAction(action, holdID: hold.id)) == true else { continue }
+            } else {
+                // Left running by a crash, or finished by another loop since the list was
+                // read: only the first case is still there once this loop owns the hold.
+                guard let current = try? await store.hold(id: hold.id), current.scheduledAction == action else { continue }
             }
             if await run(action, on: hold) { finished += 1 }
         }

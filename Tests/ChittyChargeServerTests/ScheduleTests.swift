@@ -152,6 +152,35 @@ struct ScheduleTests {
         }
     }
 
+    @Test func schedulerLoopsRacingEachOtherRunEachActionOnce() async throws {
+        let clock = ManualClock()
+        var options = ServerHarness.Options()
+        options.clock = clock
+        try await ServerHarness.run(options) { harness in
+            let checkOut = clock.now().rounded()
+            var ids: [String] = []
+            for _ in 0..<6 { ids.append(try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)]).id) }
+            clock.set(checkOut.addingTimeInterval(48 * 3600 + 1))
+            // Two "processes" (services over one store), two loops each.
+            let other = HoldService(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
+                                    clock: clock, configuration: .init(recoveryGrace: 0), logger: ServerHarness.quietLogger)
+            let finished = await withTaskGroup(of: Int.self) { group in
+                for service in [harness.service, harness.service, other, other] {
+                    group.addTask { await service.runDueScheduledActions() }
+                }
+                var total = 0
+                for await count in group { total += count }
+                return total
+            }
+            #expect(finished == ids.count)
+            #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").filter { !$0.replayed }.count == ids.count)
+            for id in ids {
+                let entries = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldService.scheduledReleaseEventType }
+                #expect(entries.count == 1, "\(id)")
+            }
+        }
+    }
+
     @Test func aHoldWithNothingScheduledBeforeItsDeadlineIsFlagged() async throws {
         try await ServerHarness.run { harness in
             let (_, json) = try await Self.capturableHold(harness, metadata: [:])

@@ -1,0 +1,83 @@
+// Scheduler figure (issue 4), in release mode:
+//
+//   swift run -c release SchedulerBenchmark            # SCHED_HOLDS (10000), SCHED_RUNNERS (4)
+//
+// Places SCHED_HOLDS holds on saved cards through HoldService (SQLite in a temporary file,
+// the Stripe emulator in-process), each with a policy decision already due: half a
+// no-show capture, half a release after check-out (the shipped policy). Then SCHED_RUNNERS
+// scheduler loops drain them concurrently, as several ticks racing each other would.
+// Prints the time to drain and checks the emulator's call log: every hold captured or
+// released exactly once (replays of one idempotency key do not count twice), none twice.
+import ChittyCharge
+import ChittyIDClient
+import Foundation
+import HoldStoreSQLite
+import Logging
+import PolicyEngine
+import StripeAPI
+import StripeEmulator
+
+let environment = ProcessInfo.processInfo.environment
+let holdCount = Int(environment["SCHED_HOLDS"] ?? "") ?? 10_000
+let runners = Int(environment["SCHED_RUNNERS"] ?? "") ?? 4
+let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+let policyFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("policies").path
+let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-sched-\(UUID().uuidString).sqlite").path
+let store = try await SQLiteHoldStore.open(path: databasePath, logger: quiet)
+let emulator = StripeEmulator(callLogCapacity: 4 * holdCount + 1000)
+let gateway = StripeClient(transport: StripeEmulatorTransport(emulator: emulator), secretKey: "sk_test_bench", logger: quiet)
+let service = HoldService(
+    store: store, gateway: gateway, minter: EmulatedChittyIDMinter(),
+    policies: try PolicyEngine(directory: policyFolder, logger: quiet), logger: quiet)
+
+let past = Date().addingTimeInterval(-3 * 86_400).formatted(Date.ISO8601FormatStyle())
+print("SchedulerBenchmark: placing \(holdCount) holds with an action already due")
+let placing = ContinuousClock.now
+for index in 0..<holdCount {
+    var metadata: [String: PolicyValue] = ["check_out": .string(past), "check_in": .string(past)]
+    if index.isMultiple(of: 2) { metadata["no_show_fee"] = "2500" }
+    let request = HoldRequest(amount: 10_000, description: "Deposit \(index)", metadata: metadata,
+                              customer: "cus_bench", paymentMethod: "pm_card_visa", confirm: true)
+    let placement = try await service.placeHold(request, client: "bench", idempotencyKey: nil)
+    guard placement.hold.scheduledAction != nil else { fatalError("hold \(index) has nothing scheduled") }
+}
+print(String(format: "  placed in %.1f s", seconds(ContinuousClock.now - placing)))
+
+await emulator.resetCalls()
+let draining = ContinuousClock.now
+let finished = await withTaskGroup(of: Int.self) { group in
+    for _ in 0..<runners {
+        group.addTask {
+            var done = 0
+            while true {
+                let ran = await service.runDueScheduledActions(limit: 100)
+                if ran == 0, (try? await store.holdsWithDueActions(at: Date(), limit: 1).isEmpty) ?? true { return done }
+                done += ran
+            }
+        }
+    }
+    var total = 0
+    for await count in group { total += count }
+    return total
+}
+let drained = seconds(ContinuousClock.now - draining)
+
+let actions = await emulator.calls().filter { $0.method == "POST" && ($0.path.hasSuffix("/capture") || $0.path.hasSuffix("/cancel")) }
+let executed = actions.filter { !$0.replayed && !$0.injectedFault && $0.status == 200 }
+var perHold: [String: Int] = [:]
+for call in executed { perHold[String(call.path.split(separator: "/")[2]), default: 0] += 1 }
+let twice = perHold.values.filter { $0 > 1 }.count
+let intents = await emulator.paymentIntents()
+let settled = intents.filter { $0.status == "succeeded" || $0.status == "canceled" }.count
+print("  \(runners) scheduler loops drained \(finished) actions in \(String(format: "%.1f", drained)) s (\(String(format: "%.0f", Double(finished) / drained)) actions/s)")
+print("  Stripe captures+releases executed: \(executed.count) for \(perHold.count) holds; holds acted on twice: \(twice); settled intents: \(settled)/\(intents.count)")
+print("  (target: \(holdCount) actions, zero duplicates)")
+
+try await store.close()
+try? FileManager.default.removeItem(atPath: databasePath)
