@@ -69,7 +69,7 @@ public struct Hold: Sendable, Equatable, Codable {
     public var canceledAt: Date?
     /// When Stripe's view in this record was observed: the time of our own call's answer,
     /// or the `created` time of the webhook event it came from. An event older than this
-    /// may only move the hold forward (see `applying(_:receivedAt:)`).
+    /// may only move the hold forward (see `judge(_:receivedAt:)`).
     public var stripeStateAt: Date?
     /// What `hold_schedule` decided to do with the hold, while it is still to be done.
     /// Owned by the scheduling methods of the store: writing a hold never changes it.

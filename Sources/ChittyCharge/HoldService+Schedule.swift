@@ -161,8 +161,18 @@ extension HoldService {
             logger.error("could not read pending scheduled actions", metadata: ["error": "\(error)"])
             return 0
         }
-        for hold in holds { await schedule(hold) }
-        return holds.count
+        var asked = 0
+        let firstAsk: (String) -> Bool = { id in
+            self.schedulesReevaluated.withLock { asked in
+                if asked.revision != revision { asked = (revision, []) }
+                return asked.holds.insert(id).inserted
+            }
+        }
+        for hold in holds where firstAsk(hold.id) {
+            await schedule(hold)
+            asked += 1
+        }
+        return asked
     }
 
     private func recordScheduleDecision(_ evaluation: PolicyEvaluation<HoldScheduleHook.Decision>, input: HoldScheduleHook.Input, holdID: String) async {

@@ -2,7 +2,7 @@ import Foundation
 
 extension HoldService {
     /// Takes one verified Stripe event: stores it once, and moves its hold as far as the
-    /// event says (never backwards, see `Hold.applying`). A duplicate changes nothing.
+    /// event says (never backwards, see `Hold.judge`). A duplicate changes nothing.
     /// Safe against our own capture/cancel writing the same hold at the same moment: the
     /// hold is replaced only if it is still the one the event was judged against.
     public func ingestWebhook(_ event: StripeEvent) async throws(HoldServiceError) -> WebhookOutcome {

@@ -50,6 +50,9 @@ public final class HoldService: Sendable {
     private let mintFlights = SingleFlight<Bool>()
     /// Holds whose scheduled action this process is running now.
     let schedulesRunning = Mutex<Set<String>>([])
+    /// Holds already re-asked under the active revision after a reload: a revision whose
+    /// hook fails keeps the old action, and must not be asked again every tick.
+    let schedulesReevaluated = Mutex<(revision: String, holds: Set<String>)>(("", []))
 
     public init(store: any HoldStore, gateway: (any PaymentGateway)?, minter: any ChittyIDMinter,
                 policies: PolicyEngine, clock: any WallClock = SystemWallClock(),

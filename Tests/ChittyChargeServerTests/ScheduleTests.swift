@@ -152,6 +152,30 @@ struct ScheduleTests {
         }
     }
 
+    @Test func aReloadedPolicyThatFailsKeepsThePendingActionAndIsAskedOnce() async throws {
+        let clock = ManualClock()
+        var options = ServerHarness.Options()
+        options.clock = clock
+        try await ServerHarness.run(options) { harness in
+            let checkOut = clock.now().addingTimeInterval(86_400).rounded()
+            let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
+            let before = try #require(json["scheduled_action"])
+            var files: [String: String] = [:]
+            for file in harness.policies.revision.sources.files {
+                var text = String(decoding: file.contents, as: UTF8.self)
+                // Loads and passes its smoke test (no metadata), fails for real holds.
+                if file.path == "schedule.lua" {
+                    text = text.replacingOccurrences(of: "function M.decide(hold)", with: "function M.decide(hold)\n  if hold.amount == 20000 then error(\"broken rule\") end")
+                }
+                files[file.path] = text
+            }
+            _ = try harness.policies.reload(sources: PolicySourceSet(files: files))
+            #expect(await harness.service.reevaluateSchedules() == 1)
+            #expect(await harness.service.reevaluateSchedules() == 0)
+            #expect(try await harness.api.call(.GET, "/api/holds/\(id)").json["scheduled_action"] == before)
+        }
+    }
+
     @Test func schedulerLoopsRacingEachOtherRunEachActionOnce() async throws {
         let clock = ManualClock()
         var options = ServerHarness.Options()

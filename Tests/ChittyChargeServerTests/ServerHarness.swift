@@ -99,15 +99,22 @@ struct ServerHarness {
             let app = buildApplication(
                 ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
                 logger: quietLogger)
-            try await app.test(.live) { client in
-                if options.webhooks, let secret = options.webhookSecret {
-                    await emulator.configureWebhookEndpoint(
-                        url: "http://127.0.0.1:\(client.port!)/webhook", secret: secret, automaticDelivery: options.automaticWebhooks)
+            // The store is closed whatever the test does: an open connection left to
+            // deinit stops the whole test process.
+            do {
+                try await app.test(.live) { client in
+                    if options.webhooks, let secret = options.webhookSecret {
+                        await emulator.configureWebhookEndpoint(
+                            url: "http://127.0.0.1:\(client.port!)/webhook", secret: secret, automaticDelivery: options.automaticWebhooks)
+                    }
+                    let harness = ServerHarness(
+                        api: APIClient(baseURL: "http://127.0.0.1:\(client.port!)"), emulator: emulator, emulatorBaseURL: emulatorBase,
+                        store: store, minter: minter, service: service, policies: policies, gateway: gateway)
+                    try await body(harness)
                 }
-                let harness = ServerHarness(
-                    api: APIClient(baseURL: "http://127.0.0.1:\(client.port!)"), emulator: emulator, emulatorBaseURL: emulatorBase,
-                    store: store, minter: minter, service: service, policies: policies, gateway: gateway)
-                try await body(harness)
+            } catch {
+                try? await store.close()
+                throw error
             }
             try await store.close()
         }
