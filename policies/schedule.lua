@@ -9,6 +9,9 @@
 -- 2. Otherwise, if it sent the guest's check-out time in `metadata.check_out`,
 --    the hold is released a while after it, leaving time to inspect the
 --    property and capture for damage first.
+-- 3. If that release would come after the hold lapses (a long stay), the hold is
+--    reauthorized a day before its deadline instead: a new hold on the guest's
+--    saved card replaces it, and is asked about in turn.
 -- Without either, nothing is scheduled and the hold stays until someone
 -- captures or releases it (ChittyCharge flags it if Stripe's deadline nears).
 
@@ -23,6 +26,10 @@ M.RELEASE_AFTER_CHECKOUT_HOURS = 48
 
 -- Hours after check-in at which the no-show fee is captured.
 M.NO_SHOW_CAPTURE_AFTER_CHECKIN_HOURS = 24
+
+-- For stays longer than the hold lasts: hours before the hold's deadline
+-- (`capture_before`) at which a new hold replaces it.
+M.REAUTHORIZE_BEFORE_DEADLINE_HOURS = 24
 
 -- ---------------------------------------------------------------------------
 -- Rules
@@ -67,6 +74,16 @@ function M.decide(hold)
 
   -- math.floor keeps `at` a whole number of seconds even for e.g. 1.5 hours.
   local at = math.floor(checked_out_at + M.RELEASE_AFTER_CHECKOUT_HOURS * 60 * 60)
+
+  -- A stay longer than the card network keeps the hold: place a new hold before this
+  -- one lapses (ChittyCharge can only do this for a hold on a saved card).
+  local deadline = type(hold.capture_before) == "string" and chitty.parse_time(hold.capture_before) or nil
+  if deadline ~= nil then
+    local renew_at = math.floor(deadline - M.REAUTHORIZE_BEFORE_DEADLINE_HOURS * 60 * 60)
+    if at > renew_at then
+      return { action = "reauthorize", at = renew_at }
+    end
+  end
   return { action = "release", at = at }
 end
 

@@ -74,6 +74,10 @@ public struct Hold: Sendable, Equatable, Codable {
     /// What `hold_schedule` decided to do with the hold, while it is still to be done.
     /// Owned by the scheduling methods of the store: writing a hold never changes it.
     public var scheduledAction: ScheduledAction?
+    /// The hold this one was placed to replace (a reauthorization), and the one that
+    /// replaced it.
+    public var replaces: String?
+    public var replacedBy: String?
 
     public init(
         id: String, chittyID: String? = nil, chittyIDStatus: ChittyIDStatus = .pending,
@@ -83,7 +87,7 @@ public struct Hold: Sendable, Equatable, Codable {
         clientSecret: String? = nil, client: String, tier: String, tierLimit: Int,
         policyRevision: String, createOperationKey: String, createdAt: Date, updatedAt: Date,
         captureBefore: Date? = nil, capturedAt: Date? = nil, canceledAt: Date? = nil, stripeStateAt: Date? = nil,
-        scheduledAction: ScheduledAction? = nil
+        scheduledAction: ScheduledAction? = nil, replaces: String? = nil, replacedBy: String? = nil
     ) {
         self.id = id
         self.chittyID = chittyID
@@ -111,6 +115,8 @@ public struct Hold: Sendable, Equatable, Codable {
         self.canceledAt = canceledAt
         self.stripeStateAt = stripeStateAt
         self.scheduledAction = scheduledAction
+        self.replaces = replaces
+        self.replacedBy = replacedBy
     }
 
     /// Takes Stripe's view of the money (status and amounts) without touching our fields.
@@ -154,6 +160,8 @@ public struct ScheduledAction: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable {
         case capture
         case release
+        /// A new hold for the same amount on the saved card, then release this one.
+        case reauthorize
     }
 
     public enum State: String, Sendable, Codable {

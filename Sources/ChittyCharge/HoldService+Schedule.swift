@@ -5,6 +5,7 @@ extension HoldService {
     /// Event types under which the scheduler's own actions appear in a hold's history.
     public static let scheduledCaptureEventType = "chittycharge.scheduled_capture"
     public static let scheduledReleaseEventType = "chittycharge.scheduled_release"
+    public static let scheduledReauthorizationEventType = "chittycharge.scheduled_reauthorization"
 
     /// Asks `hold_schedule` what to do with a capturable hold, stores the answer (with the
     /// revision that gave it) and returns the action now pending, if any. A failing policy
@@ -35,14 +36,19 @@ extension HoldService {
         switch decision.action {
         case .none:
             next = nil
-        case .capture, .release:
+        case .capture, .release, .reauthorize:
             guard let at = decision.at else { return hold.scheduledAction }
             if let amount = decision.amount, amount > Int64(hold.amount) {
                 logger.error("hold_schedule asked to capture more than the hold; nothing is scheduled", metadata: ["amount": "\(amount)"])
                 return hold.scheduledAction
             }
+            let kind: ScheduledAction.Kind = switch decision.action {
+            case .capture: .capture
+            case .reauthorize: .reauthorize
+            default: .release
+            }
             next = ScheduledAction(
-                kind: decision.action == .capture ? .capture : .release, at: Date(timeIntervalSince1970: TimeInterval(at)),
+                kind: kind, at: Date(timeIntervalSince1970: TimeInterval(at)),
                 amount: decision.amount.map { Int($0) }, revision: evaluation.revision)
         }
         if next != hold.scheduledAction {
@@ -115,15 +121,25 @@ extension HoldService {
         var logger = self.logger
         logger[metadataKey: "hold.id"] = .string(hold.id)
         logger[metadataKey: "schedule.action"] = .string(action.kind.rawValue)
-        let kind: HoldOperationKind = action.kind == .capture ? .capture : .cancel
-        let eventType = action.kind == .capture ? Self.scheduledCaptureEventType : Self.scheduledReleaseEventType
+        let eventType = switch action.kind {
+        case .capture: Self.scheduledCaptureEventType
+        case .release: Self.scheduledReleaseEventType
+        case .reauthorize: Self.scheduledReauthorizationEventType
+        }
         var outcome = WebhookOutcome.applied
         var detail: [String: String] = [
             "revision": action.revision, "at": Self.isoString(action.at),
         ]
         if let amount = action.amount { detail["amount"] = String(amount) }
         do {
-            _ = try await perform(kind, holdID: hold.id, requestedAmount: action.amount, byScheduler: true)
+            switch action.kind {
+            case .capture:
+                _ = try await perform(.capture, holdID: hold.id, requestedAmount: action.amount, byScheduler: true)
+            case .release:
+                _ = try await perform(.cancel, holdID: hold.id, requestedAmount: nil, byScheduler: true)
+            case .reauthorize:
+                detail["replaced_by"] = try await reauthorize(hold, revision: action.revision)
+            }
             logger.info("scheduled action done")
         } catch {
             if error.code == "stripe_unavailable" || error.code == "storage_error" {
@@ -147,6 +163,66 @@ extension HoldService {
             return false
         }
         return true
+    }
+
+    /// Places a new hold for the same amount on the guest's saved card (off-session), links
+    /// the two, then releases the old one. Returns the new hold's id. The new hold's create
+    /// operation is keyed by the old hold, so a retry after a crash resumes it instead of
+    /// placing a second one. Without a saved card, or if the card is declined, the old hold
+    /// is left as it is (to Stripe's deadline, and flagged as having no action before it).
+    func reauthorize(_ hold: Hold, revision: String) async throws(HoldServiceError) -> String {
+        guard let gateway else { throw .stripeNotConfigured }
+        let original: CreateOperation?
+        do {
+            original = try await store.createOperation(key: hold.createOperationKey)
+        } catch {
+            throw .storage(error)
+        }
+        guard let original, original.params.customer != nil, original.params.paymentMethod != nil else {
+            throw HoldServiceError(httpStatus: 409, message: "The hold was not placed on a saved card, so it cannot be reauthorized; it is left to Stripe's deadline",
+                                   code: "reauthorization_impossible")
+        }
+        guard hold.status == .requiresCapture else {
+            throw .conflict("Only a capturable hold is reauthorized (this one is \(hold.status.rawValue))", code: "reauthorization_not_needed")
+        }
+        var params = original.params
+        params.confirm = true
+        let now = clock.now()
+        let operation = CreateOperation(
+            key: "chittycharge-create-" + UUID().uuidString.lowercased(), client: hold.client,
+            clientIdempotencyKey: "chittycharge-reauthorize:" + hold.id, requestHash: "reauthorize:" + hold.id, params: params,
+            tier: hold.tier, tierLimit: hold.tierLimit, policyRevision: revision, propertyID: hold.propertyID,
+            tenantID: hold.tenantID, createdAt: now, updatedAt: now)
+        let replacement: Hold
+        do {
+            switch try await store.claimCreate(operation) {
+            case .started(let started):
+                replacement = try await executeCreate(started, gateway: gateway).get()
+            case .existing(let earlier) where earlier.state == .pending:
+                replacement = try await executeCreate(earlier, gateway: gateway).get()
+            case .existing(let earlier) where earlier.state == .succeeded:
+                guard let id = earlier.holdID, let found = try await store.hold(id: id) else { throw HoldServiceError.storage(HoldStoreError.notFound(earlier.key)) }
+                replacement = found
+            case .existing(let earlier):
+                throw HoldServiceError(stored: earlier.failure ?? HoldServiceError.conflict("The reauthorization failed", code: "reauthorization_failed").stored)
+            }
+        } catch let error as HoldServiceError {
+            throw error
+        } catch {
+            throw .storage(error)
+        }
+        guard replacement.status == .requiresCapture else {
+            throw .conflict("The new hold is \(replacement.status.rawValue), not in place; the old hold is kept", code: "reauthorization_incomplete",
+                            details: ["new_hold": .string(replacement.id)])
+        }
+        do {
+            try await store.linkReplacement(oldHoldID: hold.id, newHoldID: replacement.id)
+        } catch {
+            throw .storage(error)
+        }
+        _ = try await perform(.cancel, holdID: hold.id, requestedAmount: nil, byScheduler: true)
+        logger.notice("hold reauthorized", metadata: ["hold.id": .string(hold.id), "hold.replaced_by": .string(replacement.id)])
+        return replacement.id
     }
 
     /// After a policy reload, asks the new revision again about every pending action the

@@ -151,7 +151,7 @@ public final class HoldService: Sendable {
         }
     }
 
-    private func executeCreate(_ operation: CreateOperation, gateway: any PaymentGateway) async -> Result<Hold, HoldServiceError> {
+    func executeCreate(_ operation: CreateOperation, gateway: any PaymentGateway) async -> Result<Hold, HoldServiceError> {
         await createFlights.run(operation.key) { [self] in
             var logger = self.logger
             logger[metadataKey: "operation.key"] = .string(operation.key)

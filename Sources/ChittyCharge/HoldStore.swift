@@ -232,6 +232,8 @@ public protocol HoldStore: Sendable {
     /// Holds whose scheduled action is due at `now` (pending or left running by a crash),
     /// earliest first.
     func holdsWithDueActions(at now: Date, limit: Int) async throws -> [Hold]
+    /// Atomically: records that `newHoldID` replaces `oldHoldID` (a reauthorization).
+    func linkReplacement(oldHoldID: String, newHoldID: String) async throws
     /// Holds with a pending action decided by another policy revision than `revision`.
     func holdsWithPendingActions(notFrom revision: String, limit: Int) async throws -> [Hold]
 

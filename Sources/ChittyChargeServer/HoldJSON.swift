@@ -31,6 +31,8 @@ enum HoldJSON {
             "canceled_at": timestamp(hold.canceledAt),
             "scheduled_action": hold.scheduledAction.map(scheduledAction) ?? .null,
             "flags": .array(flags.map(PolicyValue.string)),
+            "replaces": hold.replaces.map(PolicyValue.string) ?? .null,
+            "replaced_by": hold.replacedBy.map(PolicyValue.string) ?? .null,
         ]
         if includeClientSecret {
             object["client_secret"] = hold.clientSecret.map(PolicyValue.string) ?? .null

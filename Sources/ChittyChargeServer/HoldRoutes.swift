@@ -76,7 +76,8 @@ struct HoldRoutes {
     static func eventKind(_ type: String) -> String {
         switch type {
         case HoldService.reconciliationEventType: "reconciliation"
-        case HoldService.scheduledCaptureEventType, HoldService.scheduledReleaseEventType: "scheduled_action"
+        case HoldService.scheduledCaptureEventType, HoldService.scheduledReleaseEventType, HoldService.scheduledReauthorizationEventType:
+            "scheduled_action"
         default: "webhook"
         }
     }

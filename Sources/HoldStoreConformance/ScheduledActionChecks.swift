@@ -7,6 +7,18 @@ extension HoldStoreConformance {
     }
 
     static let scheduledActionChecks: [HoldStoreCheck] = [
+        HoldStoreCheck("linkReplacement links both holds, atomically") { store in
+            try await Fixture.placeHold(in: store, id: "pi_old")
+            try await Fixture.placeHold(in: store, id: "pi_new")
+            try await store.linkReplacement(oldHoldID: "pi_old", newHoldID: "pi_new")
+            try expectEqual(try await store.hold(id: "pi_old")?.replacedBy, "pi_new", "the old hold's replacedBy")
+            try expectEqual(try await store.hold(id: "pi_new")?.replaces, "pi_old", "the new hold's replaces")
+            try await expectStoreError("linking to an unknown hold", matching: \.isNotFound) {
+                try await store.linkReplacement(oldHoldID: "pi_new", newHoldID: "pi_missing")
+            }
+            try expectEqual(try await store.hold(id: "pi_new")?.replacedBy, nil, "nothing written when a link fails")
+        },
+
         HoldStoreCheck("setScheduledAction sets and clears; writing the hold leaves it alone") { store in
             let hold = try await Fixture.placeHold(in: store, id: "pi_1")
             let capture = action(.capture, at: 5_000, amount: 2_500)

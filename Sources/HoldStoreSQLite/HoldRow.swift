@@ -14,7 +14,10 @@ enum HoldRow {
     static let insert = "INSERT INTO holds (\(columns)) VALUES (\(placeholders(25)))"
     /// What reads return: the written columns plus the scheduled action, which only the
     /// scheduling statements below write.
-    static let readColumns = columns + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state"
+    static let readColumns = columns
+        + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state, replaces, replaced_by"
+    static let setReplacedBy = "UPDATE holds SET replaced_by = ?2 WHERE id = ?1 RETURNING id"
+    static let setReplaces = "UPDATE holds SET replaces = ?2 WHERE id = ?1 RETURNING id"
     static let setSchedule = """
         UPDATE holds SET scheduled_action = ?2, scheduled_at = ?3, scheduled_amount = ?4, scheduled_revision = ?5, \
         scheduled_state = ?6 WHERE id = ?1 RETURNING id
@@ -149,7 +152,9 @@ enum HoldRow {
             capturedAt: try column.optionalDate("captured_at"),
             canceledAt: try column.optionalDate("canceled_at"),
             stripeStateAt: try column.optionalDate("stripe_state_at"),
-            scheduledAction: try scheduledAction(column)
+            scheduledAction: try scheduledAction(column),
+            replaces: try column.optionalString("replaces"),
+            replacedBy: try column.optionalString("replaced_by")
         )
     }
 }

@@ -185,12 +185,15 @@ enum HoldStoreSchema {
         SchemaMigration(version: 2, name: "webhook events, Stripe's state time, scheduled actions", statements: [
             "ALTER TABLE holds ADD COLUMN stripe_state_at INTEGER",
             // The hold's scheduled capture or release (hold_schedule), while it is to be done.
-            "ALTER TABLE holds ADD COLUMN scheduled_action TEXT CHECK (scheduled_action IN ('capture', 'release'))",
+            "ALTER TABLE holds ADD COLUMN scheduled_action TEXT CHECK (scheduled_action IN ('capture', 'release', 'reauthorize'))",
             "ALTER TABLE holds ADD COLUMN scheduled_at INTEGER",
             "ALTER TABLE holds ADD COLUMN scheduled_amount INTEGER",
             "ALTER TABLE holds ADD COLUMN scheduled_revision TEXT",
             "ALTER TABLE holds ADD COLUMN scheduled_state TEXT CHECK (scheduled_state IN ('pending', 'running'))",
             "CREATE INDEX holds_scheduled ON holds (scheduled_at, id) WHERE scheduled_action IS NOT NULL",
+            // Reauthorization links a new hold to the one it replaces.
+            "ALTER TABLE holds ADD COLUMN replaces TEXT",
+            "ALTER TABLE holds ADD COLUMN replaced_by TEXT",
             // Every verified event, once (the id is the key), with what it did.
             """
             CREATE TABLE webhook_events (

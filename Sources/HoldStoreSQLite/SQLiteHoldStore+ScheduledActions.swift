@@ -23,6 +23,20 @@ extension SQLiteHoldStore {
         }
     }
 
+    public func linkReplacement(oldHoldID: String, newHoldID: String) async throws {
+        defer {
+            holdCache.invalidate(id: oldHoldID)
+            holdCache.invalidate(id: newHoldID)
+        }
+        try await write("linkReplacement") { db in
+            for (sql, id, other) in [(HoldRow.setReplacedBy, oldHoldID, newHoldID), (HoldRow.setReplaces, newHoldID, oldHoldID)] {
+                if try await db.rows(sql, [.text(id), .text(other)]).isEmpty {
+                    throw HoldStoreError.notFound("hold \(id)")
+                }
+            }
+        }
+    }
+
     public func holdsWithDueActions(at now: Date, limit: Int) async throws -> [Hold] {
         try await read("holdsWithDueActions") { db in
             try await db.rows(HoldRow.selectDueActions, [SQLiteData(now), .integer(max(1, limit))]).map(HoldRow.decode)

@@ -30,7 +30,9 @@ public enum HoldScheduleHook: PolicyHookContract {
     }
 
     public enum Action: String, Sendable, Equatable {
-        case capture, release, none
+        /// Place a new hold on the guest's saved card before this one lapses, then release
+        /// this one (long stays).
+        case capture, release, reauthorize, none
     }
 
     public struct Decision: Sendable, Equatable {
@@ -77,7 +79,7 @@ public enum HoldScheduleHook: PolicyHookContract {
     static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision {
         let name = try fields.string(.action, maxLength: 20)
         guard let action = Action(rawValue: name) else {
-            throw PolicyResultProblem("returned action '\(name)'; it must be \"capture\", \"release\" or \"none\"")
+            throw PolicyResultProblem("returned action '\(name)'; it must be \"capture\", \"release\", \"reauthorize\" or \"none\"")
         }
         if action == .none { return Decision(action: .none) }
         // Unix seconds between 2000 and 2100: anything else is a unit mistake (milliseconds).

@@ -218,3 +218,112 @@ extension Date {
     /// Whole seconds, as policies see times.
     func rounded() -> Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
 }
+
+@Suite("Reauthorizing a hold before Stripe's deadline")
+struct ReauthorizationTests {
+    /// Reauthorize a day before the deadline when the stay is long.
+    static let longStayPolicy = """
+        function hold_schedule(hold)
+          if hold.metadata.long_stay and hold.capture_before then
+            return { action = "reauthorize", at = chitty.parse_time(hold.capture_before) - 24 * 3600 }
+          end
+          return { action = "none" }
+        end
+        """
+
+    static func options(_ clock: ManualClock) -> ServerHarness.Options {
+        var options = ServerHarness.Options()
+        options.clock = clock
+        options.extraPolicy = longStayPolicy
+        return options
+    }
+
+    static func runWhenDue(_ harness: ServerHarness, _ clock: ManualClock, holdID: String) async throws -> Int {
+        let hold = try #require(try await harness.store.hold(id: holdID))
+        let action = try #require(hold.scheduledAction)
+        #expect(action.kind == .reauthorize)
+        clock.set(action.at.addingTimeInterval(1))
+        return await harness.service.runDueScheduledActions()
+    }
+
+    @Test func aSavedCardHoldIsReplacedByANewHoldThenReleased() async throws {
+        let clock = ManualClock()
+        try await ServerHarness.run(Self.options(clock)) { harness in
+            let created = try await harness.api.createHold([
+                "amount": 40_000, "description": "Long stay", "customer": "cus_guest", "payment_method": "pm_card_visa",
+                "metadata": ["long_stay": "yes"],
+            ])
+            #expect(created.status == 201, "\(created.text)")
+            let oldID = try #require(created.json["id"]?.stringValue)
+            #expect(created.json["scheduled_action"]?["action"] == "reauthorize")
+            #expect(try await Self.runWhenDue(harness, clock, holdID: oldID) == 1)
+
+            let old = try await harness.api.call(.GET, "/api/holds/\(oldID)")
+            #expect(old.json["status"] == "canceled")
+            let newID = try #require(old.json["replaced_by"]?.stringValue)
+            let new = try await harness.api.call(.GET, "/api/holds/\(newID)")
+            #expect(new.json["status"] == "requires_capture")
+            #expect(new.json["amount_capturable"] == 40_000)
+            #expect(new.json["replaces"]?.stringValue == oldID)
+            // The new hold is asked about in turn: reauthorize again before its own deadline.
+            #expect(new.json["scheduled_action"]?["action"] == "reauthorize")
+            #expect(await harness.emulator.paymentIntents().count == 2)
+            let create = try #require(await harness.stripeCalls("POST", pathSuffix: "/v1/payment_intents").last)
+            #expect(create.params["off_session"] == "true")
+            #expect(create.params["customer"] == "cus_guest")
+            // Running again never acts on the old hold twice (the new one may come due in turn,
+            // as its own deadline is only a moment later).
+            _ = await harness.service.runDueScheduledActions()
+            #expect(try await harness.store.hold(id: oldID)?.replacedBy == newID)
+            let oldHistory = try await harness.store.webhookEvents(holdID: oldID).filter { $0.type == HoldService.scheduledReauthorizationEventType }
+            #expect(oldHistory.map(\.outcome) == [.applied])
+            #expect(await harness.stripeCalls("POST", pathSuffix: "\(oldID)/cancel").count == 1)
+        }
+    }
+
+    @Test func aHoldWithoutASavedCardIsLeftAndFlagged() async throws {
+        let clock = ManualClock()
+        try await ServerHarness.run(Self.options(clock)) { harness in
+            let created = try await harness.api.createHold(["amount": 10_000, "description": "Long stay", "metadata": ["long_stay": "yes"]])
+            let id = try #require(created.json["id"]?.stringValue)
+            #expect(try await harness.authorise(id).status == 200)
+            #expect(try await harness.api.call(.GET, "/api/holds/\(id)?refresh=true").json["scheduled_action"]?["action"] == "reauthorize")
+            #expect(try await Self.runWhenDue(harness, clock, holdID: id) == 1)
+            let hold = try await harness.api.call(.GET, "/api/holds/\(id)")
+            #expect(hold.json["status"] == "requires_capture")
+            #expect(hold.json["replaced_by"] == .null)
+            #expect(hold.json["flags"] == ["no_action_before_expiry"])
+            let history = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldService.scheduledReauthorizationEventType }
+            #expect(history.map(\.outcome) == [.failed])
+            let detail = String(decoding: history.first?.payload ?? Data(), as: UTF8.self)
+            #expect(detail.contains("reauthorization_impossible"), "\(detail)")
+            #expect(await harness.emulator.paymentIntents().count == 1)
+        }
+    }
+
+    @Test func aDeclinedReauthorizationLeavesTheOldHold() async throws {
+        let clock = ManualClock()
+        try await ServerHarness.run(Self.options(clock)) { harness in
+            // A card that needs the guest for authentication: fine with the guest present,
+            // declined off-session (authentication_required).
+            let created = try await harness.api.createHold([
+                "amount": 30_000, "description": "Long stay", "customer": "cus_guest", "payment_method": "pm_card_authenticationRequired",
+                "confirm": false, "metadata": ["long_stay": "yes"],
+            ])
+            let id = try #require(created.json["id"]?.stringValue, "\(created.text)")
+            #expect(try await harness.authorise(id, paymentMethod: "pm_card_authenticationRequired").status == 200)
+            #expect(try await harness.authorise(id, paymentMethod: "pm_card_authenticationRequired").status == 200)
+            #expect(try await harness.api.call(.GET, "/api/holds/\(id)?refresh=true").json["status"] == "requires_capture")
+            #expect(try await Self.runWhenDue(harness, clock, holdID: id) == 1)
+            let hold = try await harness.api.call(.GET, "/api/holds/\(id)")
+            #expect(hold.json["status"] == "requires_capture")
+            #expect(hold.json["replaced_by"] == .null)
+            #expect(hold.json["flags"] == ["no_action_before_expiry"])
+            let history = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldService.scheduledReauthorizationEventType }
+            #expect(history.map(\.outcome) == [.failed])
+            let detail = String(decoding: history.first?.payload ?? Data(), as: UTF8.self)
+            #expect(detail.contains("card_declined"), "\(detail)")
+            #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").isEmpty)
+        }
+    }
+}

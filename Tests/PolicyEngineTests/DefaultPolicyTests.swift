@@ -81,10 +81,14 @@ import Testing
         #expect(revision.rateLimit(input).decision == RateLimitHook.builtInDecision(for: input))
     }
 
-    @Test func releasesFortyEightHoursAfterCheckOut() {
+    @Test func releasesFortyEightHoursAfterCheckOutOrReauthorizesALongStay() {
         var hold = HoldScheduleHook.smokeInput
+        hold.captureBefore = "2026-03-20T11:00:00Z"
         hold.metadata = ["check_out": "2026-03-10T11:00:00-05:00"]
         #expect(revision.holdSchedule(hold).decision == .init(action: .release, at: 1773158400 + 48 * 3600))
+        // The same stay, but the hold lapses before the release would come.
+        hold.captureBefore = "2026-03-08T12:00:00Z"
+        #expect(revision.holdSchedule(hold).decision == .init(action: .reauthorize, at: 1772971200 - 24 * 3600))
         hold.metadata = [:]
         #expect(revision.holdSchedule(hold).decision == .init(action: .none))
     }
