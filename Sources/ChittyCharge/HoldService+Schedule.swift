@@ -65,6 +65,7 @@ extension HoldService {
         var scheduled = hold
         scheduled.scheduledAction = next
         if expiresWithoutAction(scheduled) {
+            countFlagged("no_action_before_expiry")
             logger.warning("no action is due before Stripe's deadline; the hold will lapse unless someone acts", metadata: [
                 "hold.capture_before": .string(hold.captureBefore.map(Self.isoString) ?? ""),
             ])
@@ -149,6 +150,7 @@ extension HoldService {
             outcome = .failed
             detail["error"] = error.message
             detail["code"] = error.code
+            if action.kind == .reauthorize { countFlagged("reauthorization_failed") }
             logger.warning("scheduled action did not happen", metadata: ["error": .string(error.message)])
         }
         let now = clock.now()

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PolicyEngine
 import Synchronization
 
@@ -45,6 +46,8 @@ public final class HoldService: Sendable {
     public let configuration: Configuration
     let logger: Logger
     let faultPoint: FaultPoint?
+    /// Where counters go (the process's metrics system unless a test passes its own).
+    let metricsFactory: any MetricsFactory
     private let createFlights = SingleFlight<Result<Hold, HoldServiceError>>()
     private let operationFlights = SingleFlight<Result<StoredResponse, HoldServiceError>>()
     private let mintFlights = SingleFlight<Bool>()
@@ -57,7 +60,7 @@ public final class HoldService: Sendable {
     public init(store: any HoldStore, gateway: (any PaymentGateway)?, minter: any ChittyIDMinter,
                 policies: PolicyEngine, clock: any WallClock = SystemWallClock(),
                 configuration: Configuration = Configuration(), logger: Logger = Logger(label: "chittycharge.holds"),
-                faultPoint: FaultPoint? = nil) {
+                faultPoint: FaultPoint? = nil, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.store = store
         self.gateway = gateway
         self.minter = minter
@@ -66,6 +69,12 @@ public final class HoldService: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.faultPoint = faultPoint
+        self.metricsFactory = metricsFactory
+    }
+
+    /// Counts a hold flagged for a person's attention, by reason.
+    func countFlagged(_ reason: String) {
+        Counter(label: "chittycharge_holds_flagged_total", dimensions: [("reason", reason)], factory: metricsFactory).increment()
     }
 
     // MARK: Placing a hold

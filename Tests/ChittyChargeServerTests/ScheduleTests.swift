@@ -1,6 +1,7 @@
 import ChittyCharge
 import Foundation
 import PolicyEngine
+import MetricsTestKit
 import StripeEmulator
 import Testing
 
@@ -206,10 +207,14 @@ struct ScheduleTests {
     }
 
     @Test func aHoldWithNothingScheduledBeforeItsDeadlineIsFlagged() async throws {
-        try await ServerHarness.run { harness in
+        let metrics = TestMetrics()
+        var options = ServerHarness.Options()
+        options.metrics = metrics
+        try await ServerHarness.run(options) { harness in
             let (_, json) = try await Self.capturableHold(harness, metadata: [:])
             #expect(json["scheduled_action"] == .null)
             #expect(json["flags"] == ["no_action_before_expiry"])
+            #expect(try metrics.expectCounter("chittycharge_holds_flagged_total", [("reason", "no_action_before_expiry")]).totalValue == 1)
         }
     }
 }
@@ -303,7 +308,10 @@ struct ReauthorizationTests {
 
     @Test func aDeclinedReauthorizationLeavesTheOldHold() async throws {
         let clock = ManualClock()
-        try await ServerHarness.run(Self.options(clock)) { harness in
+        let metrics = TestMetrics()
+        var options = Self.options(clock)
+        options.metrics = metrics
+        try await ServerHarness.run(options) { harness in
             // A card that needs the guest for authentication: fine with the guest present,
             // declined off-session (authentication_required).
             let created = try await harness.api.createHold([
@@ -323,6 +331,8 @@ struct ReauthorizationTests {
             #expect(history.map(\.outcome) == [.failed])
             let detail = String(decoding: history.first?.payload ?? Data(), as: UTF8.self)
             #expect(detail.contains("card_declined"), "\(detail)")
+            let failures = try metrics.expectCounter("chittycharge_holds_flagged_total", [("reason", "reauthorization_failed")])
+            #expect(failures.totalValue == 1)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").isEmpty)
         }
     }

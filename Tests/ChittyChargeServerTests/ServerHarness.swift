@@ -8,6 +8,7 @@ import HoldStoreSQLite
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import MetricsTestKit
 import NIOCore
 import NIOHTTP1
 import PolicyEngine
@@ -46,6 +47,7 @@ struct ServerHarness {
         var webhookSecret: String? = ServerHarness.webhookSecret
         /// The service's clock (the emulator keeps real time).
         var clock: (any WallClock)?
+        var metrics: TestMetrics?
     }
 
     static let webhookSecret = "whsec_test_harness_secret"
@@ -88,7 +90,8 @@ struct ServerHarness {
             let service = HoldService(
                 store: store, gateway: options.stripeConfigured ? gateway : nil, minter: minter, policies: policies,
                 clock: options.clock ?? SystemWallClock(),
-                configuration: .init(recoveryGrace: 0), logger: quietLogger, faultPoint: options.faultPoint)
+                configuration: .init(recoveryGrace: 0), logger: quietLogger, faultPoint: options.faultPoint,
+                metricsFactory: options.metrics ?? TestMetrics())
             var authenticator = ClientAuthenticator()
             authenticator.addSharedToken(token)
             try authenticator.addClients(fileContents: "# test clients\npartner:\(sha256Hex(partnerToken))\n")
