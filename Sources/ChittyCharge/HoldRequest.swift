@@ -165,15 +165,7 @@ public struct HoldRequest: Sendable, Equatable {
         if let paymentMethod { object["payment_method"] = .string(paymentMethod) }
         object["confirm"] = .bool(confirm)
         let digest = SHA256.hash(data: JSONCoding.encode(PolicyValue.object(object)))
-        // String(format:) per byte cost more than the hash itself.
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in digest {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        return Hex.encode(digest)
     }
 
     private static func requiredString(_ fields: [String: PolicyValue], _ name: String, maxLength: Int) throws(HoldServiceError) -> String {

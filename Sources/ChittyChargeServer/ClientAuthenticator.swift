@@ -1,3 +1,4 @@
+import ChittyCharge
 import Crypto
 import Foundation
 
@@ -37,7 +38,7 @@ public struct ClientAuthenticator: Sendable {
 
     public mutating func addClient(name: String, tokenSHA256Hex: String) throws {
         guard !clients.contains(where: { $0.name == name }) else { throw ConfigurationError.duplicateName(name) }
-        guard let digest = Self.bytes(fromHex: tokenSHA256Hex), digest.count == 32 else {
+        guard let digest = Hex.decode(tokenSHA256Hex), digest.count == 32 else {
             throw ConfigurationError.malformedLine(0, "'\(name)' needs a 64-digit hex SHA-256")
         }
         clients.append(Client(name: name, digest: digest))
@@ -76,26 +77,4 @@ public struct ClientAuthenticator: Sendable {
     }
 
     public var isEmpty: Bool { clients.isEmpty }
-
-    private static func bytes(fromHex text: String) -> [UInt8]? {
-        let characters = Array(text.lowercased().utf8)
-        guard characters.count % 2 == 0 else { return nil }
-        var result: [UInt8] = []
-        result.reserveCapacity(characters.count / 2)
-        var index = 0
-        while index < characters.count {
-            guard let high = nibble(characters[index]), let low = nibble(characters[index + 1]) else { return nil }
-            result.append(high << 4 | low)
-            index += 2
-        }
-        return result
-    }
-
-    private static func nibble(_ character: UInt8) -> UInt8? {
-        switch character {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        default: nil
-        }
-    }
 }

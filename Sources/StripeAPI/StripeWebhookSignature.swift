@@ -1,3 +1,4 @@
+import ChittyCharge
 import Crypto
 import Foundation
 
@@ -46,7 +47,7 @@ public enum StripeWebhookSignature {
             case "v1":
                 // A value that is not hex can never match; skip it rather than fail, as
                 // another v1 (a rotated secret) may still match.
-                if let bytes = Self.bytes(fromHex: value) { signatures.append(bytes) }
+                if let bytes = Hex.decode(value) { signatures.append(Data(bytes)) }
             default:
                 continue
             }
@@ -71,7 +72,7 @@ public enum StripeWebhookSignature {
 
     /// The header Stripe would send: for the emulator's deliveries and for tests.
     public static func header(payload: Data, secret: String, timestamp: Int64) -> String {
-        "t=\(timestamp),v1=\(hex(signature(payload: payload, secret: secret, timestamp: timestamp)))"
+        "t=\(timestamp),v1=\(Hex.encode(signature(payload: payload, secret: secret, timestamp: timestamp)))"
     }
 
     static func signature(payload: Data, secret: String, timestamp: Int64) -> Data {
@@ -79,38 +80,5 @@ public enum StripeWebhookSignature {
         signed.append(payload)
         let key = SymmetricKey(data: Data(secret.utf8))
         return Data(HMAC<SHA256>.authenticationCode(for: signed, using: key))
-    }
-
-    static func hex(_ bytes: Data) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
-
-    static func bytes(fromHex text: String) -> Data? {
-        let characters = Array(text.utf8)
-        guard !characters.isEmpty, characters.count % 2 == 0 else { return nil }
-        var result = Data(capacity: characters.count / 2)
-        var index = 0
-        while index < characters.count {
-            guard let high = nibble(characters[index]), let low = nibble(characters[index + 1]) else { return nil }
-            result.append(high << 4 | low)
-            index += 2
-        }
-        return result
-    }
-
-    private static func nibble(_ character: UInt8) -> UInt8? {
-        switch character {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

@@ -21,6 +21,15 @@ struct ScheduleTests {
 
     static func iso(_ date: Date) -> PolicyValue { .string(date.formatted(Date.ISO8601FormatStyle())) }
 
+    /// Reloads the harness's policy with each file's text changed by `edit(path, text)`.
+    static func reload(_ harness: ServerHarness, edit: (String, String) -> String) throws -> PolicyRevision {
+        var files: [String: String] = [:]
+        for file in harness.policies.revision.sources.files {
+            files[file.path] = edit(file.path, String(decoding: file.contents, as: UTF8.self))
+        }
+        return try harness.policies.reload(sources: PolicySourceSet(files: files))
+    }
+
     /// Places a hold, has the guest authorise it, and reads Stripe (which schedules it).
     static func capturableHold(_ harness: ServerHarness, metadata: [String: PolicyValue], amount: Int = 20_000) async throws -> (id: String, json: PolicyValue) {
         let created = try await harness.api.createHold(["amount": .integer(Int64(amount)), "description": "Deposit", "metadata": .object(metadata)])
@@ -138,12 +147,9 @@ struct ScheduleTests {
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
             let firstRevision = try #require(json["scheduled_action"]?["revision"]?.stringValue)
             // The property manager shortens the release delay to 24 h.
-            var files: [String: String] = [:]
-            for file in harness.policies.revision.sources.files {
-                files[file.path] = String(decoding: file.contents, as: UTF8.self)
-                    .replacingOccurrences(of: "M.RELEASE_AFTER_CHECKOUT_HOURS = 48", with: "M.RELEASE_AFTER_CHECKOUT_HOURS = 24")
+            let reloaded = try Self.reload(harness) {
+                $1.replacingOccurrences(of: "M.RELEASE_AFTER_CHECKOUT_HOURS = 48", with: "M.RELEASE_AFTER_CHECKOUT_HOURS = 24")
             }
-            let reloaded = try harness.policies.reload(sources: PolicySourceSet(files: files))
             #expect(reloaded.id != firstRevision)
             #expect(await harness.service.reevaluateSchedules() == 1)
             let after = try await harness.api.call(.GET, "/api/holds/\(id)")
@@ -161,16 +167,12 @@ struct ScheduleTests {
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
             let before = try #require(json["scheduled_action"])
-            var files: [String: String] = [:]
-            for file in harness.policies.revision.sources.files {
-                var text = String(decoding: file.contents, as: UTF8.self)
-                // Loads and passes its smoke test (no metadata), fails for real holds.
-                if file.path == "schedule.lua" {
-                    text = text.replacingOccurrences(of: "function M.decide(hold)", with: "function M.decide(hold)\n  if hold.amount == 20000 then error(\"broken rule\") end")
-                }
-                files[file.path] = text
+            // Loads and passes its smoke test (a smaller hold), fails for this hold.
+            _ = try Self.reload(harness) { path, text in
+                path == "schedule.lua"
+                    ? text.replacingOccurrences(of: "function M.decide(hold)", with: "function M.decide(hold)\n  if hold.amount == 20000 then error(\"broken rule\") end")
+                    : text
             }
-            _ = try harness.policies.reload(sources: PolicySourceSet(files: files))
             #expect(await harness.service.reevaluateSchedules() == 1)
             #expect(await harness.service.reevaluateSchedules() == 0)
             #expect(try await harness.api.call(.GET, "/api/holds/\(id)").json["scheduled_action"] == before)
