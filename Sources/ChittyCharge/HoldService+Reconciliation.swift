@@ -4,6 +4,23 @@ extension HoldService {
     /// The event type our own re-reads of Stripe are recorded under in a hold's history.
     public static let reconciliationEventType = "chittycharge.reconciled"
 
+    /// Applies what Stripe just said about a hold (a refresh or a reconciliation read) by
+    /// the webhook rules: monotonic, compare-and-set, and recorded in the hold's history
+    /// when it changes something. True when it did.
+    func applyStripeView(_ intent: PaymentIntent, to hold: Hold) async throws(HoldServiceError) -> Bool {
+        let now = clock.now()
+        let observation = StripeEvent(
+            id: "recon_" + UUID().uuidString.lowercased(), type: Self.reconciliationEventType, created: now,
+            payload: JSONCoding.encode([
+                "status": intent.status.rawValue, "amount_capturable": String(intent.amountCapturable ?? 0),
+                "amount_received": String(intent.amountReceived ?? 0),
+            ]),
+            paymentIntentID: hold.id, paymentIntent: intent)
+        // Only a change is worth a history entry.
+        guard case .apply = hold.judge(observation, receivedAt: now) else { return false }
+        return try await ingestWebhook(observation) == .applied
+    }
+
     /// Re-reads from Stripe the holds that are not settled and have been quiet for
     /// `quietFor` (their webhooks may have been lost) and applies what Stripe says with the
     /// same monotonic rules as a webhook, recording each change in the hold's history.
@@ -27,18 +44,8 @@ extension HoldService {
                 logger.warning("reconciliation could not read a hold from Stripe", metadata: ["hold.id": .string(hold.id), "error": "\(error)"])
                 continue
             }
-            let now = clock.now()
-            let observation = StripeEvent(
-                id: "recon_" + UUID().uuidString.lowercased(), type: Self.reconciliationEventType, created: now,
-                payload: JSONCoding.encode([
-                    "status": intent.status.rawValue, "amount_capturable": String(intent.amountCapturable ?? 0),
-                    "amount_received": String(intent.amountReceived ?? 0),
-                ]),
-                paymentIntentID: hold.id, paymentIntent: intent)
-            // Only a change is worth a history entry.
-            guard case .apply = hold.judge(observation, receivedAt: now) else { continue }
             do {
-                if try await ingestWebhook(observation) == .applied {
+                if try await applyStripeView(intent, to: hold) {
                     changed += 1
                     logger.notice("reconciliation repaired a hold Stripe had moved", metadata: [
                         "hold.id": .string(hold.id), "hold.status": .string(intent.status.rawValue),

@@ -251,9 +251,8 @@ public final class HoldService: Sendable {
 
     /// One hold from the store; with `refresh`, Stripe's current view first.
     public func hold(id: String, refresh: Bool = false) async throws(HoldServiceError) -> Hold {
-        guard var hold = try await readHold(id) else { throw .notFound(holdID: id) }
+        guard let hold = try await readHold(id) else { throw .notFound(holdID: id) }
         guard refresh else { return hold }
-        let before = hold.status
         guard let gateway else { throw .stripeNotConfigured }
         let intent: PaymentIntent
         do {
@@ -264,16 +263,10 @@ public final class HoldService: Sendable {
             case .rejected(let detail): throw .fromStripe(detail, doing: "refresh")
             }
         }
-        hold.apply(intent, at: clock.now())
-        do {
-            try await store.updateHold(hold)
-        } catch {
-            throw .storage(error)
-        }
-        if hold.status == .requiresCapture, before != .requiresCapture, let scheduled = await schedule(hold) {
-            hold.scheduledAction = scheduled
-        }
-        return hold
+        // Through the webhook rules, so a refresh can never undo a newer change.
+        _ = try await applyStripeView(intent, to: hold)
+        guard let current = try await readHold(id) else { throw .notFound(holdID: id) }
+        return current
     }
 
     public func hold(chittyID: String) async throws(HoldServiceError) -> Hold {
