@@ -441,12 +441,11 @@ public final class HoldService: Sendable {
     /// stale: take Stripe's view so the next answer is right.
     private func refreshAfterRefusal(holdID: String, gateway: any PaymentGateway, logger: Logger) async {
         guard let intent = try? await gateway.retrievePaymentIntent(id: holdID),
-              var hold = try? await store.hold(id: holdID) else { return }
-        hold.apply(intent, at: clock.now())
+              let hold = try? await store.hold(id: holdID) else { return }
         do {
-            try await store.updateHold(hold)
+            _ = try await applyStripeView(intent, to: hold)
         } catch {
-            logger.warning("could not refresh the hold after a refusal", metadata: ["error": "\(error)"])
+            logger.warning("could not refresh the hold after a refusal", metadata: ["error": "\(error.message)"])
         }
     }
 
