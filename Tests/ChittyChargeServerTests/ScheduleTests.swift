@@ -19,6 +19,14 @@ struct ScheduleTests {
         end
         """
 
+    /// The harness with a clock the test moves, and optionally some policy added.
+    static func options(_ clock: ManualClock, policy: String? = nil) -> ServerHarness.Options {
+        var options = ServerHarness.Options()
+        options.clock = clock
+        options.extraPolicy = policy
+        return options
+    }
+
     static func iso(_ date: Date) -> PolicyValue { .string(date.formatted(Date.ISO8601FormatStyle())) }
 
     /// Reloads the harness's policy with each file's text changed by `edit(path, text)`.
@@ -42,9 +50,7 @@ struct ScheduleTests {
 
     @Test func releaseHappensAtTheScheduledTimeOnce() async throws {
         let clock = ManualClock()
-        var options = ServerHarness.Options()
-        options.clock = clock
-        try await ServerHarness.run(options) { harness in
+        try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
             let scheduled = try #require(json["scheduled_action"])
@@ -71,10 +77,7 @@ struct ScheduleTests {
 
     @Test func noShowFeeIsCapturedAtTimeForItsAmount() async throws {
         let clock = ManualClock()
-        var options = ServerHarness.Options()
-        options.clock = clock
-        options.extraPolicy = Self.noShowPolicy
-        try await ServerHarness.run(options) { harness in
+        try await ServerHarness.run(Self.options(clock, policy: Self.noShowPolicy)) { harness in
             let checkIn = clock.now().addingTimeInterval(3_600).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_in": Self.iso(checkIn), "no_show_fee": "2500"])
             #expect(json["scheduled_action"]?["action"] == "capture")
@@ -88,10 +91,7 @@ struct ScheduleTests {
 
     @Test func aManualCaptureRacingADueScheduledCaptureCapturesOnce() async throws {
         let clock = ManualClock()
-        var options = ServerHarness.Options()
-        options.clock = clock
-        options.extraPolicy = Self.noShowPolicy
-        try await ServerHarness.run(options) { harness in
+        try await ServerHarness.run(Self.options(clock, policy: Self.noShowPolicy)) { harness in
             let checkIn = clock.now().rounded()
             let (id, _) = try await Self.capturableHold(harness, metadata: ["check_in": Self.iso(checkIn), "no_show_fee": "20000"])
             clock.set(checkIn.addingTimeInterval(24 * 3600 + 1))
@@ -107,9 +107,7 @@ struct ScheduleTests {
 
     @Test func aManualReleaseCancelsThePendingSchedule() async throws {
         let clock = ManualClock()
-        var options = ServerHarness.Options()
-        options.clock = clock
-        try await ServerHarness.run(options) { harness in
+        try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, _) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
             #expect(try await harness.api.call(.POST, "/api/holds/\(id)/cancel").status == 200)
@@ -122,9 +120,7 @@ struct ScheduleTests {
 
     @Test func aRestartBetweenSchedulingAndRunningStillRunsItOnce() async throws {
         let clock = ManualClock()
-        var options = ServerHarness.Options()
-        options.clock = clock
-        try await ServerHarness.run(options) { harness in
+        try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().rounded()
             let (id, _) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
             clock.set(checkOut.addingTimeInterval(48 * 3600 + 1))
@@ -140,9 +136,7 @@ struct ScheduleTests {
 
     @Test func aPolicyReloadChangesAPendingAction() async throws {
         let clock = ManualClock()
-        var options = ServerHarness.Options()
-        options.clock = clock
-        try await ServerHarness.run(options) { harness in
+        try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
             let firstRevision = try #require(json["scheduled_action"]?["revision"]?.stringValue)
@@ -161,9 +155,7 @@ struct ScheduleTests {
 
     @Test func aReloadedPolicyThatFailsKeepsThePendingActionAndIsAskedOnce() async throws {
         let clock = ManualClock()
-        var options = ServerHarness.Options()
-        options.clock = clock
-        try await ServerHarness.run(options) { harness in
+        try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
             let before = try #require(json["scheduled_action"])
@@ -181,9 +173,7 @@ struct ScheduleTests {
 
     @Test func schedulerLoopsRacingEachOtherRunEachActionOnce() async throws {
         let clock = ManualClock()
-        var options = ServerHarness.Options()
-        options.clock = clock
-        try await ServerHarness.run(options) { harness in
+        try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().rounded()
             var ids: [String] = []
             for _ in 0..<6 { ids.append(try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)]).id) }
@@ -239,10 +229,7 @@ struct ReauthorizationTests {
         """
 
     static func options(_ clock: ManualClock) -> ServerHarness.Options {
-        var options = ServerHarness.Options()
-        options.clock = clock
-        options.extraPolicy = longStayPolicy
-        return options
+        ScheduleTests.options(clock, policy: longStayPolicy)
     }
 
     static func runWhenDue(_ harness: ServerHarness, _ clock: ManualClock, holdID: String) async throws -> Int {
