@@ -210,6 +210,22 @@ enum HoldStoreSchema {
             // Reconciliation looks for unsettled holds by how long they have been quiet.
             "CREATE INDEX holds_unsettled ON holds (updated_at, id) WHERE status NOT IN ('succeeded', 'canceled')",
         ]),
+        SchemaMigration(version: 3, name: "policy revisions for rollback, decisions by time for backtests", statements: [
+            // The sources of recently active policy revisions, so an operator can go back to
+            // one even after the folder on disk changed.
+            """
+            CREATE TABLE policy_revisions (
+                id TEXT PRIMARY KEY,
+                directory TEXT NOT NULL,
+                files BLOB NOT NULL,
+                activated_at INTEGER NOT NULL,
+                trigger TEXT NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX policy_revisions_by_activation ON policy_revisions (activated_at)",
+            // A backtest replays decisions in time order from a date.
+            "CREATE INDEX policy_decisions_by_time ON policy_decisions (created_at)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

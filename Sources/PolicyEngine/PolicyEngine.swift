@@ -1,68 +1,175 @@
+import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// The active policy revision and its replacement.
 ///
-/// Callers take `revision` once per request and evaluate on it. `reload` builds and
-/// smoke-tests a candidate off to the side and swaps it in atomically; when the candidate
-/// fails, the active revision stays and the error is thrown (keep-last-good).
+/// Callers take `revision` once per request and evaluate on it. A reload builds a candidate
+/// off to the side, smoke-tests it, runs the policy's own test cases on it, and only then
+/// swaps it in atomically; when any step fails the active revision stays (keep-last-good)
+/// and the failure is both thrown and remembered for `status`.
 public final class PolicyEngine: Sendable {
     public let limits: PolicyLimits
     private let logger: Logger
-    private let metrics = PolicyMetrics()
-    private let active: Mutex<PolicyRevision>
+    private let metrics: PolicyMetrics
+    private let metricsFactory: any MetricsFactory
+    private let state: Mutex<State>
     /// Serialises reloads so two candidates are never built at once.
     private let reloading = Mutex(())
 
-    /// Loads the policy folder; throws when it does not compile or fails its smoke test,
-    /// which stops the server at startup.
-    public convenience init(directory: String, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy")) throws(PolicyLoadError) {
-        try self.init(sources: PolicySourceSet(directory: directory), limits: limits, logger: logger)
+    private struct State: Sendable {
+        var activation: PolicyActivation
+        var lastFailure: PolicyReloadFailure?
     }
 
-    public init(sources: PolicySourceSet, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy")) throws(PolicyLoadError) {
+    /// Loads the policy folder and its test cases; throws when it does not compile, fails its
+    /// smoke test or fails one of its own tests, which stops the server at startup.
+    public convenience init(
+        directory: String, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) throws(PolicyLoadError) {
+        try self.init(candidate: PolicyCandidate(directory: directory), limits: limits, logger: logger, metricsFactory: metricsFactory)
+    }
+
+    /// A policy set from memory, with no test cases (tests and tools).
+    public convenience init(
+        sources: PolicySourceSet, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) throws(PolicyLoadError) {
+        try self.init(candidate: PolicyCandidate(sources: sources), limits: limits, logger: logger, metricsFactory: metricsFactory)
+    }
+
+    public init(
+        candidate: PolicyCandidate, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) throws(PolicyLoadError) {
         self.limits = limits
         self.logger = logger
-        let first = try PolicyRevision(sources: sources, limits: limits, logger: logger, metrics: metrics)
-        self.active = Mutex(first)
-        logger.info("policy loaded", metadata: ["policy.revision": "\(first.id)", "policy.directory": "\(sources.directory)"])
+        self.metricsFactory = metricsFactory
+        self.metrics = PolicyMetrics(factory: metricsFactory)
+        let started = ContinuousClock.now
+        let first = try Self.build(candidate, limits: limits, logger: logger, metrics: metrics)
+        let activation = PolicyActivation(
+            revision: first.revision, previousRevision: nil, trigger: .startup, at: first.revision.loadedAt,
+            testCount: first.testCount, duration: ContinuousClock.now - started)
+        self.state = Mutex(State(activation: activation, lastFailure: nil))
+        markActive(first.revision.id, previous: nil)
+        logger.info("policy loaded", metadata: [
+            "policy.revision": "\(first.revision.id)", "policy.directory": "\(candidate.sources.directory)", "policy.tests": "\(first.testCount)",
+        ])
     }
 
     /// The revision new evaluations should use.
     public var revision: PolicyRevision {
-        active.withLock { $0 }
+        state.withLock { $0.activation.revision }
     }
 
+    /// The active revision with how and when it was activated, and the last failed attempt.
+    public var status: PolicyEngineStatus {
+        state.withLock { PolicyEngineStatus(active: $0.activation, lastFailure: $0.lastFailure) }
+    }
+
+    /// Reads the folder (sources and `tests/`) and activates it if it passes.
     @discardableResult
-    public func reload(from directory: String) throws(PolicyLoadError) -> PolicyRevision {
-        let sources: PolicySourceSet
+    public func reload(from directory: String, trigger: PolicyLoadTrigger = .api) throws(PolicyLoadError) -> PolicyActivation {
+        let candidate: PolicyCandidate
         do {
-            sources = try PolicySourceSet(directory: directory)
+            candidate = try PolicyCandidate(directory: directory)
         } catch {
-            logger.error("policy reload failed; keeping the active revision", metadata: ["policy.revision": "\(revision.id)", "policy.error": "\(error.message)"])
-            throw error
+            throw recordFailure(error, candidateRevision: nil, trigger: trigger)
         }
-        return try reload(sources: sources)
+        return try reload(candidate, trigger: trigger)
+    }
+
+    /// Activates a source set with no test cases (tests of the engine, rollback to a stored
+    /// revision that passed its tests when it was first activated).
+    @discardableResult
+    public func reload(sources: PolicySourceSet, trigger: PolicyLoadTrigger = .api) throws(PolicyLoadError) -> PolicyActivation {
+        try reload(PolicyCandidate(sources: sources), trigger: trigger)
     }
 
     @discardableResult
-    public func reload(sources: PolicySourceSet) throws(PolicyLoadError) -> PolicyRevision {
-        try reloading.withLock { _ throws(PolicyLoadError) -> PolicyRevision in
+    public func reload(_ candidate: PolicyCandidate, trigger: PolicyLoadTrigger) throws(PolicyLoadError) -> PolicyActivation {
+        try reloading.withLock { _ throws(PolicyLoadError) -> PolicyActivation in
+            let started = ContinuousClock.now
             let current = revision
-            if current.id == sources.revision && current.limits == limits { return current }
-            let candidate: PolicyRevision
-            do throws(PolicyLoadError) {
-                candidate = try PolicyRevision(sources: sources, limits: limits, logger: logger, metrics: metrics)
-            } catch {
-                logger.error(
-                    "policy reload failed; keeping the active revision",
-                    metadata: ["policy.revision": "\(current.id)", "policy.candidate": "\(sources.revision)", "policy.error": "\(error.message)"]
-                )
-                throw error
+            if current.id == candidate.sources.revision && current.limits == limits {
+                // Same files: nothing to build. Counted so operators see the reload arrived.
+                count(outcome: "unchanged", trigger: trigger)
+                return PolicyActivation(revision: current, previousRevision: current.id, trigger: trigger, at: Date(),
+                                        testCount: 0, duration: ContinuousClock.now - started, changed: false)
             }
-            active.withLock { $0 = candidate }
-            logger.info("policy reloaded", metadata: ["policy.revision": "\(candidate.id)", "policy.previous_revision": "\(current.id)"])
-            return candidate
+            let built: (revision: PolicyRevision, testCount: Int)
+            do throws(PolicyLoadError) {
+                built = try Self.build(candidate, limits: limits, logger: logger, metrics: metrics)
+            } catch {
+                throw recordFailure(error, candidateRevision: candidate.sources.revision, trigger: trigger)
+            }
+            let activation = PolicyActivation(
+                revision: built.revision, previousRevision: current.id, trigger: trigger, at: Date(),
+                testCount: built.testCount, duration: ContinuousClock.now - started)
+            state.withLock { $0.activation = activation }
+            markActive(built.revision.id, previous: current.id)
+            count(outcome: "success", trigger: trigger)
+            logger.notice("policy reloaded", metadata: [
+                "policy.revision": "\(built.revision.id)", "policy.previous_revision": "\(current.id)",
+                "policy.trigger": "\(trigger.rawValue)", "policy.tests": "\(built.testCount)",
+                "duration_ms": "\(Self.milliseconds(activation.duration))",
+            ])
+            return activation
         }
+    }
+
+    /// Compiles and smoke-tests the candidate (PolicyRevision does both), then runs its test
+    /// cases; a broken test file counts as a failure, so a typo cannot switch tests off.
+    private static func build(
+        _ candidate: PolicyCandidate, limits: PolicyLimits, logger: Logger, metrics: PolicyMetrics
+    ) throws(PolicyLoadError) -> (revision: PolicyRevision, testCount: Int) {
+        let revision = try PolicyRevision(sources: candidate.sources, limits: limits, logger: logger, metrics: metrics)
+        let outcomes = candidate.brokenTests + PolicyTestSuite.run(candidate.tests, on: revision)
+        let failed = outcomes.filter { !$0.passed }
+        guard failed.isEmpty else {
+            let shown = failed.prefix(5).map { "\($0.file): \($0.name): \($0.failure ?? "")" }
+            throw PolicyLoadError(
+                "\(failed.count) of \(outcomes.count) policy test case(s) failed: " + shown.joined(separator: "; ")
+                    + (failed.count > shown.count ? "; …" : ""),
+                failedTests: failed)
+        }
+        return (revision, outcomes.count)
+    }
+
+    private func recordFailure(_ error: PolicyLoadError, candidateRevision: String?, trigger: PolicyLoadTrigger) -> PolicyLoadError {
+        let failure = PolicyReloadFailure(at: Date(), trigger: trigger, candidateRevision: candidateRevision, error: error)
+        let current = state.withLock { state in
+            state.lastFailure = failure
+            return state.activation.revision.id
+        }
+        count(outcome: "failure", trigger: trigger)
+        logger.error("policy reload failed; keeping the active revision", metadata: [
+            "policy.revision": "\(current)", "policy.candidate": "\(candidateRevision ?? "unreadable")",
+            "policy.trigger": "\(trigger.rawValue)", "policy.error": "\(error.message)",
+        ])
+        return error
+    }
+
+    // MARK: Metrics
+
+    private func count(outcome: String, trigger: PolicyLoadTrigger) {
+        Counter(label: "chittycharge_policy_reloads_total", dimensions: [("outcome", outcome), ("trigger", trigger.rawValue)],
+                factory: metricsFactory).increment()
+    }
+
+    /// `chittycharge_policy_active_revision{revision="…"}` is 1 for the active revision and 0
+    /// for the one it replaced, so a dashboard shows which revision serves and when it changed.
+    private func markActive(_ revision: String, previous: String?) {
+        if let previous, previous != revision {
+            Gauge(label: "chittycharge_policy_active_revision", dimensions: [("revision", previous)], factory: metricsFactory).record(0)
+        }
+        Gauge(label: "chittycharge_policy_active_revision", dimensions: [("revision", revision)], factory: metricsFactory).record(1)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 }

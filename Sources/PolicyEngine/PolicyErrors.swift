@@ -3,9 +3,12 @@
 /// with `file:line:` wherever Lua knows the position.
 public struct PolicyLoadError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
+    /// The policy's own test cases that failed, when that is why the set was refused.
+    public let failedTests: [PolicyTestOutcome]
 
-    public init(_ message: String) {
+    public init(_ message: String, failedTests: [PolicyTestOutcome] = []) {
         self.message = message
+        self.failedTests = failedTests
     }
 
     public var description: String { message }

@@ -53,6 +53,18 @@ public struct PolicySourceSet: Sendable, Equatable {
         try self.init(directory: directory, files: built)
     }
 
+    /// A source set from stored bytes (a revision kept for rollback).
+    public init(directory: String, fileContents: [(path: String, contents: [UInt8])]) throws(PolicyLoadError) {
+        var built: [File] = []
+        for (path, contents) in fileContents {
+            guard let moduleName = Self.moduleName(forPath: path) else {
+                throw PolicyLoadError("\(path): not a policy module path (expected names like tiers.lua or lib/dates.lua)")
+            }
+            built.append(File(path: path, moduleName: moduleName, contents: contents))
+        }
+        try self.init(directory: directory, files: built)
+    }
+
     private init(directory: String, files: [File]) throws(PolicyLoadError) {
         let sorted = files.sorted { $0.path < $1.path }
         guard sorted.contains(where: { $0.moduleName == Self.entryModule }) else {

@@ -20,7 +20,7 @@ public struct PolicyTestCase: Sendable {
     public let expectation: Expectation
 }
 
-public struct PolicyTestOutcome: Sendable {
+public struct PolicyTestOutcome: Sendable, Equatable {
     public let file: String
     public let name: String
     /// Nil when the case passed; otherwise what differed.

@@ -35,7 +35,7 @@ struct ScheduleTests {
         for file in harness.policies.revision.sources.files {
             files[file.path] = edit(file.path, String(decoding: file.contents, as: UTF8.self))
         }
-        return try harness.policies.reload(sources: PolicySourceSet(files: files))
+        return try harness.policies.reload(sources: PolicySourceSet(files: files)).revision
     }
 
     /// Places a hold, has the guest authorise it, and reads Stripe (which schedules it).

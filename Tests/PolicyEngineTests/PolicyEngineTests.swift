@@ -217,7 +217,7 @@ import Testing
         }
         #expect(engine.revision === original)
 
-        let replacement = try engine.reload(sources: makeSources("function hold_limit(req) return { allow = true, max_amount = 3, tier = 'NEW' } end"))
+        let replacement = try engine.reload(sources: makeSources("function hold_limit(req) return { allow = true, max_amount = 3, tier = 'NEW' } end")).revision
         #expect(engine.revision === replacement)
         #expect(replacement.id != original.id)
         #expect(engine.revision.holdLimit(goodRequest).decision.maxAmount == 3)
@@ -228,7 +228,7 @@ import Testing
     @Test func reloadOfUnchangedFilesKeepsTheRevision() throws {
         let engine = try PolicyEngine(sources: makeSources(Self.echoPolicy), logger: quietLogger)
         let first = engine.revision
-        #expect(try engine.reload(sources: makeSources(Self.echoPolicy)) === first)
+        #expect(try engine.reload(sources: makeSources(Self.echoPolicy)).revision === first)
     }
 
     @Test func reloadFromAMissingFolderKeepsTheRevision() throws {

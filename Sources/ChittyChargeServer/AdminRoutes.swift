@@ -1,0 +1,137 @@
+import ChittyCharge
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PolicyEngine
+
+/// `/admin/policies…`: see and change which policy revision serves, for operators (the
+/// admin token), never for API clients.
+struct AdminRoutes {
+    typealias Context = ChittyChargeRequestContext
+
+    let reloader: PolicyReloader
+
+    func register(on group: RouterGroup<Context>) {
+        group.get("policies", use: show)
+        group.post("policies/reload", use: reload)
+        group.post("policies/rollback", use: rollback)
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        let status = reloader.engine.status
+        let history: [PolicyRevisionRecord]
+        do {
+            history = try await reloader.history()
+        } catch {
+            throw APIError(.serviceUnavailable, "The stored policy revisions could not be read", code: "store_unavailable")
+        }
+        let revision = status.active.revision
+        let body: PolicyValue = [
+            "active": .object(Self.activation(status.active).merging([
+                "directory": .string(reloader.directory),
+                "files": .array(revision.sources.files.map { file in
+                    ["path": .string(file.path), "bytes": .integer(Int64(file.contents.count))]
+                }),
+                "hooks": .object(Dictionary(uniqueKeysWithValues: PolicyHook.allCases.map { hook in
+                    (hook.name, revision.definedHooks[hook].map(PolicyValue.string) ?? "built-in")
+                })),
+            ]) { _, new in new }),
+            "last_failure": status.lastFailure.map(Self.failure) ?? .null,
+            "revisions": .array(history.map { record in
+                [
+                    "revision": .string(record.id),
+                    "activated_at": HoldJSON.timestamp(record.activatedAt),
+                    "trigger": .string(record.trigger),
+                    "directory": .string(record.directory),
+                    "files": .array(record.files.map { .string($0.path) }),
+                    "active": .bool(record.id == revision.id),
+                ]
+            }),
+        ]
+        return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
+    }
+
+    @Sendable func reload(_ request: Request, context: Context) async throws -> Response {
+        do {
+            let activation = try await reloader.reload(trigger: .api)
+            return APIError.jsonResponse(HoldJSON.body(.object(Self.activation(activation))), status: .ok)
+        } catch {
+            throw Self.rejected(error, active: reloader.engine.revision.id)
+        }
+    }
+
+    /// Body (optional): `{"revision": "<id>"}`; without it, the revision active before this one.
+    @Sendable func rollback(_ request: Request, context: Context) async throws -> Response {
+        let data = try await HoldRoutes.jsonBody(request, context: context, required: false)
+        var target: String?
+        if !data.isEmpty {
+            guard let body = try? JSONDecoder().decode(PolicyValue.self, from: data) else {
+                throw APIError(.badRequest, "The request body is not valid JSON", code: "invalid_request")
+            }
+            guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["revision"]) else {
+                throw APIError(.badRequest, "The body may only name a revision: {\"revision\": \"<id>\"}", code: "invalid_request")
+            }
+            if let value = fields["revision"] {
+                guard let id = value.stringValue, !id.isEmpty, id.count <= 64 else {
+                    throw APIError(.badRequest, "revision must be a revision id (as GET /admin/policies lists them)", code: "invalid_request")
+                }
+                target = id
+            }
+        }
+        do {
+            let activation = try await reloader.rollback(to: target)
+            return APIError.jsonResponse(HoldJSON.body(.object(Self.activation(activation))), status: .ok)
+        } catch {
+            let active = reloader.engine.revision.id
+            switch error {
+            case .nothingToRollBackTo:
+                throw APIError(.conflict, "There is no earlier stored revision to roll back to", code: "no_previous_revision",
+                               details: ["active_revision": .string(active)])
+            case .unknownRevision(let id):
+                throw APIError(.notFound, "No stored policy revision \(id)", code: "revision_not_found",
+                               details: ["active_revision": .string(active)])
+            case .corrupt(let message):
+                throw APIError(.unprocessableContent, message, code: "revision_corrupt", details: ["active_revision": .string(active)])
+            case .failed(let loadError):
+                throw Self.rejected(loadError, active: active)
+            case .store(let message):
+                context.logger.error("rollback could not read the stored revisions", metadata: ["error": .string(message)])
+                throw APIError(.serviceUnavailable, "The stored policy revisions could not be read", code: "store_unavailable")
+            }
+        }
+    }
+
+    static func activation(_ activation: PolicyActivation) -> [String: PolicyValue] {
+        [
+            "revision": .string(activation.revision.id),
+            "previous_revision": activation.previousRevision.map(PolicyValue.string) ?? .null,
+            "changed": .bool(activation.changed),
+            "trigger": .string(activation.trigger.rawValue),
+            "loaded_at": HoldJSON.timestamp(activation.at),
+            "tests_passed": .integer(Int64(activation.testCount)),
+            "duration_ms": .number((activation.durationMilliseconds * 1000).rounded() / 1000),
+        ]
+    }
+
+    static func failure(_ failure: PolicyReloadFailure) -> PolicyValue {
+        [
+            "at": HoldJSON.timestamp(failure.at),
+            "trigger": .string(failure.trigger.rawValue),
+            "candidate_revision": failure.candidateRevision.map(PolicyValue.string) ?? .null,
+            "error": .string(failure.error.message),
+            "failed_tests": failedTests(failure.error),
+        ]
+    }
+
+    static func failedTests(_ error: PolicyLoadError) -> PolicyValue {
+        .array(error.failedTests.map { ["file": .string($0.file), "name": .string($0.name), "failure": .string($0.failure ?? "")] })
+    }
+
+    /// 422 with the candidate's error (file:line first, from Lua) and the active revision,
+    /// which keeps serving.
+    static func rejected(_ error: PolicyLoadError, active: String) -> APIError {
+        APIError(.unprocessableContent, "The policy candidate was rejected; revision \(active) stays active: \(error.message)",
+                 code: "policy_invalid",
+                 details: ["active_revision": .string(active), "message": .string(error.message), "failed_tests": failedTests(error)])
+    }
+}

@@ -1,0 +1,45 @@
+import ChittyCharge
+import Foundation
+import SQLiteNIO
+
+/// How a `PolicyRevisionRecord` maps to a row of `policy_revisions`; the files are one JSON
+/// list (contents base64), written once and read only for rollback and status.
+enum PolicyRevisionRow {
+    static let columns = "id, directory, files, activated_at, trigger"
+
+    /// A revision activated again keeps its files and gets the new time and trigger.
+    static let upsert = """
+        INSERT INTO policy_revisions (\(columns)) VALUES (\(placeholders(5))) \
+        ON CONFLICT (id) DO UPDATE SET activated_at = excluded.activated_at, trigger = excluded.trigger
+        """
+    static let prune = """
+        DELETE FROM policy_revisions WHERE id NOT IN \
+        (SELECT id FROM policy_revisions ORDER BY activated_at DESC, rowid DESC LIMIT ?)
+        """
+    static let selectRecent = "SELECT \(columns) FROM policy_revisions ORDER BY activated_at DESC, rowid DESC LIMIT ?"
+    static let selectByID = "SELECT \(columns) FROM policy_revisions WHERE id = ?"
+
+    static func binds(for record: PolicyRevisionRecord) throws -> [SQLiteData] {
+        [
+            .text(record.id),
+            .text(record.directory),
+            SQLiteData(try JSONEncoder().encode(record.files)),
+            SQLiteData(record.activatedAt),
+            .text(record.trigger),
+        ]
+    }
+
+    static func decode(_ row: SQLiteRow) throws -> PolicyRevisionRecord {
+        let column = RowReader(row: row, table: "policy_revisions", keyColumn: "id")
+        let id = try column.string("id")
+        let files: [PolicyRevisionRecord.File]
+        do {
+            files = try JSONDecoder().decode([PolicyRevisionRecord.File].self, from: try column.data("files"))
+        } catch {
+            throw HoldStoreError.database("policy_revisions \(id): unreadable files: \(error)")
+        }
+        return PolicyRevisionRecord(
+            id: id, directory: try column.string("directory"), files: files,
+            activatedAt: try column.date("activated_at"), trigger: try column.string("trigger"))
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// An operator changing the rules of a running `chittycharge serve`: `policy reload`,
+/// `policy rollback`, `policy status` over the admin API, and SIGHUP.
+@Suite struct PolicyReloadCLITests {
+    let cli = PolicyCLITests()
+    static let adminToken = "cli-admin-token-0123456789"
+
+    /// A copy of the shipped policy folder, tests included, that the test may edit.
+    static func policyCopy() throws -> URL {
+        let target = FileManager.default.temporaryDirectory.appendingPathComponent("reload-cli-\(UUID())")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: PolicyCLITests.policies), to: target)
+        return target
+    }
+
+    static func health(_ port: Int) async -> [String: Any]? {
+        guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!) else { return nil }
+        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    @Test func reloadRollbackStatusAndSIGHUPAgainstARunningServer() async throws {
+        let policies = try Self.policyCopy()
+        let tiers = policies.appendingPathComponent("tiers.lua")
+        let original = try String(contentsOf: tiers, encoding: .utf8)
+        let port = Int.random(in: 21_000..<29_000)
+        let process = Process()
+        process.executableURL = PolicyCLITests.executable
+        process.arguments = [
+            "serve", "--stripe", "emulator", "--chittyid", "emulator", "--stripe-emulator-port", "0",
+            "--port", String(port), "--policy-dir", policies.path, "--database-url", ServeCLITests.temporaryDatabaseURL(),
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHITTY_ID_TOKEN"] = "serve-test-token"
+        environment["ADMIN_TOKEN"] = Self.adminToken
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        }
+        var started: [String: Any]?
+        for _ in 0..<100 where started == nil {
+            started = await Self.health(port)
+            if started == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let first = try #require(started?["policy_revision"] as? String)
+        let server = ["--url", "http://127.0.0.1:\(port)", "--admin-token", Self.adminToken]
+
+        let status = try cli.run(["policy", "status"] + server)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("active revision \(first)"))
+        #expect(status.stdout.contains("by startup"))
+
+        try (original + "\n-- reviewed by ops\n").write(to: tiers, atomically: true, encoding: .utf8)
+        let reload = try cli.run(["policy", "reload"] + server)
+        #expect(reload.status == 0, "\(reload.stderr)")
+        #expect(reload.stdout.contains("policy reloaded: revision "))
+        #expect(reload.stdout.contains("(was \(first))"))
+        #expect(reload.stdout.contains("test case(s) passed"))
+        let second = await Self.health(port)?["policy_revision"] as? String
+        #expect(second != nil && second != first)
+
+        try (original + "\nnot lua at all(\n").write(to: tiers, atomically: true, encoding: .utf8)
+        let broken = try cli.run(["policy", "reload"] + server)
+        #expect(broken.status == 1)
+        #expect(broken.stderr.contains("policy reload rejected: tiers.lua:"), "\(broken.stderr)")
+        #expect(broken.stderr.contains("stays active"))
+        #expect(await Self.health(port)?["policy_revision"] as? String == second)
+
+        let rollback = try cli.run(["policy", "rollback"] + server)
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(rollback.stdout.contains("policy rolled back: revision \(first)"))
+        #expect(await Self.health(port)?["policy_revision"] as? String == first)
+
+        // SIGHUP reads the folder: fixed again, it becomes the revision reloaded above.
+        try (original + "\n-- reviewed by ops\n").write(to: tiers, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        var afterSignal: String?
+        for _ in 0..<50 {
+            afterSignal = await Self.health(port)?["policy_revision"] as? String
+            if afterSignal == second { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(afterSignal == second)
+        let shown = try cli.run(["policy", "status"] + server)
+        #expect(shown.stdout.contains("by signal"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("last failed reload:"))
+
+        let wrongToken = try cli.run(["policy", "reload", "--url", "http://127.0.0.1:\(port)", "--admin-token", "serve-test-token"])
+        #expect(wrongToken.status == 1)
+        #expect(wrongToken.stderr.contains("refused the admin token"))
+        #expect(!wrongToken.stderr.contains("serve-test-token"), "the token must never be printed")
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(log)")
+        #expect(log.contains("SIGHUP: reloading policies"))
+        #expect(!log.contains(Self.adminToken), "the admin token must never be logged")
+    }
+
+    @Test func reloadExplainsAServerItCannotReach() throws {
+        let result = try cli.run(["policy", "reload", "--url", "http://127.0.0.1:9", "--admin-token", Self.adminToken])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot reach ChittyCharge at http://127.0.0.1:9"), "\(result.stderr)")
+    }
+
+    @Test func serveRefusesAnAdminTokenThatIsAlsoAClientToken() throws {
+        let process = Process()
+        process.executableURL = PolicyCLITests.executable
+        process.arguments = ["serve", "--policy-dir", PolicyCLITests.policies, "--database-url", ServeCLITests.temporaryDatabaseURL(), "--port", "0"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHITTY_ID_TOKEN"] = "the-same-token-0123456789"
+        environment["ADMIN_TOKEN"] = "the-same-token-0123456789"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(log.contains("ADMIN_TOKEN must differ from every client token"), "\(log)")
+    }
+}
