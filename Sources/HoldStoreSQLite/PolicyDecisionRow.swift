@@ -11,6 +11,18 @@ enum PolicyDecisionRow {
         SELECT \(columns) FROM policy_decisions WHERE subject = ? ORDER BY created_at, rowid
         """
 
+    // A backtest's pages, in (created_at, id) order. Each page has exactly one lower bound,
+    // so SQLite starts its range scan of policy_decisions_by_time at the right place: with
+    // two (the `since` and the cursor), it picked the first and re-read everything between
+    // them on every page.
+    static let selectInTimeOrder = "SELECT \(columns) FROM policy_decisions ORDER BY created_at, id LIMIT ?"
+    static let selectInTimeOrderSince = """
+        SELECT \(columns) FROM policy_decisions WHERE created_at >= ? ORDER BY created_at, id LIMIT ?
+        """
+    static let selectInTimeOrderAfter = """
+        SELECT \(columns) FROM policy_decisions WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?
+        """
+
     static func binds(for record: PolicyDecisionRecord) -> [SQLiteData] {
         [
             .text(record.id),

@@ -1,0 +1,123 @@
+import ChittyCharge
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PolicyEngine
+
+/// `POST /admin/policies/backtest`: replays the stored decisions through a candidate policy
+/// (a folder on the server, or files in the body) and answers which would change. Nothing
+/// is activated and nothing is written.
+///
+/// Body: `{"dir": "/path/on/server"}` or `{"files": {"policy.lua": "…", …}}`, and optionally
+/// `"since"` (ISO-8601 date or date-time) and `"examples"` (per kind, 0–100, default 5).
+struct PolicyBacktestRoute {
+    typealias Context = ChittyChargeRequestContext
+
+    let service: HoldService
+
+    static let fields: Set<String> = ["dir", "files", "since", "examples"]
+
+    func register(on group: RouterGroup<Context>) {
+        group.post("policies/backtest", use: backtest)
+    }
+
+    struct Parameters {
+        var sources: PolicySourceSet
+        var since: Date?
+        var examples: Int
+    }
+
+    @Sendable func backtest(_ request: Request, context: Context) async throws -> Response {
+        let body = try await HoldRoutes.jsonBody(request, context: context, required: true)
+        let parameters = try Self.parameters(body)
+        let candidate: PolicyRevision
+        do {
+            candidate = try PolicyBacktest.loadCandidate(parameters.sources, limits: service.policies.limits)
+        } catch {
+            throw Self.invalidCandidate(error)
+        }
+        // One core is left to the API: a long backtest must not stall holds being placed.
+        let backtest = PolicyBacktest(
+            store: service.store, candidate: candidate, since: parameters.since, examplesPerKind: parameters.examples,
+            concurrency: max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
+        let summary: PolicyBacktest.Summary
+        do {
+            summary = try await backtest.run()
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            context.logger.error("policy backtest could not read the stored decisions", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "The stored policy decisions could not be read", code: "store_unavailable")
+        }
+        context.logger.info("policy backtest", metadata: [
+            "policy.candidate": .string(candidate.id), "policy.revision": .string(service.policies.revision.id),
+            "backtest.replayed": "\(summary.replayed)",
+            "backtest.changed": "\(summary.hooks.values.map(\.changed).reduce(0, +))",
+            "backtest.elapsed_ms": "\(Int((summary.elapsedSeconds * 1000).rounded()))",
+        ])
+        return APIError.jsonResponse(HoldJSON.body(summary.json), status: .ok)
+    }
+
+    /// 400 for a body that is not what the route takes; 422 (from `PolicySourceSet`) for a
+    /// folder that is missing or files with names that cannot be modules.
+    static func parameters(_ body: Data) throws -> Parameters {
+        guard let value = try? PolicyValue(jsonData: body), case .object(let fields) = value else {
+            throw invalid("The request body must be a JSON object such as {\"dir\": \"/srv/policies-next\"}")
+        }
+        if let unknown = fields.keys.filter({ !Self.fields.contains($0) }).sorted().first {
+            throw invalid("Unknown field '\(unknown)'; the body takes dir or files, and optionally since and examples", field: unknown)
+        }
+        var since: Date?
+        if let raw = fields["since"], raw != .null {
+            guard let text = raw.stringValue, let date = PolicyBacktest.date(from: text) else {
+                throw invalid("since must be \(PolicyBacktest.acceptedDateFormats)", field: "since")
+            }
+            since = date
+        }
+        var examples = 5
+        if let raw = fields["examples"], raw != .null {
+            guard let number = raw.integerValue, (0...100).contains(number) else {
+                throw invalid("examples must be a whole number from 0 to 100", field: "examples")
+            }
+            examples = Int(number)
+        }
+        // The candidate last: everything a 400 can say is said before a folder is read.
+        let sources: PolicySourceSet
+        switch (fields["dir"], fields["files"]) {
+        case (let dir?, nil):
+            guard let path = dir.stringValue, !path.isEmpty else { throw invalid("dir must be the path of a policy folder on the server", field: "dir") }
+            do {
+                sources = try PolicySourceSet(directory: path)
+            } catch {
+                throw invalidCandidate(error)
+            }
+        case (nil, let files?):
+            guard let object = files.objectValue, !object.isEmpty else {
+                throw invalid("files must be an object of file name to Lua source, such as {\"policy.lua\": \"…\"}", field: "files")
+            }
+            var texts: [String: String] = [:]
+            for (path, text) in object {
+                guard let text = text.stringValue else { throw invalid("files[\"\(path)\"] must be the file's text", field: "files") }
+                texts[path] = text
+            }
+            do {
+                sources = try PolicySourceSet(directory: "<request>", files: texts)
+            } catch {
+                throw invalidCandidate(error)
+            }
+        default:
+            throw invalid("Give the candidate as exactly one of dir (a folder on the server) or files (the sources)")
+        }
+        return Parameters(sources: sources, since: since, examples: examples)
+    }
+
+    static func invalid(_ message: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, message, code: "invalid_request", details: field.map { ["field": .string($0)] })
+    }
+
+    /// 422 with the candidate's error, `file:line` first when Lua knows it.
+    static func invalidCandidate(_ error: PolicyLoadError) -> APIError {
+        APIError(.unprocessableContent, "The policy candidate does not load: \(error.message)", code: "policy_invalid",
+                 details: ["message": .string(error.message)])
+    }
+}
