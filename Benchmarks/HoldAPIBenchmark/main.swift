@@ -11,6 +11,8 @@
 //  2. wrk (Debian's `wrk`) on GET /health and then authenticated GET /api/holds/{id},
 //     64 connections, BENCH_SECONDS (default 10) each: requests/s and p50/p99 latency.
 //  3. Resident memory (VmRSS) of this process after all of it (well over 100,000 requests).
+// BENCH_LOG=text|json writes the server's request log lines (info) to stderr, as `serve`
+// writes them to stdout; unset, the server logs nothing (a no-op handler), as before.
 // The policy is the shipped one with the rate limit raised (the shipped 10/minute would
 // measure 429s). Numbers on the 2-core VM here swing by ±20% between runs; wrk shares the
 // cores with the server.
@@ -36,6 +38,14 @@ let seconds = Int(environment["BENCH_SECONDS"] ?? "") ?? 10
 let token = "bench-token"
 let webhookSecret = "whsec_bench"
 let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+let serverLogger: Logger = switch environment["BENCH_LOG"] {
+case "text"?: {
+    setenv("TZ", ":/etc/localtime", 0) // as `serve` does for the text format
+    return Logger(label: "chittycharge.http") { StreamLogHandler(label: $0, stream: LogOutput.standardError.textStream) }
+}()
+case "json"?: Logger(label: "chittycharge.http") { JSONLogHandler(label: $0, output: .standardError) }
+default: quiet
+}
 
 func policyFolder() throws -> String {
     let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -134,7 +144,7 @@ let router = buildRouter(ChittyChargeDependencies(
 let app = Application(
     responder: TimedResponder(base: router.buildResponder(), timings: timings),
     configuration: .init(address: .hostname("127.0.0.1", port: port)),
-    logger: quiet)
+    logger: serverLogger)
 let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
 
 let client = HTTPClient.shared

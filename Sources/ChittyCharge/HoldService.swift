@@ -86,7 +86,19 @@ public final class HoldService: Sendable {
         public var replayed: Bool
     }
 
+    /// Places a hold (or answers a retry with the first result), counted by outcome.
     public func placeHold(_ request: HoldRequest, client: String, idempotencyKey: String?) async throws(HoldServiceError) -> Placement {
+        do {
+            let placement = try await place(request, client: client, idempotencyKey: idempotencyKey)
+            countPlacement(placement.replayed ? "replayed" : "placed")
+            return placement
+        } catch {
+            countPlacement(Self.metricOutcome(of: error))
+            throw error
+        }
+    }
+
+    private func place(_ request: HoldRequest, client: String, idempotencyKey: String?) async throws(HoldServiceError) -> Placement {
         guard let gateway else { throw .stripeNotConfigured }
         let now = clock.now()
         let revision = policies.revision
@@ -314,7 +326,19 @@ public final class HoldService: Sendable {
         return value
     }
 
+    /// A capture or cancel by a client or by the scheduler, counted by outcome.
     func perform(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool) async throws(HoldServiceError) -> StoredResponse {
+        do {
+            let response = try await claimAndExecute(kind, holdID: holdID, requestedAmount: requestedAmount, byScheduler: byScheduler)
+            countOperation(kind, byScheduler: byScheduler, outcome: "succeeded")
+            return response
+        } catch {
+            countOperation(kind, byScheduler: byScheduler, outcome: Self.metricOutcome(of: error))
+            throw error
+        }
+    }
+
+    private func claimAndExecute(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool) async throws(HoldServiceError) -> StoredResponse {
         guard let gateway else { throw .stripeNotConfigured }
         guard let hold = try await readHold(holdID) else { throw .notFound(holdID: holdID) }
         var amount: Int?

@@ -247,6 +247,31 @@ public protocol HoldStore: Sendable {
     func recordWebhookEvent(_ event: WebhookEventRecord, update: HoldReplacement?) async throws -> Bool
     /// The events about one hold, oldest first (by Stripe's `created`, then arrival).
     func webhookEvents(holdID: String) async throws -> [WebhookEventRecord]
+
+    // MARK: Policy revisions (rollback)
+
+    /// Stores the revision's sources (once per id) and when and how it became active, then
+    /// forgets all but the `keep` most recently activated revisions.
+    func recordPolicyActivation(_ record: PolicyRevisionRecord, keep: Int) async throws
+    /// Most recently activated first.
+    func policyRevisions(limit: Int) async throws -> [PolicyRevisionRecord]
+    func policyRevision(id: String) async throws -> PolicyRevisionRecord?
+
+    // MARK: Backtest
+
+    /// Recorded policy decisions, oldest first by (`createdAt`, `id`): those made at or
+    /// after `since` when it is given, and strictly after `cursor` when it is given; at most
+    /// `limit` (below 1 counts as 1). An empty page means there are no more. Pass a page's
+    /// last record as the next page's cursor (`PolicyDecisionCursor(after:)`). Reads only.
+    func decisions(since: Date?, after cursor: PolicyDecisionCursor?, limit: Int) async throws -> [PolicyDecisionRecord]
+
+    // MARK: Operational gauges
+
+    /// What `/metrics` reports about work waiting, read at once when it is scraped: actions
+    /// due at `now` (pending or left running), those due at or before `now - overdueAfter`,
+    /// capturable holds with nothing due at least `expiryMargin` before `capture_before`
+    /// (`HoldService.expiresWithoutAction`), and the ChittyID outbox's jobs. Reads only.
+    func operationalGauges(at now: Date, overdueAfter: TimeInterval, expiryMargin: TimeInterval) async throws -> OperationalGauges
 }
 
 extension HoldStore {

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import PolicyEngine
+import Prometheus
 
 /// Everything the HTTP layer is built from. Tests build the same application with an
 /// emulator-backed service and a temporary store.
@@ -12,20 +13,32 @@ public struct ChittyChargeDependencies: Sendable {
     public var authenticator: ClientAuthenticator
     public var rateLimiter: FixedWindowRateLimiter
     public var configuration: ServerConfiguration
+    /// Reload and rollback behind `/admin/policies…`; nil leaves those routes unregistered.
+    public var policyReloader: PolicyReloader?
+    public var adminAuthenticator: AdminAuthenticator
+    /// What `/metrics` serves, and where the HTTP layer's own metrics go. Pass the factory the
+    /// service and the policy engine were given (`serve` does), or their metrics are missing.
+    public var metrics: PrometheusMetricsFactory
 
     public init(service: HoldService, authenticator: ClientAuthenticator,
-                rateLimiter: FixedWindowRateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration) {
+                rateLimiter: FixedWindowRateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration,
+                policyReloader: PolicyReloader? = nil, adminAuthenticator: AdminAuthenticator = AdminAuthenticator(token: nil),
+                metrics: PrometheusMetricsFactory = .chittyCharge()) {
         self.service = service
         self.authenticator = authenticator
         self.rateLimiter = rateLimiter
         self.configuration = configuration
+        self.policyReloader = policyReloader
+        self.adminAuthenticator = adminAuthenticator
+        self.metrics = metrics
     }
 }
 
 public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<ChittyChargeRequestContext> {
     let router = Router(context: ChittyChargeRequestContext.self)
     let policies = dependencies.service.policies
-    router.add(middleware: ErrorMiddleware())
+    let serverMetrics = ServerMetrics(factory: dependencies.metrics)
+    router.add(middleware: ErrorMiddleware(metrics: serverMetrics))
     router.add(middleware: CORSPolicyMiddleware(policies: policies, allowedOrigins: dependencies.configuration.allowedOrigins))
 
     router.get("/health") { _, _ -> Response in
@@ -45,23 +58,35 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
     }
 
     WebhookRoute(service: dependencies.service, secret: dependencies.configuration.webhookSecret,
-                 tolerance: dependencies.configuration.webhookTolerance).register(on: router)
+                 tolerance: dependencies.configuration.webhookTolerance, metrics: serverMetrics).register(on: router)
+    MetricsRoute(registry: dependencies.metrics.registry, factory: dependencies.metrics, service: dependencies.service).register(on: router)
 
     let holds = router.group("api/holds")
         .add(middleware: ClientAuthMiddleware(authenticator: dependencies.authenticator))
-        .add(middleware: RateLimitMiddleware(policies: policies, limiter: dependencies.rateLimiter))
+        .add(middleware: RateLimitMiddleware(policies: policies, limiter: dependencies.rateLimiter, metrics: serverMetrics))
         .add(middleware: StripeConfiguredMiddleware(configured: dependencies.service.gateway != nil))
     HoldRoutes(service: dependencies.service).register(on: holds)
+
+    if let reloader = dependencies.policyReloader {
+        let admin = router.group("admin").add(middleware: AdminAuthMiddleware(authenticator: dependencies.adminAuthenticator))
+        AdminRoutes(reloader: reloader).register(on: admin)
+        PolicyBacktestRoute(service: dependencies.service).register(on: admin)
+    }
 
     MethodNotAllowed.register(on: router, routes: [
         ("/health", [.get]),
         ("/webhook", [.post]),
+        ("/metrics", [.get]),
         ("/api/holds", [.get, .post]),
         ("/api/holds/{id}", [.get]),
         ("/api/holds/{id}/events", [.get]),
         ("/api/holds/by-chitty-id/{chitty_id}", [.get]),
         ("/api/holds/{id}/capture", [.post]),
         ("/api/holds/{id}/cancel", [.post]),
+        ("/admin/policies", [.get]),
+        ("/admin/policies/reload", [.post]),
+        ("/admin/policies/rollback", [.post]),
+        ("/admin/policies/backtest", [.post]),
     ])
     return router
 }

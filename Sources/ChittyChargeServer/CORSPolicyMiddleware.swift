@@ -27,6 +27,7 @@ struct CORSPolicyMiddleware: RouterMiddleware {
             origin: origin, method: method, path: request.uri.path, allowedOrigins: allowedOrigins))
         var context = context
         context.policyRevision = evaluation.revision
+        RequestLogFields.current?.policyRevision = evaluation.revision
         if evaluation.source == .failClosed {
             context.logger.warning("cors hook failed; origin refused", metadata: ["policy.revision": .string(evaluation.revision), "origin": .string(origin)])
         }

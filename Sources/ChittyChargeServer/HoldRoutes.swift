@@ -35,6 +35,7 @@ struct HoldRoutes {
             idempotencyKey = key
         }
         let placement = try await service.placeHold(holdRequest, client: context.client ?? ClientAuthenticator.sharedTokenClientName, idempotencyKey: idempotencyKey)
+        RequestLogFields.current?.holdID = placement.hold.id
         var headers: HTTPFields = [:]
         if placement.replayed { headers[Self.replayedHeader] = "true" }
         return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(placement.hold, flags: service.flags(for: placement.hold), includeClientSecret: true)), status: .created, headers: headers)

@@ -10,12 +10,21 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     let policies: PolicyEngine
     let limiter: FixedWindowRateLimiter
+    let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let client = context.client ?? "anonymous"
         let evaluation = policies.revision.rateLimit(RateLimitHook.Input(
             client: client, route: context.endpointPath ?? request.uri.path, method: request.method.rawValue,
             ip: context.remoteIP))
+        var context = context
+        context.policyRevision = evaluation.revision
+        // Every /api route passes here right after authentication: the request's log line
+        // gets the client and the revision from this point.
+        if let fields = RequestLogFields.current {
+            fields.client = context.client
+            fields.policyRevision = evaluation.revision
+        }
         if evaluation.source == .failClosed {
             context.logger.warning("rate_limit hook failed; using the built-in limit", metadata: ["policy.revision": .string(evaluation.revision)])
         }
@@ -29,7 +38,9 @@ struct RateLimitMiddleware: RouterMiddleware {
         ]
         guard outcome.allowed else {
             headers[.retryAfter] = String(outcome.resetAfter)
-            context.logger.info("rate limited", metadata: ["policy.revision": .string(evaluation.revision), "rate_limit.key": .string(decision.key)])
+            metrics.countRateLimited(client: client)
+            // The request's own line (status 429, client) is at info; the key is detail.
+            context.logger.debug("rate limited", metadata: ["policy.revision": .string(evaluation.revision), "rate_limit.key": .string(decision.key)])
             throw APIError(.tooManyRequests, "Rate limit exceeded: \(decision.limit) requests per \(decision.window) seconds", code: "rate_limited",
                            details: ["limit": .integer(decision.limit), "window": .integer(decision.window), "retry_after": .integer(outcome.resetAfter)],
                            headers: headers)

@@ -14,6 +14,7 @@ struct WebhookRoute {
     let service: HoldService
     let secret: String?
     let tolerance: TimeInterval
+    let metrics: ServerMetrics
 
     static let signatureHeader = HTTPField.Name("Stripe-Signature")!
     /// Stripe's events are larger than our API bodies (the whole object rides along).
@@ -25,6 +26,7 @@ struct WebhookRoute {
 
     @Sendable func receive(_ request: Request, context: Context) async throws -> Response {
         guard let secret, !secret.isEmpty else {
+            metrics.countWebhook(type: nil, outcome: "not_configured")
             throw APIError(.serviceUnavailable, "The webhook signing secret is not configured (STRIPE_WEBHOOK_SECRET); Stripe will retry this delivery",
                            code: "webhook_secret_not_configured")
         }
@@ -36,6 +38,7 @@ struct WebhookRoute {
                 payload: payload, header: request.headers[Self.signatureHeader], secret: secret, tolerance: tolerance,
                 now: service.clock.now())
         } catch {
+            metrics.countWebhook(type: nil, outcome: "bad_signature")
             context.logger.warning("webhook refused: \(error)")
             throw APIError(.badRequest, error.description, code: "invalid_signature")
         }
@@ -43,9 +46,17 @@ struct WebhookRoute {
         do {
             event = try StripeEventDecoding.event(from: payload)
         } catch {
+            metrics.countWebhook(type: nil, outcome: "invalid_event")
             throw APIError(.badRequest, "The event cannot be read: \(error.reason)", code: "invalid_event")
         }
-        let outcome = try await service.ingestWebhook(event)
+        let outcome: WebhookOutcome
+        do {
+            outcome = try await service.ingestWebhook(event)
+        } catch {
+            metrics.countWebhook(type: event.type, outcome: "error")
+            throw error
+        }
+        metrics.countWebhook(type: event.type, outcome: outcome.rawValue)
         var body: [String: PolicyValue] = ["received": true, "outcome": .string(outcome.rawValue)]
         if outcome == .duplicate { body["duplicate"] = true }
         return APIError.jsonResponse(HoldJSON.body(.object(body)), status: .ok)

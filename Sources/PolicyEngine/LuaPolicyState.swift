@@ -30,6 +30,14 @@ final class LuaPolicyState: @unchecked Sendable {
     /// Evaluations by PolicyMetrics slot, not yet added to the shared counters.
     private var pendingCounts = Array(repeating: 0, count: PolicyMetrics.slotCount)
     private var pendingTotal = 0
+    /// Sampled evaluation durations not yet recorded, and evaluations until the next sample.
+    private var pendingDurations: [PolicyMetrics.DurationSample] = []
+    /// Touched on every evaluation: no dynamic exclusivity check (the pool lends a state to
+    /// one caller at a time, as above).
+    @exclusivity(unchecked) private var evaluationsUntilTimed = 0
+    /// When the sampled evaluation in progress started (0: none is being timed), and its hook.
+    @exclusivity(unchecked) private var timedSince: UInt64 = 0
+    private var timedHookIndex = 0
 
     /// Creates a state and runs the entry module; throws the policy's own error message.
     init(sources: PolicySourceSet, limits: PolicyLimits) throws(PolicyLoadError) {
@@ -102,10 +110,52 @@ final class LuaPolicyState: @unchecked Sendable {
         if pendingTotal >= 128 { flushCounts(to: metrics) }
     }
 
+    /// Adds the counts and sampled durations kept here to `metrics`.
     func flushCounts(to metrics: PolicyMetrics) {
+        if !pendingDurations.isEmpty { metrics.record(&pendingDurations) }
         guard pendingTotal > 0 else { return }
         metrics.add(&pendingCounts)
         pendingTotal = 0
+    }
+
+    /// Starts timing an evaluation when it is this state's turn to sample one (see
+    /// `PolicyMetrics.durationSampleInterval`). The start is kept here rather than returned,
+    /// so the caller holds nothing extra across the evaluation.
+    @inline(__always)
+    func startTiming(_ hook: PolicyHook) {
+        guard evaluationsUntilTimed == 0 else {
+            evaluationsUntilTimed -= 1
+            return
+        }
+        beginSample(hook)
+    }
+
+    /// Out of line, so the rare sampled path (a clock read) adds nothing to the code of
+    /// every evaluation.
+    @inline(never)
+    private func beginSample(_ hook: PolicyHook) {
+        evaluationsUntilTimed = PolicyMetrics.durationSampleInterval - 1
+        timedHookIndex = hook.index
+        timedSince = Self.monotonicNanoseconds()
+    }
+
+    /// True while a sampled evaluation is being timed.
+    var isTiming: Bool { timedSince != 0 }
+
+    /// Ends the evaluation `startTiming` began (call only when `isTiming`, so the common
+    /// path touches nothing more); durations are recorded in batches.
+    func finishTiming(into metrics: PolicyMetrics) {
+        let elapsed = Self.monotonicNanoseconds() &- timedSince
+        timedSince = 0
+        pendingDurations.append(.init(hookIndex: timedHookIndex, nanoseconds: Int64(truncatingIfNeeded: elapsed)))
+        // Bounded even for a state whose evaluations all fail (failures are not batched).
+        if pendingDurations.count >= 16 { metrics.record(&pendingDurations) }
+    }
+
+    private static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
     }
 
     /// Calls `function` with the input already written to `encoder`.

@@ -51,6 +51,15 @@ final class LuaStatePool: Sendable {
 
     var count: Int { shards.reduce(0) { $0 + $1.states.withLock { $0.count } } }
 
+    /// Visits every idle state under its shard's lock, so no caller can take it meanwhile.
+    func forEachIdle(_ body: (LuaPolicyState) -> Void) {
+        for shard in shards {
+            shard.states.withLock { idle in
+                for state in idle { body(state) }
+            }
+        }
+    }
+
     private func homeShard() -> Int {
         ThreadShard.index % shards.count
     }

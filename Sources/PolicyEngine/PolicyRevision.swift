@@ -116,6 +116,7 @@ public final class PolicyRevision: Sendable {
             return failed(contract, input, PolicyEvaluationError(hook: Hook.hook, kind: .runtime, message: error.message), printed: "", quiet: quiet)
         }
         defer { giveBack(state) }
+        state.startTiming(Hook.hook)
         guard let function = state.hooks[Hook.hook] else {
             let error = PolicyEvaluationError(hook: Hook.hook, kind: .runtime, message: "\(location): the hook was not defined when the policy loaded again")
             return failed(contract, input, error, printed: "", quiet: quiet)
@@ -164,9 +165,16 @@ public final class PolicyRevision: Sendable {
     }
 
     private func giveBack(_ state: LuaPolicyState) {
+        if state.isTiming { state.finishTiming(into: metrics) }
         if state.isSpent || !idleStates.put(state) {
             state.flushCounts(to: metrics)
         }
+    }
+
+    /// Adds the counts and timings idle states still hold in their batches to the metrics,
+    /// so a scrape of a quiet server does not show evaluations as missing.
+    public func flushPendingMetrics() {
+        idleStates.forEachIdle { $0.flushCounts(to: metrics) }
     }
 
     deinit {

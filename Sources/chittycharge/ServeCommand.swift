@@ -7,7 +7,9 @@ import Foundation
 import HoldStoreSQLite
 import Hummingbird
 import Logging
+import Metrics
 import PolicyEngine
+import Prometheus
 import ServiceLifecycle
 import StripeAPI
 import StripeEmulator
@@ -25,6 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
         ChittyID: --chittyid emulator, or CHITTY_ID_TOKEN with CHITTYID_URL.
         Clients: CHITTY_ID_TOKEN (client "default") and CHITTYCHARGE_CLIENTS_FILE (name:sha256 lines).
         Webhooks: STRIPE_WEBHOOK_SECRET (with --stripe emulator a fresh one is made and the emulator posts to /webhook).
+        Admin: ADMIN_TOKEN enables /admin/policies (reload, rollback, backtest) with Authorization: Bearer.
+        Policies reload on SIGHUP (systemctl reload), on POST /admin/policies/reload and on `chittycharge policy reload`.
         """)
 
     @Option(help: "Address to listen on ($HOST).") var host: String?
@@ -38,18 +42,37 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated origins for the cors policy ($ALLOWED_ORIGINS).") var allowedOrigins: String?
     @Option(help: "Default currency ($CURRENCY, default usd).") var currency: String?
     @Option(help: "trace, debug, info, notice, warning, error ($LOG_LEVEL, default info).") var logLevel: String?
+    @Option(help: "text or json: one JSON object per line ($LOG_FORMAT, default text).") var logFormat: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let level = Logger.Level(rawValue: (logLevel ?? environment["LOG_LEVEL"] ?? "info").lowercased()) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
+        let format = logFormat ?? environment["LOG_FORMAT"] ?? "text"
+        guard format == "text" || format == "json" else {
+            throw ValidationError("LOG_FORMAT (--log-format) must be 'text' or 'json', got '\(format)'")
+        }
+        if format == "text" { setenv("TZ", ":/etc/localtime", 0) }
+        LoggingSystem.bootstrap { label -> any LogHandler in
+            if format == "json" {
+                var handler = JSONLogHandler.standardOutput(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            // swift-log's own text format, written through the same buffered output. Its
+            // timestamps use localtime(3), which re-reads /etc/localtime for every line
+            // unless TZ is set; naming that same file keeps the zone and drops the read.
+            var handler = StreamLogHandler(label: label, stream: LogOutput.standardOutput.textStream)
             handler.logLevel = level
             return handler
         }
+        defer { LogOutput.standardOutput.flush() }
+        // One registry behind /metrics; the service, the policy engine and the HTTP layer are
+        // also handed the factory itself, so nothing depends on which bootstrap ran first.
+        let metrics = PrometheusMetricsFactory.chittyCharge()
+        MetricsSystem.bootstrap(metrics)
         let logger = Logger(label: "chittycharge")
         do {
-            try await serve(environment: environment, logger: logger)
+            try await serve(environment: environment, logger: logger, metrics: metrics)
         } catch let error as StartupError {
             logger.critical("\(error.message)")
             throw ExitCode.failure
@@ -60,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
         var message: String
     }
 
-    private func serve(environment: [String: String], logger: Logger) async throws {
+    private func serve(environment: [String: String], logger: Logger, metrics: PrometheusMetricsFactory) async throws {
         // Settings that cannot work are refused before anything is opened.
         if let stripe, stripe != "emulator" {
             throw StartupError(message: "--stripe accepts only 'emulator' (got '\(stripe)'); for real Stripe set STRIPE_SECRET_KEY")
@@ -69,16 +92,37 @@ struct ServeCommand: AsyncParsableCommand {
             throw StartupError(message: "--chittyid accepts only 'emulator' (got '\(chittyid)')")
         }
         let listenPort = try resolvedPort(environment)
+        let adminToken = environment["ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if let adminToken, adminToken.count < 16 {
+            throw StartupError(message: "ADMIN_TOKEN must be at least 16 characters (it can reload and roll back policies)")
+        }
         // Policies first: a policy set that does not load stops the server (POLICY.md).
         let policyDirectory = policyDir ?? environment["POLICY_DIR"] ?? "policies"
         let policies: PolicyEngine
         do {
-            policies = try PolicyEngine(directory: policyDirectory, logger: Logger(label: "chittycharge.policy"))
+            policies = try PolicyEngine(directory: policyDirectory, logger: Logger(label: "chittycharge.policy"), metricsFactory: metrics)
         } catch {
             throw StartupError(message: "policy folder \(policyDirectory) does not load: \(error.message)")
         }
         logger.info("policies loaded", metadata: ["policy.revision": .string(policies.revision.id), "policy.dir": .string(policyDirectory)])
 
+        // Client and admin tokens are checked before the store opens: a refusal leaves nothing open.
+        let sharedToken = environment["CHITTY_ID_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        var authenticator = ClientAuthenticator()
+        if let sharedToken { authenticator.addSharedToken(sharedToken) }
+        if let path = clientsFile ?? environment["CHITTYCHARGE_CLIENTS_FILE"] {
+            do {
+                try authenticator.addClients(fileContents: String(contentsOfFile: path, encoding: .utf8))
+            } catch {
+                throw StartupError(message: "clients file \(path): \(error)")
+            }
+        }
+        if let adminToken, authenticator.client(forToken: adminToken) != nil {
+            throw StartupError(message: "ADMIN_TOKEN must differ from every client token (CHITTY_ID_TOKEN, CHITTYCHARGE_CLIENTS_FILE)")
+        }
+        if adminToken == nil {
+            logger.notice("ADMIN_TOKEN is not set: /admin routes answer 503; policies still reload on SIGHUP")
+        }
         let store = try await openStore(environment: environment, logger: logger)
 
         var services: [any Service] = []
@@ -123,7 +167,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw StartupError(message: "--stripe accepts only 'emulator' (got '\(other)'); for real Stripe set STRIPE_SECRET_KEY")
         }
 
-        let sharedToken = environment["CHITTY_ID_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         var chittyIDMode: String?
         let minter: any ChittyIDMinter
         switch chittyid {
@@ -144,15 +187,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw StartupError(message: "--chittyid accepts only 'emulator' (got '\(other)')")
         }
 
-        var authenticator = ClientAuthenticator()
-        if let sharedToken { authenticator.addSharedToken(sharedToken) }
-        if let path = clientsFile ?? environment["CHITTYCHARGE_CLIENTS_FILE"] {
-            do {
-                try authenticator.addClients(fileContents: String(contentsOfFile: path, encoding: .utf8))
-            } catch {
-                throw StartupError(message: "clients file \(path): \(error)")
-            }
-        }
         if authenticator.isEmpty {
             logger.warning("no client tokens configured (CHITTY_ID_TOKEN, CHITTYCHARGE_CLIENTS_FILE): every /api request will be 401")
         }
@@ -162,7 +196,7 @@ struct ServeCommand: AsyncParsableCommand {
         let service = HoldService(
             store: store, gateway: gateway, minter: minter, policies: policies,
             configuration: .init(defaultCurrency: (currency ?? environment["CURRENCY"] ?? "usd").lowercased()),
-            logger: Logger(label: "chittycharge.holds"))
+            logger: Logger(label: "chittycharge.holds"), metricsFactory: metrics)
         let configuration = ServerConfiguration(
             host: host ?? environment["HOST"] ?? "127.0.0.1",
             port: listenPort,
@@ -177,9 +211,13 @@ struct ServeCommand: AsyncParsableCommand {
             await emulator.configureWebhookEndpoint(url: "http://\(host):\(configuration.port)/webhook", secret: webhookSecret)
             logger.notice("Stripe emulator sends signed webhooks to http://\(host):\(configuration.port)/webhook")
         }
+        let reloader = PolicyReloader(engine: policies, directory: policyDirectory, store: store, logger: Logger(label: "chittycharge.policy"))
+        await reloader.recordStartup()
         let app = buildApplication(
-            ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
+            ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration,
+                                     policyReloader: reloader, adminAuthenticator: AdminAuthenticator(token: adminToken), metrics: metrics),
             logger: Logger(label: "chittycharge.http"))
+        services.append(PolicyReloadOnSignal(reloader: reloader, logger: Logger(label: "chittycharge.policy")))
         services.append(BackgroundWork(
             holds: service, mintInterval: .seconds(2), recoveryInterval: .seconds(30),
             reconciliationInterval: .seconds(300), reconciliationQuietPeriod: 15 * 60, logger: logger))

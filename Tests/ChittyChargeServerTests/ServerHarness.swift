@@ -12,6 +12,7 @@ import MetricsTestKit
 import NIOCore
 import NIOHTTP1
 import PolicyEngine
+import Prometheus
 import StripeAPI
 import StripeEmulator
 import Synchronization
@@ -27,9 +28,13 @@ struct ServerHarness {
     let service: HoldService
     let policies: PolicyEngine
     let gateway: StripeClient
+    let reloader: PolicyReloader
+    /// The policy folder the server reloads (a temporary copy of ../policies).
+    let policyDirectory: String
 
     static let token = "test-token-0123456789"
     static let partnerToken = "partner-token-abcdef"
+    static let adminToken = "admin-token-for-tests-0123456789"
 
     struct Options {
         /// Requests per minute the test policy allows (the shipped policy allows 10).
@@ -48,6 +53,13 @@ struct ServerHarness {
         /// The service's clock (the emulator keeps real time).
         var clock: (any WallClock)?
         var metrics: TestMetrics?
+        /// Where the service (unless `metrics` is set), the policy engine and the HTTP layer
+        /// record, and what `/metrics` serves.
+        var prometheus: PrometheusMetricsFactory = .chittyCharge()
+        /// The application's logger (request log lines); quiet unless a test listens.
+        var logger: Logger?
+        /// Nil: admin routes answer 503.
+        var adminToken: String? = ServerHarness.adminToken
     }
 
     static let webhookSecret = "whsec_test_harness_secret"
@@ -85,13 +97,16 @@ struct ServerHarness {
                 logger: quietLogger, sleep: { _ in })
             let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-\(UUID().uuidString).sqlite").path
             let store = try await SQLiteHoldStore.open(path: databasePath, logger: quietLogger)
-            let policies = try PolicyEngine(directory: try policyDirectory(options), logger: quietLogger)
+            let policyFolder = try policyDirectory(options)
+            let policies = try PolicyEngine(directory: policyFolder, logger: quietLogger, metricsFactory: options.prometheus)
+            let reloader = PolicyReloader(engine: policies, directory: policyFolder, store: store, logger: quietLogger)
+            await reloader.recordStartup()
             let minter = EmulatedChittyIDMinter()
             let service = HoldService(
                 store: store, gateway: options.stripeConfigured ? gateway : nil, minter: minter, policies: policies,
                 clock: options.clock ?? SystemWallClock(),
                 configuration: .init(recoveryGrace: 0), logger: quietLogger, faultPoint: options.faultPoint,
-                metricsFactory: options.metrics ?? TestMetrics())
+                metricsFactory: options.metrics ?? options.prometheus)
             var authenticator = ClientAuthenticator()
             authenticator.addSharedToken(token)
             try authenticator.addClients(fileContents: "# test clients\npartner:\(sha256Hex(partnerToken))\n")
@@ -100,8 +115,10 @@ struct ServerHarness {
                 stripeMode: options.stripeConfigured ? "emulator" : nil, chittyIDMode: "emulator",
                 webhookSecret: options.webhookSecret)
             let app = buildApplication(
-                ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration),
-                logger: quietLogger)
+                ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration,
+                                         policyReloader: reloader, adminAuthenticator: AdminAuthenticator(token: options.adminToken),
+                                         metrics: options.prometheus),
+                logger: options.logger ?? quietLogger)
             // The store is closed whatever the test does: an open connection left to
             // deinit stops the whole test process.
             do {
@@ -112,7 +129,8 @@ struct ServerHarness {
                     }
                     let harness = ServerHarness(
                         api: APIClient(baseURL: "http://127.0.0.1:\(client.port!)"), emulator: emulator, emulatorBaseURL: emulatorBase,
-                        store: store, minter: minter, service: service, policies: policies, gateway: gateway)
+                        store: store, minter: minter, service: service, policies: policies, gateway: gateway,
+                        reloader: reloader, policyDirectory: policyFolder)
                     try await body(harness)
                 }
             } catch {

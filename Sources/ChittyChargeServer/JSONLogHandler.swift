@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+
+/// `LOG_FORMAT=json`: one JSON object per line, for log shippers that parse rather than
+/// grep: `{"timestamp":"2026-11-27T12:00:00.123Z","level":"info","label":"chittycharge.http",
+/// "message":"request","metadata":{"http.status":"200",…},"source":"ChittyChargeServer"}`.
+/// Metadata values are flattened to strings (nested ones as swift-log prints them). Each
+/// line is built whole and handed to a `LogOutput`, so concurrent lines never mix.
+///
+/// Hand-written rather than through `JSONEncoder`, which costs several microseconds per
+/// line; a request log line is written for every request.
+public struct JSONLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+    private let output: LogOutput
+
+    public init(label: String, output: LogOutput, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
+        self.label = label
+        self.output = output
+        self.metadataProvider = metadataProvider
+    }
+
+    public static func standardOutput(label: String) -> JSONLogHandler {
+        JSONLogHandler(label: label, output: .standardOutput)
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty {
+            merged.merge(provided) { _, provided in provided }
+        }
+        if let explicit = event.metadata, !explicit.isEmpty {
+            merged.merge(explicit) { _, explicit in explicit }
+        }
+        if let error = event.error {
+            merged["error.message"] = .string("\(error)")
+            merged["error.type"] = .string(String(reflecting: type(of: error)))
+        }
+        output.write(Self.line(
+            timestamp: Self.timestamp(), level: event.level, label: label, message: event.message.description,
+            metadata: merged, source: event.source))
+    }
+
+    /// One log line: the JSON object and its newline.
+    static func line(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, source: String) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        line.append(contentsOf: #"{"timestamp":"#.utf8)
+        appendString(timestamp, to: &line)
+        line.append(contentsOf: #","level":"#.utf8)
+        appendString(level.rawValue, to: &line)
+        line.append(contentsOf: #","label":"#.utf8)
+        appendString(label, to: &line)
+        line.append(contentsOf: #","message":"#.utf8)
+        appendString(message, to: &line)
+        line.append(contentsOf: #","metadata":{"#.utf8)
+        var first = true
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            if !first { line.append(UInt8(ascii: ",")) }
+            first = false
+            appendString(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            appendString(value.description, to: &line)
+        }
+        line.append(contentsOf: #"},"source":"#.utf8)
+        appendString(source, to: &line)
+        line.append(contentsOf: "}\n".utf8)
+        return line
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// A JSON string: quotes, backslashes and every control character escaped (RFC 8259);
+    /// other UTF-8 passes through (a Swift string is always valid UTF-8).
+    static func appendString(_ string: String, to line: inout [UInt8]) {
+        line.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
+            case UInt8(ascii: "\n"): line.append(contentsOf: #"\n"#.utf8)
+            case UInt8(ascii: "\r"): line.append(contentsOf: #"\r"#.utf8)
+            case UInt8(ascii: "\t"): line.append(contentsOf: #"\t"#.utf8)
+            case 0x00..<0x20, 0x7F:
+                line.append(contentsOf: #"\u00"#.utf8)
+                line.append(hexDigits[Int(byte >> 4)])
+                line.append(hexDigits[Int(byte & 0x0F)])
+            default:
+                line.append(byte)
+            }
+        }
+        line.append(UInt8(ascii: "\""))
+    }
+
+    /// ISO-8601 in UTC to the millisecond ("2026-11-27T12:00:00.123Z").
+    static func timestamp(_ now: timespec = currentTime()) -> String {
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func digits(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(digits(parts.tm_year + 1900, 4))-\(digits(parts.tm_mon + 1, 2))-\(digits(parts.tm_mday, 2))T"
+            + "\(digits(parts.tm_hour, 2)):\(digits(parts.tm_min, 2)):\(digits(parts.tm_sec, 2)).\(digits(Int32(now.tv_nsec / 1_000_000), 3))Z"
+    }
+
+    static func currentTime() -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return now
+    }
+}
