@@ -14,6 +14,10 @@ if [ -z "${CHITTY_ID_TOKEN:-}" ]; then
     export CHITTY_ID_TOKEN=demo-token
     echo "CHITTY_ID_TOKEN was not set: using 'demo-token' for this local run"
 fi
+if [ -z "${ADMIN_TOKEN:-}" ]; then
+    export ADMIN_TOKEN=demo-admin-token-local-only
+    echo "ADMIN_TOKEN was not set: using 'demo-admin-token-local-only' for this local run (policy reload/rollback/status)"
+fi
 port=${PORT:-8787}
 cat <<WALK
 
@@ -38,6 +42,10 @@ Walk-through (in another terminal):
        -d '{"amount":300000,"description":"Deposit","metadata":{"guest_tier":"NEW_GUEST"}}'
   # list them, newest first
   curl -s "localhost:$port/api/holds?limit=10" -H "ChittyID-Token: $CHITTY_ID_TOKEN"
+  # operators: the active policy revision, a reload of policies/ (422 and no change if it fails), the metrics
+  ADMIN_TOKEN=$ADMIN_TOKEN $bin policy status
+  ADMIN_TOKEN=$ADMIN_TOKEN $bin policy reload
+  curl -s localhost:$port/metrics | grep '^chittycharge_'
   (scripts/walkthrough.sh runs all of this for you against the running server.)
 
 WALK

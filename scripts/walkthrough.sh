@@ -2,13 +2,14 @@
 # Drives the README walk-through against a server started by ./scripts/run.sh:
 # health, place, authorise (through the Stripe emulator), the webhook that follows,
 # capture, place and release, an automatic release by the policy, a refused hold, the
-# list. Needs curl and python3 (for reading ids). The shipped policy allows 10 API
+# list; then, as an operator, the policy status, a reload and the metrics. Needs curl and python3 (for reading ids). The shipped policy allows 10 API
 # requests a minute per client; when the walk-through hits that, it waits as told by
 # Retry-After and goes on.
 set -euo pipefail
 base=${BASE_URL:-http://127.0.0.1:8787}
 emulator=${STRIPE_EMULATOR_URL:-http://127.0.0.1:8788}
 token=${CHITTY_ID_TOKEN:-demo-token}
+admin_token=${ADMIN_TOKEN:-demo-admin-token-local-only}
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 step() { printf '\n== %s\n' "$*"; }
 
@@ -65,3 +66,11 @@ step "a hold above the NEW_GUEST limit is refused (400)"
 api POST /api/holds '{"amount":300000,"description":"Deposit","metadata":{"guest_tier":"NEW_GUEST"}}'; echo
 step "the holds, newest first"
 api GET "/api/holds?limit=5" | python3 -c "import json,sys; [print(h['id'], h['status'], h['amount'], h['amount_received'], h['chitty_id']) for h in json.load(sys.stdin)['data']]"
+step "operator: the active policy revision (GET /admin/policies)"
+curl -fsS "$base/admin/policies" -H "Authorization: Bearer $admin_token" | python3 -c "import json,sys; a=json.load(sys.stdin)['active']; print(' ', a['revision'], 'loaded by', a['trigger'], 'at', a['loaded_at'], 'from', a['directory'])"
+step "operator: reload policies/ (unchanged files: nothing to swap)"
+curl -fsS -X POST "$base/admin/policies/reload" -H "Authorization: Bearer $admin_token"; echo
+step "operator: a client token cannot reload (401)"
+curl -sS -o /dev/null -w '  %{http_code}\n' -X POST "$base/admin/policies/reload" -H "ChittyID-Token: $token"
+step "operator: what the metrics say (GET /metrics, a few series)"
+curl -fsS "$base/metrics" | grep -E '^chittycharge_(hold_placements|hold_operations|webhook_events|policy_active_revision)' | head -12
