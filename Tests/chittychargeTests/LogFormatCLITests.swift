@@ -7,24 +7,15 @@ import Testing
 /// `chittycharge serve` with `LOG_FORMAT`: json gives one JSON object per line, request lines
 /// included; anything but text or json is refused before the server starts.
 @Suite struct LogFormatCLITests {
-    static func serve(_ arguments: [String], environment extra: [String: String]) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = PolicyCLITests.executable
-        process.arguments = ["serve", "--stripe", "emulator", "--chittyid", "emulator", "--stripe-emulator-port", "0",
-                             "--policy-dir", PolicyCLITests.policies, "--database-url", ServeCLITests.temporaryDatabaseURL()] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return (process, output)
+    static func serve(port: Int = 0, _ arguments: [String] = [], environment extra: [String: String]) throws -> (Process, Pipe) {
+        let server = try ServedProcess.start(port: port, arguments: arguments, environment: extra)
+        return (server.process, server.output)
     }
 
     @Test func jsonLogsAreOneObjectPerLineWithRequestLines() async throws {
         let port = Int.random(in: 21_000..<29_000)
         let token = "json-log-test-token-4242"
-        let (process, output) = try Self.serve(["--port", String(port)], environment: ["CHITTY_ID_TOKEN": token, "LOG_FORMAT": "json"])
+        let (process, output) = try Self.serve(port: port, environment: ["CHITTY_ID_TOKEN": token, "LOG_FORMAT": "json"])
         var metricsType: String?
         for _ in 0..<100 where metricsType == nil {
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!) {
@@ -59,7 +50,7 @@ import Testing
 
     @Test(arguments: [["LOG_FORMAT": "xml"], ["LOG_FORMAT": "JSON "]])
     func anUnknownLogFormatIsRefusedAtStartup(_ environment: [String: String]) throws {
-        let (process, output) = try Self.serve(["--port", "0"], environment: environment)
+        let (process, output) = try Self.serve(environment: environment)
         process.waitUntilExit()
         let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus != 0)
@@ -69,7 +60,7 @@ import Testing
     }
 
     @Test func theFlagRefusesTooAndWins() throws {
-        let (process, output) = try Self.serve(["--port", "0", "--log-format", "yaml"], environment: ["LOG_FORMAT": "json"])
+        let (process, output) = try Self.serve(["--log-format", "yaml"], environment: ["LOG_FORMAT": "json"])
         process.waitUntilExit()
         let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus != 0)

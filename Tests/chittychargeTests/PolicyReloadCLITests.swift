@@ -17,78 +17,55 @@ import Testing
         return target
     }
 
-    static func health(_ port: Int) async -> [String: Any]? {
-        guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!) else { return nil }
-        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    }
-
     @Test func reloadRollbackStatusAndSIGHUPAgainstARunningServer() async throws {
         let policies = try Self.policyCopy()
         let tiers = policies.appendingPathComponent("tiers.lua")
         let original = try String(contentsOf: tiers, encoding: .utf8)
-        let port = Int.random(in: 21_000..<29_000)
-        let process = Process()
-        process.executableURL = PolicyCLITests.executable
-        process.arguments = [
-            "serve", "--stripe", "emulator", "--chittyid", "emulator", "--stripe-emulator-port", "0",
-            "--port", String(port), "--policy-dir", policies.path, "--database-url", ServeCLITests.temporaryDatabaseURL(),
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CHITTY_ID_TOKEN"] = "serve-test-token"
-        environment["ADMIN_TOKEN"] = Self.adminToken
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        defer {
-            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        }
-        var started: [String: Any]?
-        for _ in 0..<100 where started == nil {
-            started = await Self.health(port)
-            if started == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
+        let server = try ServedProcess.start(
+            policyDirectory: policies.path, environment: ["CHITTY_ID_TOKEN": "serve-test-token", "ADMIN_TOKEN": Self.adminToken])
+        defer { _ = server.stop() }
+        let port = server.port
+        let started = try await server.waitUntilHealthy()
         let first = try #require(started?["policy_revision"] as? String)
-        let server = ["--url", "http://127.0.0.1:\(port)", "--admin-token", Self.adminToken]
+        let admin = ["--url", "http://127.0.0.1:\(port)", "--admin-token", Self.adminToken]
 
-        let status = try cli.run(["policy", "status"] + server)
+        let status = try cli.run(["policy", "status"] + admin)
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("active revision \(first)"))
         #expect(status.stdout.contains("by startup"))
 
         try (original + "\n-- reviewed by ops\n").write(to: tiers, atomically: true, encoding: .utf8)
-        let reload = try cli.run(["policy", "reload"] + server)
+        let reload = try cli.run(["policy", "reload"] + admin)
         #expect(reload.status == 0, "\(reload.stderr)")
         #expect(reload.stdout.contains("policy reloaded: revision "))
         #expect(reload.stdout.contains("(was \(first))"))
         #expect(reload.stdout.contains("test case(s) passed"))
-        let second = await Self.health(port)?["policy_revision"] as? String
+        let second = await server.health()?["policy_revision"] as? String
         #expect(second != nil && second != first)
 
         try (original + "\nnot lua at all(\n").write(to: tiers, atomically: true, encoding: .utf8)
-        let broken = try cli.run(["policy", "reload"] + server)
+        let broken = try cli.run(["policy", "reload"] + admin)
         #expect(broken.status == 1)
         #expect(broken.stderr.contains("policy reload rejected: tiers.lua:"), "\(broken.stderr)")
         #expect(broken.stderr.contains("stays active"))
-        #expect(await Self.health(port)?["policy_revision"] as? String == second)
+        #expect(await server.health()?["policy_revision"] as? String == second)
 
-        let rollback = try cli.run(["policy", "rollback"] + server)
+        let rollback = try cli.run(["policy", "rollback"] + admin)
         #expect(rollback.status == 0, "\(rollback.stderr)")
         #expect(rollback.stdout.contains("policy rolled back: revision \(first)"))
-        #expect(await Self.health(port)?["policy_revision"] as? String == first)
+        #expect(await server.health()?["policy_revision"] as? String == first)
 
         // SIGHUP reads the folder: fixed again, it becomes the revision reloaded above.
         try (original + "\n-- reviewed by ops\n").write(to: tiers, atomically: true, encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
+        kill(server.process.processIdentifier, SIGHUP)
         var afterSignal: String?
         for _ in 0..<50 {
-            afterSignal = await Self.health(port)?["policy_revision"] as? String
+            afterSignal = await server.health()?["policy_revision"] as? String
             if afterSignal == second { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(afterSignal == second)
-        let shown = try cli.run(["policy", "status"] + server)
+        let shown = try cli.run(["policy", "status"] + admin)
         #expect(shown.stdout.contains("by signal"), "\(shown.stdout)")
         #expect(shown.stdout.contains("last failed reload:"))
 
@@ -97,10 +74,8 @@ import Testing
         #expect(wrongToken.stderr.contains("refused the admin token"))
         #expect(!wrongToken.stderr.contains("serve-test-token"), "the token must never be printed")
 
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(log)")
+        let log = server.stop()
+        #expect(server.process.terminationStatus == 0, "\(log)")
         #expect(log.contains("SIGHUP: reloading policies"))
         #expect(!log.contains(Self.adminToken), "the admin token must never be logged")
     }
@@ -112,20 +87,13 @@ import Testing
     }
 
     @Test func serveRefusesAnAdminTokenThatIsAlsoAClientToken() throws {
-        let process = Process()
-        process.executableURL = PolicyCLITests.executable
-        process.arguments = ["serve", "--policy-dir", PolicyCLITests.policies, "--database-url", ServeCLITests.temporaryDatabaseURL(), "--port", "0"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CHITTY_ID_TOKEN"] = "the-same-token-0123456789"
-        environment["ADMIN_TOKEN"] = "the-same-token-0123456789"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
+        let server = try ServedProcess.start(environment: [
+            "CHITTY_ID_TOKEN": "the-same-token-0123456789", "ADMIN_TOKEN": "the-same-token-0123456789",
+        ])
+        // It refuses at once: wait for it to exit rather than stopping it.
+        let log = String(decoding: server.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus != 0)
         #expect(log.contains("ADMIN_TOKEN must differ from every client token"), "\(log)")
     }
 }

@@ -14,37 +14,14 @@ import Testing
     }
 
     @Test func serveAnswersAndStopsGracefullyOnSIGTERM() async throws {
-        let port = Int.random(in: 21_000..<29_000)
-        let process = Process()
-        process.executableURL = PolicyCLITests.executable
-        process.arguments = [
-            "serve", "--stripe", "emulator", "--chittyid", "emulator", "--stripe-emulator-port", "0",
-            "--port", String(port), "--policy-dir", PolicyCLITests.policies, "--database-url", Self.temporaryDatabaseURL(),
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CHITTY_ID_TOKEN"] = "serve-test-token"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-
-        var health: [String: Any]?
-        for _ in 0..<100 where health == nil {
-            if let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!) {
-                health = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            } else {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let server = try ServedProcess.start(environment: ["CHITTY_ID_TOKEN": "serve-test-token"])
+        let health = try await server.waitUntilHealthy()
         #expect(health?["status"] as? String == "healthy")
         #expect(health?["stripe_mode"] as? String == "emulator")
         #expect(health?["chittyid_mode"] as? String == "emulator")
 
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(log)")
+        let log = server.stop()
+        #expect(server.process.terminationStatus == 0, "\(log)")
         #expect(log.contains("STRIPE EMULATOR in use"))
         #expect(log.contains("CHITTYID EMULATOR in use"))
         #expect(log.contains("ChittyCharge stopped"))
