@@ -44,6 +44,7 @@ struct AdminAuthMiddleware: RouterMiddleware {
         var context = context
         context.client = "admin"
         context.logger[metadataKey: "client"] = "admin"
+        RequestLogFields.current?.client = "admin"
         return try await next(request, context)
     }
 }
