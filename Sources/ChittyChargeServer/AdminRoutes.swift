@@ -65,7 +65,7 @@ struct AdminRoutes {
         let data = try await HoldRoutes.jsonBody(request, context: context, required: false)
         var target: String?
         if !data.isEmpty {
-            guard let body = try? JSONDecoder().decode(PolicyValue.self, from: data) else {
+            guard let body = try? PolicyValue(jsonData: data) else {
                 throw APIError(.badRequest, "The request body is not valid JSON", code: "invalid_request")
             }
             guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["revision"]) else {

@@ -25,8 +25,6 @@ struct CORSPolicyMiddleware: RouterMiddleware {
         let method = isPreflight ? (request.headers[.accessControlRequestMethod] ?? "OPTIONS") : request.method.rawValue
         let evaluation = policies.revision.cors(CORSHook.Input(
             origin: origin, method: method, path: request.uri.path, allowedOrigins: allowedOrigins))
-        var context = context
-        context.policyRevision = evaluation.revision
         RequestLogFields.current?.policyRevision = evaluation.revision
         if evaluation.source == .failClosed {
             context.logger.warning("cors hook failed; origin refused", metadata: ["policy.revision": .string(evaluation.revision), "origin": .string(origin)])

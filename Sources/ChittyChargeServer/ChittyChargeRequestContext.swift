@@ -7,8 +7,6 @@ public struct ChittyChargeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated client's name (never its token); set by `ClientAuthMiddleware`.
     public var client: String?
-    /// The policy revision that decided CORS or rate limits for this request, for logs.
-    public var policyRevision: String?
 
     /// The peer's IP address, for the `rate_limit` hook's `ip`.
     public var remoteIP: String

@@ -17,8 +17,6 @@ struct RateLimitMiddleware: RouterMiddleware {
         let evaluation = policies.revision.rateLimit(RateLimitHook.Input(
             client: client, route: context.endpointPath ?? request.uri.path, method: request.method.rawValue,
             ip: context.remoteIP))
-        var context = context
-        context.policyRevision = evaluation.revision
         // Every /api route passes here right after authentication: the request's log line
         // gets the client and the revision from this point.
         if let fields = RequestLogFields.current {
