@@ -22,6 +22,10 @@ public struct HoldRequest: Sendable, Equatable {
     public static let maxMetadataKeys = 50
     public static let maxMetadataKeyLength = 40
     public static let maxMetadataValueLength = 500
+    /// How deeply metadata may nest (an object in an object is 2). Policies get their input
+    /// through a codec that stops at 64 levels; anything near that is refused here with a
+    /// 400 rather than reaching a policy with fields missing.
+    public static let maxMetadataDepth = 32
     /// Stripe's largest amount for most currencies (8 digits).
     public static let maxAmount = 99_999_999
 
@@ -44,9 +48,9 @@ public struct HoldRequest: Sendable, Equatable {
         guard !body.isEmpty else { throw .invalidInput("The request body is empty; send a JSON object with amount and description") }
         let value: PolicyValue
         do {
-            value = try JSONDecoder().decode(PolicyValue.self, from: body)
+            value = try PolicyValue(jsonData: body)
         } catch {
-            throw .invalidInput("The request body is not valid JSON")
+            throw .invalidInput("The request body is not valid JSON: \(error)")
         }
         guard case .object(let fields) = value else { throw .invalidInput("The request body must be a JSON object") }
         return try parse(fields, defaultCurrency: defaultCurrency)
@@ -77,6 +81,9 @@ public struct HoldRequest: Sendable, Equatable {
         if let raw = fields["metadata"], raw != .null {
             guard case .object(let object) = raw else {
                 throw .invalidInput("metadata must be a JSON object", field: "metadata")
+            }
+            guard Self.nestingDepth(raw) <= maxMetadataDepth else {
+                throw .invalidInput("metadata nests more than \(maxMetadataDepth) levels deep", field: "metadata")
             }
             metadata = object
         }
@@ -187,6 +194,15 @@ public struct HoldRequest: Sendable, Equatable {
             throw .invalidInput("\(name) is longer than \(maxLength) characters", field: name)
         }
         return text
+    }
+
+    /// 1 for a scalar or an empty container, one more per level of objects and lists.
+    static func nestingDepth(_ value: PolicyValue) -> Int {
+        switch value {
+        case .object(let fields): 1 + (fields.values.map(nestingDepth).max() ?? 0)
+        case .array(let items): 1 + (items.map(nestingDepth).max() ?? 0)
+        default: 1
+        }
     }
 
     private static func looksLikeEmail(_ text: String) -> Bool {

@@ -129,7 +129,7 @@ struct HoldRoutes {
         let body = try await Self.jsonBody(request, context: context, required: false)
         var amount: Int?
         if !body.isEmpty {
-            guard let value = try? JSONDecoder().decode(PolicyValue.self, from: body), case .object(let fields) = value else {
+            guard let value = try? PolicyValue(jsonData: body), case .object(let fields) = value else {
                 throw HoldServiceError.invalidInput("The request body must be a JSON object such as {\"amount_to_capture\": 5000}")
             }
             if let raw = fields["amount_to_capture"], raw != .null {
@@ -146,7 +146,7 @@ struct HoldRoutes {
     @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
         let body = try await Self.jsonBody(request, context: context, required: false)
-        if !body.isEmpty, (try? JSONDecoder().decode(PolicyValue.self, from: body))?.objectValue == nil {
+        if !body.isEmpty, (try? PolicyValue(jsonData: body))?.objectValue == nil {
             throw HoldServiceError.invalidInput("The request body must be empty or a JSON object")
         }
         let receipt = try await service.cancel(holdID: id)

@@ -16,8 +16,9 @@ public struct PolicyJSONError: Error, Sendable, Equatable, CustomStringConvertib
 
 extension PolicyValue {
     /// Reads JSON text (UTF-8): the reverse of `jsonData`. Whole numbers that fit in 64 bits
-    /// become `.integer`, every other number `.number`; a repeated object key keeps its
-    /// last value. Throws `PolicyJSONError`.
+    /// become `.integer`, every other number `.number`. Strict RFC 8259: no trailing commas,
+    /// and a key repeated in one object is refused (parsers disagree on which copy wins, so
+    /// `"amount":5000,"amount":6000` must not mean anything). Throws `PolicyJSONError`.
     ///
     /// Hand-written because a backtest reads two stored JSON documents per decision: through
     /// PolicyValue's `Codable` conformance JSONDecoder took about 35 µs for one hold_limit
@@ -113,7 +114,9 @@ private struct JSONTextParser {
             let key = try string()
             skipWhitespace()
             guard consume(UInt8(ascii: ":")) else { throw failure("expected ':' after a field name") }
-            fields[key] = try value()
+            guard fields.updateValue(try value(), forKey: key) == nil else {
+                throw failure("the field \"\(key.prefix(40))\" appears twice in one object")
+            }
             skipWhitespace()
             if consume(UInt8(ascii: ",")) { continue }
             if consume(UInt8(ascii: "}")) { return .object(fields) }
