@@ -61,7 +61,8 @@ extension HoldStoreConformance {
                 "a combination no hold matches")
         },
 
-        HoldStoreCheck("holds(matching:) returns at most limit holds, clamped to 1...100") { store in
+        // Not clamped to a page of 100: the route asks for a page plus one to learn has_more.
+        HoldStoreCheck("holds(matching:) returns at most limit holds, at least 1") { store in
             for index in 0..<101 {
                 try await Fixture.placeHold(in: store, id: String(format: "pi_%03d", index), createdAt: Fixture.time(index))
             }
@@ -69,7 +70,8 @@ extension HoldStoreConformance {
             try expectEqual(three.map(\.id), ["pi_100", "pi_099", "pi_098"], "limit 3")
             try expectEqual(try await store.holds(matching: HoldFilter(limit: 0)).map(\.id), ["pi_100"], "limit 0 clamps to 1")
             try expectEqual(try await store.holds(matching: HoldFilter(limit: -7)).count, 1, "a negative limit clamps to 1")
-            try expectEqual(try await store.holds(matching: HoldFilter(limit: 1_000)).count, 100, "limit 1000 clamps to 100")
+            try expectEqual(try await store.holds(matching: HoldFilter(limit: 101)).count, 101, "limit 101 (a page of 100 and one more)")
+            try expectEqual(try await store.holds(matching: HoldFilter(limit: 1_000)).count, 101, "limit 1000 with 101 holds")
             try expectEqual(try await store.holds(matching: HoldFilter(limit: 100)).count, 100, "limit 100")
         },
 

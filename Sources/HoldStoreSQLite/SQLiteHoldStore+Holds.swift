@@ -20,10 +20,12 @@ extension SQLiteHoldStore {
         }
     }
 
-    /// Newest first by (createdAt, id); `limit` is clamped to 1…100. An unknown
-    /// `startingAfter` throws `notFound` rather than silently returning nothing.
+    /// Newest first by (createdAt, id), at most `limit` (at least 1; the route bounds it, and
+    /// asks for one more than a page to learn `has_more`, so it must not be clamped to a page
+    /// size here). An unknown `startingAfter` throws `notFound` rather than silently
+    /// returning nothing.
     public func holds(matching filter: HoldFilter) async throws -> [Hold] {
-        let limit = min(max(filter.limit, 1), 100)
+        let limit = max(filter.limit, 1)
         return try await read("holds(matching:)") { db in
             var conditions: [String] = []
             var binds: [SQLiteData] = []
