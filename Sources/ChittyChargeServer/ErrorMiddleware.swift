@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOHTTP1
 import Synchronization
 
 /// The outermost middleware: every failure leaves as the contract's JSON error (never an
@@ -36,6 +37,11 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             response = try Self.render(error, request: request, context: context)
             if response.status.code >= 500 { failure = "\(error)" }
+        } catch let error as HTTPParserError {
+            // A broken chunked encoding, or a body cut off by the client, surfaces when the
+            // body is read: the client's fault, and the connection cannot carry another request.
+            response = try APIError(.badRequest, "The request is malformed: \(error); the connection is closed", code: "invalid_request",
+                                    headers: [.connection: "close"]).response(from: request, context: context)
         } catch {
             failure = "\(error)"
             response = try APIError(.internalServerError, "The server failed to handle this request", code: "internal_error")

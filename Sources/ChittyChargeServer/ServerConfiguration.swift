@@ -22,10 +22,19 @@ public struct ServerConfiguration: Sendable {
     public var webhookSecret: String?
     /// How old (or how far ahead) a webhook signature's timestamp may be.
     public var webhookTolerance: TimeInterval
+    /// A request must arrive whole (head and body) within this time of its first byte, or
+    /// the connection is closed (`REQUEST_TIMEOUT`): a slow client cannot hold it open.
+    public var requestTimeout: Duration
+    /// A connection with no request in progress is closed after this long (`IDLE_TIMEOUT`).
+    public var idleTimeout: Duration
+    /// The only folder under which `POST /admin/policies/backtest` may read a candidate given
+    /// as `dir` (`POLICY_BACKTEST_ROOT`); nil: candidates come as `files` only.
+    public var backtestRoot: String?
 
     public init(host: String = "127.0.0.1", port: Int = 8787, version: String = "1.0.0", allowedOrigins: [String] = [],
                 stripeMode: String? = nil, chittyIDMode: String? = nil, database: String = "sqlite",
-                webhookSecret: String? = nil, webhookTolerance: TimeInterval = 300) {
+                webhookSecret: String? = nil, webhookTolerance: TimeInterval = 300,
+                requestTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60), backtestRoot: String? = nil) {
         self.host = host
         self.port = port
         self.version = version
@@ -35,5 +44,8 @@ public struct ServerConfiguration: Sendable {
         self.database = database
         self.webhookSecret = webhookSecret
         self.webhookTolerance = webhookTolerance
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+        self.backtestRoot = backtestRoot
     }
 }

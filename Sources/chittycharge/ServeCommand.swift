@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Default currency ($CURRENCY, default usd).") var currency: String?
     @Option(help: "trace, debug, info, notice, warning, error ($LOG_LEVEL, default info).") var logLevel: String?
     @Option(help: "text or json: one JSON object per line ($LOG_FORMAT, default text).") var logFormat: String?
+    @Option(help: "Seconds a request may take to arrive whole from its first byte ($REQUEST_TIMEOUT, default 30).") var requestTimeout: Int?
+    @Option(help: "Seconds an idle connection is kept ($IDLE_TIMEOUT, default 60).") var idleTimeout: Int?
+    @Option(help: "Folder under which POST /admin/policies/backtest may read a candidate 'dir' ($POLICY_BACKTEST_ROOT; unset: 'files' only).") var policyBacktestRoot: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -83,6 +86,15 @@ struct ServeCommand: AsyncParsableCommand {
         var message: String
     }
 
+    /// A whole number of seconds from 1 to 3600, from the flag, else the environment.
+    static func seconds(_ flag: Int?, _ variable: String?, default fallback: Int, name: String) throws -> Int {
+        guard let text = flag.map(String.init) ?? variable.flatMap({ $0.isEmpty ? nil : $0 }) else { return fallback }
+        guard let value = Int(text), (1...3600).contains(value) else {
+            throw StartupError(message: "\(name) must be a whole number of seconds from 1 to 3600, got '\(text)'")
+        }
+        return value
+    }
+
     private func serve(environment: [String: String], logger: Logger, metrics: PrometheusMetricsFactory) async throws {
         // Settings that cannot work are refused before anything is opened.
         if let stripe, stripe != "emulator" {
@@ -92,6 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw StartupError(message: "--chittyid accepts only 'emulator' (got '\(chittyid)')")
         }
         let listenPort = try resolvedPort(environment)
+        let requestTimeoutSeconds = try Self.seconds(requestTimeout, environment["REQUEST_TIMEOUT"], default: 30, name: "REQUEST_TIMEOUT (--request-timeout)")
+        let idleTimeoutSeconds = try Self.seconds(idleTimeout, environment["IDLE_TIMEOUT"], default: 60, name: "IDLE_TIMEOUT (--idle-timeout)")
         let adminToken = environment["ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let adminToken, adminToken.count < 16 {
             throw StartupError(message: "ADMIN_TOKEN must be at least 16 characters (it can reload and roll back policies)")
@@ -201,7 +215,8 @@ struct ServeCommand: AsyncParsableCommand {
             host: host ?? environment["HOST"] ?? "127.0.0.1",
             port: listenPort,
             allowedOrigins: origins, stripeMode: stripeMode, chittyIDMode: chittyIDMode, database: "sqlite",
-            webhookSecret: webhookSecret)
+            webhookSecret: webhookSecret, requestTimeout: .seconds(requestTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
+            backtestRoot: (policyBacktestRoot ?? environment["POLICY_BACKTEST_ROOT"]).flatMap { $0.isEmpty ? nil : $0 })
         if webhookSecret == nil {
             logger.warning("STRIPE_WEBHOOK_SECRET is not set: /webhook answers 503 and Stripe keeps retrying its events")
         }
