@@ -4,6 +4,23 @@ extension HoldService {
     static let placementsLabel = "chittycharge_hold_placements_total"
     static let operationsLabel = "chittycharge_hold_operations_total"
 
+    /// Makes the usual series of the placement and operation counters exist at 0, so an
+    /// alert on "declines per minute" or "scheduler captures failing" works before the first
+    /// such event rather than seeing no series at all.
+    public func registerKnownMetricSeries() {
+        for outcome in ["placed", "replayed", "refused", "declined", "policy_error", "stripe_unavailable", "stripe_error", "storage_error"] {
+            _ = Counter(label: Self.placementsLabel, dimensions: [("outcome", outcome)], factory: metricsFactory)
+        }
+        for operation in ["capture", "release"] {
+            for trigger in ["api", "scheduler"] {
+                for outcome in ["succeeded", "conflict", "stripe_unavailable", "stripe_error"] {
+                    _ = Counter(label: Self.operationsLabel, dimensions: [("operation", operation), ("trigger", trigger), ("outcome", outcome)],
+                                factory: metricsFactory)
+                }
+            }
+        }
+    }
+
     /// Counts one answer to `placeHold`: `placed`, `replayed` (an `Idempotency-Key` retry
     /// answered with the first result) or a failure outcome (`metricOutcome(of:)`).
     func countPlacement(_ outcome: String) {

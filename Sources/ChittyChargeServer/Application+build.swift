@@ -38,6 +38,8 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
     let router = Router(context: ChittyChargeRequestContext.self)
     let policies = dependencies.service.policies
     let serverMetrics = ServerMetrics(factory: dependencies.metrics)
+    serverMetrics.registerKnownSeries(clients: dependencies.authenticator.clients.map(\.name))
+    dependencies.service.registerKnownMetricSeries()
     router.add(middleware: ErrorMiddleware(metrics: serverMetrics))
     router.add(middleware: CORSPolicyMiddleware(policies: policies, allowedOrigins: dependencies.configuration.allowedOrigins))
 
@@ -70,30 +72,17 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
     if let reloader = dependencies.policyReloader {
         let admin = router.group("admin").add(middleware: AdminAuthMiddleware(authenticator: dependencies.adminAuthenticator))
         AdminRoutes(reloader: reloader).register(on: admin)
-        PolicyBacktestRoute(service: dependencies.service).register(on: admin)
+        PolicyBacktestRoute(service: dependencies.service, root: dependencies.configuration.backtestRoot).register(on: admin)
     }
 
-    MethodNotAllowed.register(on: router, routes: [
-        ("/health", [.get]),
-        ("/webhook", [.post]),
-        ("/metrics", [.get]),
-        ("/api/holds", [.get, .post]),
-        ("/api/holds/{id}", [.get]),
-        ("/api/holds/{id}/events", [.get]),
-        ("/api/holds/by-chitty-id/{chitty_id}", [.get]),
-        ("/api/holds/{id}/capture", [.post]),
-        ("/api/holds/{id}/cancel", [.post]),
-        ("/admin/policies", [.get]),
-        ("/admin/policies/reload", [.post]),
-        ("/admin/policies/rollback", [.post]),
-        ("/admin/policies/backtest", [.post]),
-    ])
+    MethodNotAllowed.register(on: router, routes: KnownRoutes.all)
     return router
 }
 
 public func buildApplication(_ dependencies: ChittyChargeDependencies, logger: Logger) -> Application<RouterResponder<ChittyChargeRequestContext>> {
     Application(
         router: buildRouter(dependencies),
+        server: .timedHTTP1(requestTimeout: dependencies.configuration.requestTimeout, idleTimeout: dependencies.configuration.idleTimeout),
         configuration: .init(address: .hostname(dependencies.configuration.host, port: dependencies.configuration.port), serverName: "chittycharge"),
         logger: logger)
 }
@@ -111,11 +100,11 @@ struct StripeConfiguredMiddleware: RouterMiddleware {
 
 /// A known path with the wrong method is 405 with `Allow`, not 404.
 enum MethodNotAllowed {
-    static let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head]
+    static let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .trace]
 
     static func register(on router: Router<ChittyChargeRequestContext>, routes: [(String, [HTTPRequest.Method])]) {
         for (path, allowed) in routes {
-            let allow = (allowed.map(\.rawValue) + ["OPTIONS"]).joined(separator: ", ")
+            let allow = KnownRoutes.allowHeader(allowed)
             for method in candidates where !allowed.contains(method) && !(method == .head && allowed.contains(.get)) {
                 router.on(RouterPath(stringLiteral: path), method: method) { request, _ -> Response in
                     throw APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(path); use \(allow)", code: "method_not_allowed",

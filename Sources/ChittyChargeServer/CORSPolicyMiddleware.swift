@@ -11,13 +11,20 @@ struct CORSPolicyMiddleware: RouterMiddleware {
     let policies: PolicyEngine
     let allowedOrigins: [String]
 
-    static let allowMethods = "GET, POST, OPTIONS"
     static let allowHeaders = "Content-Type, ChittyID-Token, Idempotency-Key"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // OPTIONS names the path's own methods; an unknown path is 404 as for any method.
+        var pathMethods: String?
+        if request.method == .options {
+            guard let methods = KnownRoutes.methods(forPath: request.uri.path) else {
+                throw APIError(.notFound, "No route for OPTIONS \(request.uri.path)", code: "route_not_found")
+            }
+            pathMethods = KnownRoutes.allowHeader(methods)
+        }
         guard let origin = request.headers[.origin] else {
-            if request.method == .options {
-                return Response(status: .noContent, headers: [.allow: Self.allowMethods])
+            if let pathMethods {
+                return Response(status: .noContent, headers: [.allow: pathMethods])
             }
             return try await next(request, context)
         }
@@ -31,10 +38,10 @@ struct CORSPolicyMiddleware: RouterMiddleware {
         }
         let allowed = evaluation.decision.allow
         if isPreflight {
-            var headers: HTTPFields = [.vary: "Origin"]
+            var headers: HTTPFields = [.vary: "Origin", .allow: pathMethods ?? ""]
             if allowed {
                 headers[.accessControlAllowOrigin] = origin
-                headers[.accessControlAllowMethods] = Self.allowMethods
+                headers[.accessControlAllowMethods] = pathMethods
                 headers[.accessControlAllowHeaders] = Self.allowHeaders
                 headers[.accessControlMaxAge] = "600"
             }

@@ -8,12 +8,19 @@ import PolicyEngine
 /// (a folder on the server, or files in the body) and answers which would change. Nothing
 /// is activated and nothing is written.
 ///
-/// Body: `{"dir": "/path/on/server"}` or `{"files": {"policy.lua": "…", …}}`, and optionally
-/// `"since"` (ISO-8601 date or date-time) and `"examples"` (per kind, 0–100, default 5).
+/// Body: `{"files": {"policy.lua": "…", …}}`, or `{"dir": "name"}` for a folder under the
+/// configured backtest root, and optionally `"since"` (ISO-8601 date or date-time) and
+/// `"examples"` (per kind, 0–100, default 5).
+///
+/// `dir` is confined to `POLICY_BACKTEST_ROOT` (after resolving links) and refused when none
+/// is set: a backtest runs the candidate's code, so an admin token must not be a way to read
+/// or run whatever folder the server can see, such as a world-writable `/tmp`.
 struct PolicyBacktestRoute {
     typealias Context = ChittyChargeRequestContext
 
     let service: HoldService
+    /// `ServerConfiguration.backtestRoot`.
+    let root: String?
 
     static let fields: Set<String> = ["dir", "files", "since", "examples"]
 
@@ -29,7 +36,7 @@ struct PolicyBacktestRoute {
 
     @Sendable func backtest(_ request: Request, context: Context) async throws -> Response {
         let body = try await HoldRoutes.jsonBody(request, context: context, required: true)
-        let parameters = try Self.parameters(body)
+        let parameters = try Self.parameters(body, root: root)
         let candidate: PolicyRevision
         do {
             candidate = try PolicyBacktest.loadCandidate(parameters.sources, limits: service.policies.limits)
@@ -60,9 +67,9 @@ struct PolicyBacktestRoute {
 
     /// 400 for a body that is not what the route takes; 422 (from `PolicySourceSet`) for a
     /// folder that is missing or files with names that cannot be modules.
-    static func parameters(_ body: Data) throws -> Parameters {
+    static func parameters(_ body: Data, root: String?) throws -> Parameters {
         guard let value = try? PolicyValue(jsonData: body), case .object(let fields) = value else {
-            throw invalid("The request body must be a JSON object such as {\"dir\": \"/srv/policies-next\"}")
+            throw invalid("The request body must be a JSON object such as {\"files\": {\"policy.lua\": \"…\"}}")
         }
         if let unknown = fields.keys.filter({ !Self.fields.contains($0) }).sorted().first {
             throw invalid("Unknown field '\(unknown)'; the body takes dir or files, and optionally since and examples", field: unknown)
@@ -85,7 +92,8 @@ struct PolicyBacktestRoute {
         let sources: PolicySourceSet
         switch (fields["dir"], fields["files"]) {
         case (let dir?, nil):
-            guard let path = dir.stringValue, !path.isEmpty else { throw invalid("dir must be the path of a policy folder on the server", field: "dir") }
+            guard let name = dir.stringValue, !name.isEmpty else { throw invalid("dir must name a policy folder under the backtest root", field: "dir") }
+            let path = try confined(name, root: root)
             do {
                 sources = try PolicySourceSet(directory: path)
             } catch {
@@ -106,9 +114,26 @@ struct PolicyBacktestRoute {
                 throw invalidCandidate(error)
             }
         default:
-            throw invalid("Give the candidate as exactly one of dir (a folder on the server) or files (the sources)")
+            throw invalid("Give the candidate as exactly one of dir (a folder under the backtest root) or files (the sources)")
         }
         return Parameters(sources: sources, since: since, examples: examples)
+    }
+
+    /// The folder `name` inside `root`, links resolved, or a 400: absolute paths, `..`, and
+    /// links that lead outside the root are all refused the same way.
+    static func confined(_ name: String, root: String?) throws -> String {
+        guard let root else {
+            throw APIError(.badRequest, "Candidates given as dir are disabled on this server; send the sources as files, or set POLICY_BACKTEST_ROOT",
+                           code: "backtest_dir_not_allowed", details: ["field": "dir"])
+        }
+        let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().standardizedFileURL.path
+        let candidate = URL(fileURLWithPath: name, relativeTo: URL(fileURLWithPath: resolvedRoot, isDirectory: true))
+            .resolvingSymlinksInPath().standardizedFileURL.path
+        guard !name.hasPrefix("/"), candidate.hasPrefix(resolvedRoot + "/") else {
+            throw APIError(.badRequest, "dir must name a folder inside the backtest root (POLICY_BACKTEST_ROOT), such as \"next\"",
+                           code: "backtest_dir_not_allowed", details: ["field": "dir"])
+        }
+        return candidate
     }
 
     static func invalid(_ message: String, field: String? = nil) -> APIError {

@@ -70,6 +70,23 @@ final class ServerMetrics: Sendable {
         recorded.duration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
+    /// The rate-limit and webhook counters at 0 for every known client, event type and
+    /// outcome, so alerts see a series from the start (a counter that appears only with its
+    /// first event makes `increase()` miss that event and absent-series alerts misfire).
+    func registerKnownSeries(clients: [String]) {
+        for client in clients {
+            _ = Counter(label: Self.rateLimitedLabel, dimensions: [("client", client)], factory: factory)
+        }
+        for type in Self.knownEventTypes {
+            for outcome in ["applied", "stale", "recorded", "unknown_hold", "duplicate", "error"] {
+                _ = Counter(label: Self.webhookEventsLabel, dimensions: [("type", type), ("outcome", outcome)], factory: factory)
+            }
+        }
+        for outcome in ["bad_signature", "invalid_event", "not_configured"] {
+            _ = Counter(label: Self.webhookEventsLabel, dimensions: [("type", "unverified"), ("outcome", outcome)], factory: factory)
+        }
+    }
+
     func countRateLimited(client: String) {
         Counter(label: Self.rateLimitedLabel, dimensions: [("client", client)], factory: factory).increment()
     }

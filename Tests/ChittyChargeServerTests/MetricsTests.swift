@@ -59,6 +59,22 @@ struct MetricsTests {
         return Scrape(reply.text)
     }
 
+    @Test func knownSeriesAreExportedAtZeroBeforeTheirFirstEvent() async throws {
+        try await ServerHarness.run { harness in
+            let first = try await Self.scrape(harness)
+            func exists(_ name: String, _ labels: [String: String]) -> Bool {
+                first.samples.contains { $0.name == name && $0.labels == labels && $0.value == 0 }
+            }
+            #expect(exists("chittycharge_webhook_events_total", ["type": "payment_intent.succeeded", "outcome": "applied"]), "\(first.text)")
+            #expect(exists("chittycharge_webhook_events_total", ["type": "unverified", "outcome": "bad_signature"]))
+            #expect(exists("chittycharge_rate_limited_total", ["client": "partner"]))
+            #expect(exists("chittycharge_rate_limited_total", ["client": "default"]))
+            #expect(exists("chittycharge_hold_placements_total", ["outcome": "declined"]))
+            #expect(exists("chittycharge_hold_operations_total", ["operation": "capture", "trigger": "scheduler", "outcome": "succeeded"]))
+            #expect(exists("chittycharge_hold_operations_total", ["operation": "release", "trigger": "api", "outcome": "stripe_unavailable"]))
+        }
+    }
+
     static let requests = "chittycharge_http_requests_total"
 
     @Test func servesPrometheusTextWithoutAToken() async throws {

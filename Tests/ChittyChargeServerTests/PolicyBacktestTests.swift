@@ -325,7 +325,8 @@ import Testing
     }
 
     @Test func theAdminRouteAnswersTheSummaryForFilesOrAFolder() async throws {
-        try await ServerHarness.run { harness in
+        let root = try Self.backtestRoot()
+        try await ServerHarness.run(ServerHarness.Options(backtestRoot: root)) { harness in
             #expect(try await harness.api.createHold(["amount": 200_000, "description": "Deposit", "metadata": ["guest_tier": "NEW_GUEST"]]).status == 201)
             #expect(try await harness.api.createHold(["amount": 300_000, "description": "Deposit", "metadata": ["guest_tier": "NEW_GUEST"]]).status == 400)
             let active = harness.policies.revision.id
@@ -345,16 +346,16 @@ import Testing
             #expect(example?["stored_revision"] == .string(active))
             #expect(example?["candidate"]?["max_amount"] == 150_000)
 
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cc-backtest-candidate-\(UUID().uuidString)")
+            let folder = URL(fileURLWithPath: root).appendingPathComponent("next")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             for (path, text) in files { try text.write(to: folder.appendingPathComponent(path), atomically: true, encoding: .utf8) }
-            let byFolder = try await Self.postBacktest(harness, ["dir": .string(folder.path)])
+            let byFolder = try await Self.postBacktest(harness, ["dir": "next"])
             #expect(byFolder.status == 200, "\(byFolder.text)")
             #expect(byFolder.json["candidate_revision"] == .string(candidateRevision))
             #expect(byFolder.json["hooks"]?["hold_limit"]?["counts"] == byFiles.json["hooks"]?["hold_limit"]?["counts"])
 
             let tomorrow = Date().addingTimeInterval(86_400).formatted(Date.ISO8601FormatStyle())
-            let later = try await Self.postBacktest(harness, ["dir": .string(folder.path), "since": .string(tomorrow)])
+            let later = try await Self.postBacktest(harness, ["dir": "next", "since": .string(tomorrow)])
             #expect(later.status == 200)
             #expect(later.json["replayed"] == 0)
             #expect(later.json["since"]?.stringValue?.hasPrefix(String(tomorrow.prefix(19))) == true)
@@ -364,7 +365,8 @@ import Testing
     }
 
     @Test func theAdminRouteRefusesCandidatesThatDoNotLoadWith422() async throws {
-        try await ServerHarness.run { harness in
+        let root = try Self.backtestRoot()
+        try await ServerHarness.run(ServerHarness.Options(backtestRoot: root)) { harness in
             var files = try Self.harnessCandidate(harness)
             files["policy.lua"] = "function hold_limit(req)\n  return {\nend\n"
             let broken = try await Self.postBacktest(harness, ["files": .object(files.mapValues(PolicyValue.string))])
@@ -373,12 +375,42 @@ import Testing
             #expect(broken.json["details"]?["message"]?.stringValue?.hasPrefix("policy.lua:3:") == true, "\(broken.text)")
             #expect(broken.json["error"]?.stringValue?.hasPrefix("The policy candidate does not load: policy.lua:3:") == true)
 
-            let missing = try await Self.postBacktest(harness, ["dir": "/nonexistent/policies-next"])
+            let missing = try await Self.postBacktest(harness, ["dir": "policies-next"])
             #expect(missing.status == 422)
             #expect(missing.json["details"]?["message"]?.stringValue?.contains("no such policy folder") == true, "\(missing.text)")
 
             let badName = try await Self.postBacktest(harness, ["files": ["policy.lua": "", "../escape.lua": "return {}"]])
             #expect(badName.status == 422, "\(badName.text)")
+        }
+    }
+
+    /// A fresh folder to serve as `POLICY_BACKTEST_ROOT`.
+    static func backtestRoot() throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("cc-backtest-root-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        return root.path
+    }
+
+    @Test func aCandidateFolderMustLieInsideTheBacktestRoot() async throws {
+        let root = try Self.backtestRoot()
+        let outside = try Self.backtestRoot()
+        try "function hold_limit(req) return {allow=true, max_amount=1, tier='x'} end\n"
+            .write(toFile: outside + "/policy.lua", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: outside)
+        try await ServerHarness.run(ServerHarness.Options(backtestRoot: root)) { harness in
+            for dir in [outside, "../" + URL(fileURLWithPath: outside).lastPathComponent, "link", "/etc", ".", "next/../.."] {
+                let reply = try await Self.postBacktest(harness, ["dir": .string(dir)])
+                #expect(reply.status == 400, "\(dir) → \(reply.text)")
+                #expect(reply.json["code"] == "backtest_dir_not_allowed", "\(dir)")
+                #expect(reply.json["details"]?["field"] == "dir")
+            }
+        }
+        // Without a root, no folder at all: candidates come as files.
+        try await ServerHarness.run { harness in
+            let reply = try await Self.postBacktest(harness, ["dir": .string(outside)])
+            #expect(reply.status == 400, "\(reply.text)")
+            #expect(reply.json["code"] == "backtest_dir_not_allowed")
+            #expect(reply.json["error"]?.stringValue?.contains("send the sources as files") == true)
         }
     }
 
@@ -390,7 +422,7 @@ import Testing
                 (PolicyValue.object([:]).jsonData, nil, "exactly one of dir"),
                 ((["dir": "/srv/a", "files": ["policy.lua": ""]] as PolicyValue).jsonData, nil, "exactly one of dir"),
                 ((["dir": "/srv/a", "revision": "x"] as PolicyValue).jsonData, "revision", "Unknown field 'revision'"),
-                ((["dir": 5] as PolicyValue).jsonData, "dir", "dir must be"),
+                ((["dir": 5] as PolicyValue).jsonData, "dir", "dir must name"),
                 ((["files": ["policy.lua": 1]] as PolicyValue).jsonData, "files", "must be the file's text"),
                 ((["files": "policy.lua"] as PolicyValue).jsonData, "files", "files must be an object"),
                 ((["dir": "/srv/a", "since": "last week"] as PolicyValue).jsonData, "since", "ISO-8601 date"),

@@ -60,6 +60,10 @@ struct ServerHarness {
         var logger: Logger?
         /// Nil: admin routes answer 503.
         var adminToken: String? = ServerHarness.adminToken
+        /// `POLICY_BACKTEST_ROOT`; nil: backtest candidates come as files only.
+        var backtestRoot: String?
+        var requestTimeout: Duration = .seconds(30)
+        var idleTimeout: Duration = .seconds(60)
     }
 
     static let webhookSecret = "whsec_test_harness_secret"
@@ -113,7 +117,8 @@ struct ServerHarness {
             let configuration = ServerConfiguration(
                 host: "127.0.0.1", port: 0, allowedOrigins: [],
                 stripeMode: options.stripeConfigured ? "emulator" : nil, chittyIDMode: "emulator",
-                webhookSecret: options.webhookSecret)
+                webhookSecret: options.webhookSecret, requestTimeout: options.requestTimeout, idleTimeout: options.idleTimeout,
+                backtestRoot: options.backtestRoot)
             let app = buildApplication(
                 ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration,
                                          policyReloader: reloader, adminAuthenticator: AdminAuthenticator(token: options.adminToken),
