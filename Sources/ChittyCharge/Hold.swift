@@ -55,6 +55,10 @@ public struct Hold: Sendable, Equatable, Codable {
     public var clientSecret: String?
     /// The API client that placed it (a name, never a token).
     public var client: String
+    /// The client it belongs to (`HoldAccess`): the one that placed it, or for a hold
+    /// stored before owners existed, the client recorded on it (`default` when none was).
+    /// Set when the hold is first stored; writing the hold again never changes it.
+    public var owner: String
     public var tier: String
     public var tierLimit: Int
     /// The policy revision whose `hold_limit` allowed it.
@@ -84,7 +88,7 @@ public struct Hold: Sendable, Equatable, Codable {
         status: PaymentIntentStatus, amount: Int, amountCapturable: Int = 0, amountReceived: Int = 0,
         currency: String, description: String, customerEmail: String? = nil,
         propertyID: String? = nil, tenantID: String? = nil, metadata: [String: String] = [:],
-        clientSecret: String? = nil, client: String, tier: String, tierLimit: Int,
+        clientSecret: String? = nil, client: String, owner: String? = nil, tier: String, tierLimit: Int,
         policyRevision: String, createOperationKey: String, createdAt: Date, updatedAt: Date,
         captureBefore: Date? = nil, capturedAt: Date? = nil, canceledAt: Date? = nil, stripeStateAt: Date? = nil,
         scheduledAction: ScheduledAction? = nil, replaces: String? = nil, replacedBy: String? = nil
@@ -104,6 +108,7 @@ public struct Hold: Sendable, Equatable, Codable {
         self.metadata = metadata
         self.clientSecret = clientSecret
         self.client = client
+        self.owner = owner ?? client
         self.tier = tier
         self.tierLimit = tierLimit
         self.policyRevision = policyRevision
@@ -141,15 +146,19 @@ public struct HoldFilter: Sendable, Equatable {
     public var tenantID: String?
     public var status: PaymentIntentStatus?
     public var client: String?
+    /// Only holds owned by one of these clients (nil: any owner). The cursor hold must be
+    /// one of them too, else it is unknown (`notFound`), as a cursor that names no hold.
+    public var owners: Set<String>?
     public var limit: Int
     public var startingAfter: String?
 
     public init(propertyID: String? = nil, tenantID: String? = nil, status: PaymentIntentStatus? = nil,
-                client: String? = nil, limit: Int = 20, startingAfter: String? = nil) {
+                client: String? = nil, owners: Set<String>? = nil, limit: Int = 20, startingAfter: String? = nil) {
         self.propertyID = propertyID
         self.tenantID = tenantID
         self.status = status
         self.client = client
+        self.owners = owners
         self.limit = limit
         self.startingAfter = startingAfter
     }

@@ -190,8 +190,9 @@ extension HoldService {
         var params = original.params
         params.confirm = true
         let now = clock.now()
+        // Placed for the old hold's owner, so the new hold belongs to the same client.
         let operation = CreateOperation(
-            key: "chittycharge-create-" + UUID().uuidString.lowercased(), client: hold.client,
+            key: "chittycharge-create-" + UUID().uuidString.lowercased(), client: hold.owner,
             clientIdempotencyKey: "chittycharge-reauthorize:" + hold.id, requestHash: "reauthorize:" + hold.id, params: params,
             tier: hold.tier, tierLimit: hold.tierLimit, policyRevision: revision, propertyID: hold.propertyID,
             tenantID: hold.tenantID, createdAt: now, updatedAt: now)

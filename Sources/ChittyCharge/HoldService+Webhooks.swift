@@ -61,9 +61,10 @@ extension HoldService {
     /// A hold's history: what Stripe told us (webhooks, reconciliation), what the
     /// scheduler did, and the policy decisions about it (the `hold_limit` that placed it,
     /// each `hold_schedule`), oldest first.
-    public func history(holdID: String) async throws(HoldServiceError) -> (events: [WebhookEventRecord], decisions: [PolicyDecisionRecord]) {
+    /// A hold `access` does not permit is not found.
+    public func history(holdID: String, access: HoldAccess = .everyHold) async throws(HoldServiceError) -> (events: [WebhookEventRecord], decisions: [PolicyDecisionRecord]) {
         do {
-            guard let hold = try await store.hold(id: holdID) else { throw HoldServiceError.notFound(holdID: holdID) }
+            guard let hold = try await store.hold(id: holdID), access.permits(hold) else { throw HoldServiceError.notFound(holdID: holdID) }
             let events = try await store.webhookEvents(holdID: holdID)
             let decisions = try await store.decisions(subject: hold.createOperationKey) + store.decisions(subject: holdID)
             return (events, decisions)

@@ -261,9 +261,10 @@ public final class HoldService: Sendable {
         }
     }
 
-    /// One hold from the store; with `refresh`, Stripe's current view first.
-    public func hold(id: String, refresh: Bool = false) async throws(HoldServiceError) -> Hold {
-        guard let hold = try await readHold(id) else { throw .notFound(holdID: id) }
+    /// One hold from the store; with `refresh`, Stripe's current view first. A hold
+    /// `access` does not permit is not found (and Stripe is not asked about it).
+    public func hold(id: String, refresh: Bool = false, access: HoldAccess = .everyHold) async throws(HoldServiceError) -> Hold {
+        guard let hold = try await readHold(id), access.permits(hold) else { throw .notFound(holdID: id) }
         guard refresh else { return hold }
         guard let gateway else { throw .stripeNotConfigured }
         let intent: PaymentIntent
@@ -281,22 +282,24 @@ public final class HoldService: Sendable {
         return current
     }
 
-    public func hold(chittyID: String) async throws(HoldServiceError) -> Hold {
+    public func hold(chittyID: String, access: HoldAccess = .everyHold) async throws(HoldServiceError) -> Hold {
         let found: Hold?
         do {
             found = try await store.hold(chittyID: chittyID)
         } catch {
             throw .storage(error)
         }
-        guard let found else {
+        guard let found, access.permits(found) else {
             throw HoldServiceError(httpStatus: 404, message: "No hold with ChittyID '\(chittyID)'", code: "hold_not_found")
         }
         return found
     }
 
-    public func holds(matching filter: HoldFilter) async throws(HoldServiceError) -> [Hold] {
+    /// The holds `access` permits that match `filter`. A cursor that names a hold outside
+    /// `access` is answered as one that names no hold.
+    public func holds(matching filter: HoldFilter, access: HoldAccess = .everyHold) async throws(HoldServiceError) -> [Hold] {
         do {
-            return try await store.holds(matching: filter)
+            return try await store.holds(matching: access.restricting(filter))
         } catch HoldStoreError.notFound {
             throw .invalidInput("starting_after names no hold", field: "starting_after")
         } catch {
@@ -307,13 +310,14 @@ public final class HoldService: Sendable {
     // MARK: Capture and cancel
 
     /// Captures `amount` (or everything capturable). The rest of the hold is released.
-    public func capture(holdID: String, amount: Int?) async throws(HoldServiceError) -> CaptureReceipt {
-        let response = try await perform(.capture, holdID: holdID, requestedAmount: amount, byScheduler: false)
+    /// A hold `access` does not permit is not found, and nothing is done at Stripe.
+    public func capture(holdID: String, amount: Int?, access: HoldAccess = .everyHold) async throws(HoldServiceError) -> CaptureReceipt {
+        let response = try await perform(.capture, holdID: holdID, requestedAmount: amount, byScheduler: false, access: access)
         return try decode(CaptureReceipt.self, from: response)
     }
 
-    public func cancel(holdID: String) async throws(HoldServiceError) -> CancelReceipt {
-        let response = try await perform(.cancel, holdID: holdID, requestedAmount: nil, byScheduler: false)
+    public func cancel(holdID: String, access: HoldAccess = .everyHold) async throws(HoldServiceError) -> CancelReceipt {
+        let response = try await perform(.cancel, holdID: holdID, requestedAmount: nil, byScheduler: false, access: access)
         return try decode(CancelReceipt.self, from: response)
     }
 
@@ -327,9 +331,10 @@ public final class HoldService: Sendable {
     }
 
     /// A capture or cancel by a client or by the scheduler, counted by outcome.
-    func perform(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool) async throws(HoldServiceError) -> StoredResponse {
+    func perform(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool,
+                 access: HoldAccess = .everyHold) async throws(HoldServiceError) -> StoredResponse {
         do {
-            let response = try await claimAndExecute(kind, holdID: holdID, requestedAmount: requestedAmount, byScheduler: byScheduler)
+            let response = try await claimAndExecute(kind, holdID: holdID, requestedAmount: requestedAmount, byScheduler: byScheduler, access: access)
             countOperation(kind, byScheduler: byScheduler, outcome: "succeeded")
             return response
         } catch {
@@ -338,9 +343,10 @@ public final class HoldService: Sendable {
         }
     }
 
-    private func claimAndExecute(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool) async throws(HoldServiceError) -> StoredResponse {
+    private func claimAndExecute(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool,
+                                 access: HoldAccess) async throws(HoldServiceError) -> StoredResponse {
         guard let gateway else { throw .stripeNotConfigured }
-        guard let hold = try await readHold(holdID) else { throw .notFound(holdID: holdID) }
+        guard let hold = try await readHold(holdID), access.permits(hold) else { throw .notFound(holdID: holdID) }
         var amount: Int?
         if kind == .capture {
             if let requestedAmount {

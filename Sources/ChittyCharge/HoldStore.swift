@@ -174,7 +174,7 @@ public protocol HoldStore: Sendable {
     /// Atomically.
     func claimCreate(_ operation: CreateOperation, decision: PolicyDecisionRecord?) async throws -> OperationClaim<CreateOperation>
     func createOperation(key: String) async throws -> CreateOperation?
-    /// Atomically: inserts the hold, marks the operation succeeded with its id (its
+    /// Atomically: inserts the hold (with its owner), marks the operation succeeded with its id (its
     /// `updatedAt` becomes the hold's), and queues the hold for ChittyID minting (due at the
     /// hold's `updatedAt`) when it has none. Idempotent: completing an operation that
     /// already succeeded with this hold changes nothing.
@@ -189,8 +189,11 @@ public protocol HoldStore: Sendable {
     func hold(id: String) async throws -> Hold?
     func hold(chittyID: String) async throws -> Hold?
     /// Newest first (by `createdAt`, then id), at most `filter.limit`, after the cursor.
+    /// With `filter.owners`, only their holds, and a cursor hold of another owner throws
+    /// `notFound` like an unknown one.
     func holds(matching filter: HoldFilter) async throws -> [Hold]
-    /// Replaces the stored hold (Stripe's view refreshed). Throws `notFound` if absent.
+    /// Replaces the stored hold (Stripe's view refreshed), keeping its owner as first
+    /// stored. Throws `notFound` if absent.
     func updateHold(_ hold: Hold) async throws
     /// Holds not yet captured or released whose record has not changed since `cutoff`,
     /// least recently changed first: the ones whose webhooks may have been lost.

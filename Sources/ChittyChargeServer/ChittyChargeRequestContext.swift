@@ -1,3 +1,4 @@
+import ChittyCharge
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -7,6 +8,8 @@ public struct ChittyChargeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated client's name (never its token); set by `ClientAuthMiddleware`.
     public var client: String?
+    /// The holds that client may reach; set with it. None until a client is known.
+    public var holdAccess: HoldAccess = .ownedBy([])
 
     /// The peer's IP address, for the `rate_limit` hook's `ip`.
     public var remoteIP: String

@@ -17,6 +17,7 @@ struct ClientAuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.client = client
+        context.holdAccess = authenticator.holdAccess(for: client)
         context.logger[metadataKey: "client"] = .string(client)
         return try await next(request, context)
     }

@@ -5,7 +5,8 @@ import Hummingbird
 import PolicyEngine
 
 /// `/api/holds…`: thin HTTP over `HoldService`. Input is checked here (content type, body
-/// size, ids, query parameters) so nothing malformed reaches the service or Stripe.
+/// size, ids, query parameters) so nothing malformed reaches the service or Stripe. Every
+/// read and action passes the client's `holdAccess`: another client's hold is not found.
 struct HoldRoutes {
     typealias Context = ChittyChargeRequestContext
 
@@ -44,7 +45,7 @@ struct HoldRoutes {
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
-        let hold = try await service.hold(id: id, refresh: refresh)
+        let hold = try await service.hold(id: id, refresh: refresh, access: context.holdAccess)
         return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: service.flags(for: hold))), status: .ok)
     }
 
@@ -52,7 +53,7 @@ struct HoldRoutes {
     /// the policy decisions about it.
     @Sendable func events(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
-        let history = try await service.history(holdID: id)
+        let history = try await service.history(holdID: id, access: context.holdAccess)
         var entries: [(at: Date, value: PolicyValue)] = history.events.map { event in
             (event.created, [
                 "id": .string(event.id), "type": .string(event.type), "kind": .string(Self.eventKind(event.type)),
@@ -87,7 +88,7 @@ struct HoldRoutes {
         guard let chittyID = context.parameters.get("chitty_id"), !chittyID.isEmpty, chittyID.count <= 255 else {
             throw APIError(.notFound, "No hold with that ChittyID", code: "hold_not_found")
         }
-        let hold = try await service.hold(chittyID: chittyID)
+        let hold = try await service.hold(chittyID: chittyID, access: context.holdAccess)
         return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: service.flags(for: hold))), status: .ok)
     }
 
@@ -112,7 +113,7 @@ struct HoldRoutes {
         let requested = filter.limit
         // One extra tells whether another page exists.
         filter.limit = requested + 1
-        var holds = try await service.holds(matching: filter)
+        var holds = try await service.holds(matching: filter, access: context.holdAccess)
         let hasMore = holds.count > requested
         if hasMore { holds.removeLast(holds.count - requested) }
         let body: PolicyValue = [
@@ -139,7 +140,7 @@ struct HoldRoutes {
                 amount = Int(number)
             }
         }
-        let receipt = try await service.capture(holdID: id, amount: amount)
+        let receipt = try await service.capture(holdID: id, amount: amount, access: context.holdAccess)
         return APIError.jsonResponse(JSONCoding.encode(receipt), status: .ok)
     }
 
@@ -149,7 +150,7 @@ struct HoldRoutes {
         if !body.isEmpty, (try? PolicyValue(jsonData: body))?.objectValue == nil {
             throw HoldServiceError.invalidInput("The request body must be empty or a JSON object")
         }
-        let receipt = try await service.cancel(holdID: id)
+        let receipt = try await service.cancel(holdID: id, access: context.holdAccess)
         return APIError.jsonResponse(JSONCoding.encode(receipt), status: .ok)
     }
 

@@ -27,7 +27,8 @@ enum Fixture {
     }
 
     static func hold(
-        id: String, operationKey: String, client: String = "frontdesk", status: PaymentIntentStatus = .requiresCapture,
+        id: String, operationKey: String, client: String = "frontdesk", owner: String? = nil,
+        status: PaymentIntentStatus = .requiresCapture,
         propertyID: String? = nil, tenantID: String? = nil, chittyID: String? = nil, createdAt: Date = time(0)
     ) -> Hold {
         Hold(
@@ -35,7 +36,7 @@ enum Fixture {
             amount: 12_500, amountCapturable: status == .requiresCapture ? 12_500 : 0, currency: "usd",
             description: "Security deposit", customerEmail: "guest@example.com", propertyID: propertyID,
             tenantID: tenantID, metadata: ["unit": "4B"], clientSecret: "\(id)_secret_x", client: client,
-            tier: "standard", tierLimit: 50_000, policyRevision: "rev-1", createOperationKey: operationKey,
+            owner: owner, tier: "standard", tierLimit: 50_000, policyRevision: "rev-1", createOperationKey: operationKey,
             createdAt: createdAt, updatedAt: createdAt, captureBefore: createdAt.addingTimeInterval(7 * 86_400))
     }
 
@@ -43,7 +44,8 @@ enum Fixture {
     /// protocol offers to add one.
     @discardableResult
     static func placeHold(
-        in store: any HoldStore, id: String, client: String = "frontdesk", status: PaymentIntentStatus = .requiresCapture,
+        in store: any HoldStore, id: String, client: String = "frontdesk", owner: String? = nil,
+        status: PaymentIntentStatus = .requiresCapture,
         propertyID: String? = nil, tenantID: String? = nil, chittyID: String? = nil,
         createdAt: Date = time(0), completedAt: Date? = nil
     ) async throws -> Hold {
@@ -53,7 +55,7 @@ enum Fixture {
             throw ConformanceFailure("claimCreate of a fresh operation for \(id) did not start it", location: #fileID)
         }
         var hold = hold(
-            id: id, operationKey: operation.key, client: client, status: status, propertyID: propertyID,
+            id: id, operationKey: operation.key, client: client, owner: owner, status: status, propertyID: propertyID,
             tenantID: tenantID, chittyID: chittyID, createdAt: createdAt)
         hold.updatedAt = completedAt ?? createdAt
         try await store.completeCreate(key: operation.key, hold: hold)

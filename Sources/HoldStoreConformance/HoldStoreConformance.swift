@@ -14,5 +14,5 @@ import ChittyCharge
 public enum HoldStoreConformance {
     public static let checks: [HoldStoreCheck] =
         createOperationChecks + holdChecks + holdListingChecks + holdOperationChecks + policyDecisionChecks + mintOutboxChecks + webhookEventChecks + scheduledActionChecks
-        + policyRevisionChecks + operationalGaugeChecks
+        + policyRevisionChecks + operationalGaugeChecks + holdOwnerChecks
 }

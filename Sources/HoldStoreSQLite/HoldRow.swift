@@ -11,11 +11,13 @@ enum HoldRow {
         captured_at, canceled_at, stripe_state_at
         """
 
-    static let insert = "INSERT INTO holds (\(columns)) VALUES (\(placeholders(25)))"
+    /// Binds as `binds(for:)` then the owner, which only this statement writes: updating a
+    /// hold never changes whose it is.
+    static let insert = "INSERT INTO holds (\(columns), owner) VALUES (\(placeholders(26)))"
     /// What reads return: the written columns plus the scheduled action, which only the
-    /// scheduling statements below write.
+    /// scheduling statements below write, and the owner.
     static let readColumns = columns
-        + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state, replaces, replaced_by"
+        + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state, replaces, replaced_by, owner"
     static let setReplacedBy = "UPDATE holds SET replaced_by = ?2 WHERE id = ?1 RETURNING id"
     static let setReplaces = "UPDATE holds SET replaces = ?2 WHERE id = ?1 RETURNING id"
     static let setSchedule = """
@@ -61,6 +63,10 @@ enum HoldRow {
         ORDER BY updated_at, id LIMIT ?
         """
     static let selectPosition = "SELECT created_at, id FROM holds WHERE id = ?"
+    /// The cursor hold, only when one of the listed owners has it (binds: id, then owners).
+    static func selectPosition(ownedByAnyOf count: Int) -> String {
+        "SELECT created_at, id FROM holds WHERE id = ? AND " + ownerCondition(count)
+    }
     static let setMinted = """
         UPDATE holds SET chitty_id = ?, chitty_id_status = 'minted', updated_at = ? WHERE id = ?
         """
@@ -71,6 +77,10 @@ enum HoldRow {
     static let tenantCondition = "tenant_id = ?"
     static let statusCondition = "status = ?"
     static let clientCondition = "client = ?"
+    /// `owner IN (…)` over `count` binds; with none, a condition no hold meets.
+    static func ownerCondition(_ count: Int) -> String {
+        count == 0 ? "0" : "owner IN (\(placeholders(count)))"
+    }
     /// Strictly after the cursor hold in newest-first order.
     static let afterCursorCondition = "(created_at, id) < (?, ?)"
     static let newestFirstWithLimit = "ORDER BY created_at DESC, id DESC LIMIT ?"
@@ -142,6 +152,7 @@ enum HoldRow {
             metadata: try column.metadata("metadata"),
             clientSecret: try column.optionalString("client_secret"),
             client: try column.string("client"),
+            owner: try column.string("owner"),
             tier: try column.string("tier"),
             tierLimit: try column.int("tier_limit"),
             policyRevision: try column.string("policy_revision"),

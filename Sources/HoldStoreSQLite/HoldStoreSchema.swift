@@ -226,6 +226,15 @@ enum HoldStoreSchema {
             // A backtest replays decisions in time order from a date.
             "CREATE INDEX policy_decisions_by_time ON policy_decisions (created_at)",
         ]),
+        SchemaMigration(version: 4, name: "hold owners, for tenant isolation", statements: [
+            // The client a hold belongs to. Holds from before belong to the client recorded
+            // on them, or to `default` (the shared CHITTY_ID_TOKEN's client) when none was.
+            // Every insert names the owner; the default only serves these older rows.
+            "ALTER TABLE holds ADD COLUMN owner TEXT NOT NULL DEFAULT 'default'",
+            "UPDATE holds SET owner = client WHERE client != ''",
+            // A client's list is one index range scan in list order.
+            "CREATE INDEX holds_by_owner ON holds (owner, created_at, id)",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -40,7 +40,7 @@ extension SQLiteHoldStore {
     }
 
     public func completeCreate(key: String, hold: Hold) async throws {
-        let holdBinds = try HoldRow.binds(for: hold)
+        let holdBinds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
         defer { holdCache.invalidate(id: hold.id) }
         // One INSERT; the schema's triggers mark the operation succeeded and queue the
         // mint job in the same statement. When it is refused, find out why.

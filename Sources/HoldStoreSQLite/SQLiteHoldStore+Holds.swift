@@ -45,10 +45,17 @@ extension SQLiteHoldStore {
                 conditions.append(HoldRow.clientCondition)
                 binds.append(.text(client))
             }
+            let owners = filter.owners.map { $0.sorted().map(SQLiteData.text) }
+            if let owners {
+                conditions.append(HoldRow.ownerCondition(owners.count))
+                binds += owners
+            }
             if let cursor = filter.startingAfter {
                 // Holds are never deleted, so the cursor's position cannot move between
-                // this read and the next.
-                guard let row = try await db.rows(HoldRow.selectPosition, [.text(cursor)]).first else {
+                // this read and the next. Another owner's hold is no cursor: it would tell
+                // that the hold exists and where it stands.
+                let positionSQL = owners.map { HoldRow.selectPosition(ownedByAnyOf: $0.count) } ?? HoldRow.selectPosition
+                guard let row = try await db.rows(positionSQL, [.text(cursor)] + (owners ?? [])).first else {
                     throw HoldStoreError.notFound("hold \(cursor) (the startingAfter cursor)")
                 }
                 let position = RowReader(row: row, table: "holds", keyColumn: "id")

@@ -25,7 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
         Stripe: --stripe emulator, or STRIPE_SECRET_KEY (and STRIPE_API_BASE). Without either the \
         server starts, /health says stripe_connected: false and hold routes answer 503.
         ChittyID: --chittyid emulator, or CHITTY_ID_TOKEN with CHITTYID_URL.
-        Clients: CHITTY_ID_TOKEN (client "default") and CHITTYCHARGE_CLIENTS_FILE (name:sha256 lines).
+        Clients: CHITTY_ID_TOKEN (client "default") and CHITTYCHARGE_CLIENTS_FILE (name:sha256 lines, \
+        optionally :group=name[,name] to share holds; names are a-z 0-9 _ -). A client reaches only \
+        its own holds and those of its groups' clients.
         Webhooks: STRIPE_WEBHOOK_SECRET (with --stripe emulator a fresh one is made and the emulator posts to /webhook).
         Admin: ADMIN_TOKEN enables /admin/policies (reload, rollback, backtest) with Authorization: Bearer.
         Policies reload on SIGHUP (systemctl reload), on POST /admin/policies/reload and on `chittycharge policy reload`.

@@ -64,6 +64,8 @@ struct ServerHarness {
         var backtestRoot: String?
         var requestTimeout: Duration = .seconds(30)
         var idleTimeout: Duration = .seconds(60)
+        /// The clients file (`CHITTYCHARGE_CLIENTS_FILE`) beside the shared token.
+        var clientsFile = "# test clients\npartner:\(sha256Hex(ServerHarness.partnerToken))\n"
     }
 
     static let webhookSecret = "whsec_test_harness_secret"
@@ -99,6 +101,10 @@ struct ServerHarness {
                 transport: transport, secretKey: "sk_test_harness",
                 retryPolicy: StripeRetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5)),
                 logger: quietLogger, sleep: { _ in })
+            // Before the store opens: a refused clients file must not leave it open.
+            var authenticator = ClientAuthenticator()
+            authenticator.addSharedToken(token)
+            try authenticator.addClients(fileContents: options.clientsFile)
             let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-\(UUID().uuidString).sqlite").path
             let store = try await SQLiteHoldStore.open(path: databasePath, logger: quietLogger)
             let policyFolder = try policyDirectory(options)
@@ -111,9 +117,6 @@ struct ServerHarness {
                 clock: options.clock ?? SystemWallClock(),
                 configuration: .init(recoveryGrace: 0), logger: quietLogger, faultPoint: options.faultPoint,
                 metricsFactory: options.metrics ?? options.prometheus)
-            var authenticator = ClientAuthenticator()
-            authenticator.addSharedToken(token)
-            try authenticator.addClients(fileContents: "# test clients\npartner:\(sha256Hex(partnerToken))\n")
             let configuration = ServerConfiguration(
                 host: "127.0.0.1", port: 0, allowedOrigins: [],
                 stripeMode: options.stripeConfigured ? "emulator" : nil, chittyIDMode: "emulator",

@@ -35,6 +35,22 @@ import Testing
         #expect((result.stdout + result.stderr).contains("policy.lua:"), "\(result.stdout)\(result.stderr)")
     }
 
+    @Test func serveRefusesAnUnsafeClientNameWithItsLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("clients-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let digest = String(repeating: "ab", count: 32)
+        try "# clients\nfrontdesk:\(digest)\nadmin:\(digest)\n".write(to: file, atomically: true, encoding: .utf8)
+        // A database that cannot open, checked after the clients file: a server that took
+        // the file would stop there instead of serving on (and this test would not hang).
+        let result = try cli.run([
+            "serve", "--policy-dir", PolicyCLITests.policies, "--database-url", "sqlite:///nonexistent-\(UUID().uuidString)/x.sqlite",
+            "--clients-file", file.path,
+        ])
+        #expect(result.status != 0)
+        let output = result.stdout + result.stderr
+        #expect(output.contains("line 3") && output.contains("reserved"), "\(output)")
+    }
+
     @Test(arguments: [
         (["--stripe", "real"], "--stripe accepts only 'emulator'"),
         (["--chittyid", "cloud"], "--chittyid accepts only 'emulator'"),
