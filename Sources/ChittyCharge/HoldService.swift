@@ -181,13 +181,23 @@ public final class HoldService: Sendable {
                 intent = try await gateway.createPaymentIntent(operation.params, idempotencyKey: operation.key)
             } catch {
                 switch error {
-                case .unavailable(let reason):
+                case .unavailable(let reason), .serverErrorReplayed(let reason):
+                    // A replayed 5xx on a create cannot be reconciled by reading an intent
+                    // (we do not know its id), and a new key could place a second hold: the
+                    // operation stays pending until Stripe's key expires (`maxCreateReplayAge`).
                     logger.warning("Stripe did not answer the create; the operation stays pending", metadata: ["error": .string(reason)])
                     return .failure(.stripeUnavailable("hold", reason: reason))
                 case .rejected(let detail):
                     let failure = HoldServiceError.fromStripe(detail, doing: "hold")
                     do {
-                        try await store.failCreate(key: operation.key, response: failure.stored, at: clock.now())
+                        if let intentID = detail.paymentIntentID {
+                            // Stripe made the intent and then refused it (a declined saved
+                            // card): track it as a failed hold so its webhooks find it.
+                            try await store.recordRefusedCreate(
+                                key: operation.key, hold: refusedHold(intentID, operation: operation), response: failure.stored, at: clock.now())
+                        } else {
+                            try await store.failCreate(key: operation.key, response: failure.stored, at: clock.now())
+                        }
                     } catch {
                         logger.error("could not record the failed create", metadata: ["error": "\(error)"])
                         return .failure(.storage(error))
@@ -271,7 +281,7 @@ public final class HoldService: Sendable {
             intent = try await gateway.retrievePaymentIntent(id: id)
         } catch {
             switch error {
-            case .unavailable(let reason): throw .stripeUnavailable("refresh", reason: reason)
+            case .unavailable(let reason), .serverErrorReplayed(let reason): throw .stripeUnavailable("refresh", reason: reason)
             case .rejected(let detail): throw .fromStripe(detail, doing: "refresh")
             }
         }
@@ -412,7 +422,7 @@ public final class HoldService: Sendable {
             logger[metadataKey: "hold.id"] = .string(operation.holdID)
             logger[metadataKey: "operation.key"] = .string(operation.key)
             let what = operation.kind == .capture ? "capture" : "cancel"
-            let intent: PaymentIntent
+            var intent: PaymentIntent
             do throws(PaymentGatewayError) {
                 switch operation.kind {
                 case .capture:
@@ -425,6 +435,9 @@ public final class HoldService: Sendable {
                 case .unavailable(let reason):
                     logger.warning("Stripe did not answer the \(what); the operation stays pending", metadata: ["error": .string(reason)])
                     return .failure(.stripeUnavailable(what, reason: reason))
+                case .serverErrorReplayed(let reason):
+                    // Retrying this key can only replay the error: find out what happened.
+                    return await settleAfterReplayedServerError(operation, gateway: gateway, reason: reason, logger: logger)
                 case .rejected(let detail):
                     let failure = HoldServiceError.fromStripe(detail, doing: what)
                     do {
