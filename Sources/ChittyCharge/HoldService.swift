@@ -22,9 +22,17 @@ public final class HoldService: Sendable {
         /// A capturable hold with no action due this long before Stripe's deadline is
         /// flagged: nothing will happen to it before Stripe releases it on its own.
         public var expiryMargin: TimeInterval
+        /// `payment_method_types[]` sent with every create (`PaymentMethodCaptureWindow`).
+        public var paymentMethodTypes: [String]
+        /// Limits on `hold_schedule`'s reauthorizations (`ReauthorizationLimits`).
+        public var reauthorization: ReauthorizationLimits
 
         public init(defaultCurrency: String = "usd", maxCreateReplayAge: TimeInterval = 23 * 3600,
-                    recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50, expiryMargin: TimeInterval = 12 * 3600) {
+                    recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50, expiryMargin: TimeInterval = 12 * 3600,
+                    paymentMethodTypes: [String] = PaymentMethodCaptureWindow.defaultTypes,
+                    reauthorization: ReauthorizationLimits = ReauthorizationLimits()) {
+            self.paymentMethodTypes = paymentMethodTypes
+            self.reauthorization = reauthorization
             self.defaultCurrency = defaultCurrency
             self.maxCreateReplayAge = maxCreateReplayAge
             self.recoveryGrace = recoveryGrace
@@ -104,7 +112,8 @@ public final class HoldService: Sendable {
         let revision = policies.revision
         let evaluation = revision.holdLimit(request.policyInput(client: client))
         let decision = evaluation.decision
-        let params = try request.paymentIntentParams()
+        var params = try request.paymentIntentParams()
+        params.paymentMethodTypes = configuration.paymentMethodTypes
         var operation = CreateOperation(
             key: "chittycharge-create-" + UUID().uuidString.lowercased(), client: client,
             clientIdempotencyKey: idempotencyKey, requestHash: request.fingerprint, params: params,
@@ -216,10 +225,18 @@ public final class HoldService: Sendable {
                 id: intent.id, status: intent.status, amount: intent.amount ?? operation.params.amount,
                 currency: intent.currency ?? operation.params.currency, description: operation.params.description,
                 customerEmail: operation.params.receiptEmail, propertyID: operation.propertyID, tenantID: operation.tenantID,
-                metadata: operation.params.metadata, clientSecret: intent.clientSecret, client: operation.client,
+                metadata: operation.params.stripeHeldMetadata, clientSecret: intent.clientSecret, client: operation.client,
                 tier: operation.tier, tierLimit: operation.tierLimit, policyRevision: operation.policyRevision,
                 createOperationKey: operation.key, createdAt: intent.created ?? now, updatedAt: now)
             hold.apply(intent, at: now)
+            if hold.status == .requiresCapture, hold.captureBefore == nil {
+                // Until Stripe's `capture_before` arrives: the window of the method, shorter
+                // when we confirmed a saved card ourselves (merchant-initiated).
+                let merchantInitiated = operation.params.confirm && operation.params.paymentMethod != nil
+                hold.captureBefore = now.addingTimeInterval(PaymentMethodCaptureWindow.estimate(
+                    forTypes: intent.paymentMethodTypes.isEmpty ? (operation.params.paymentMethodTypes ?? []) : intent.paymentMethodTypes,
+                    merchantInitiated: merchantInitiated))
+            }
             // Mint before storing, so a hold usually reaches the store complete in one
             // transaction. A failure leaves it pending and `completeCreate` queues it for
             // the outbox; a crash before the store write only wastes an unused id.

@@ -154,18 +154,22 @@ extension Hold {
             // Events carry the charge only as an id. Until Stripe's own deadline arrives
             // (a charge event, or a refresh), assume the documented window for a
             // customer-initiated card hold, counted from when it was authorised.
-            next.captureBefore = event.created.addingTimeInterval(Self.customerInitiatedHoldWindow)
+            next.captureBefore = event.created.addingTimeInterval(
+                PaymentMethodCaptureWindow.estimate(forTypes: event.paymentIntent?.paymentMethodTypes ?? []))
         }
         guard next.status != status || next.amountCapturable != amountCapturable || next.amountReceived != amountReceived
                 || next.captureBefore != captureBefore else { return .nothingToChange }
-        let forward = next.status.progress > status.progress
+        // An event in the same whole second as our state is ordered by the objects' states.
+        let sameSecondLater = stripeStateAt.map { event.created.addingTimeInterval(1) > $0 } == true
+            && Self.isFailedAttempt(event, after: status)
+        let forward = next.status.progress > status.progress || sameSecondLater
         if let observed = stripeStateAt, event.created < observed, !forward {
             // From an older event only Stripe's own capture deadline may still be taken.
             let onlyDeadline = next.status == status && next.amountCapturable == amountCapturable
                 && next.amountReceived == amountReceived && event.charge?.captureBefore != nil
             guard onlyDeadline else { return .stale }
         }
-        if let observed = stripeStateAt, event.created == observed, next.status.progress < status.progress {
+        if let observed = stripeStateAt, event.created == observed, next.status.progress < status.progress, !sameSecondLater {
             return .stale
         }
         next.stripeStateAt = max(event.created, stripeStateAt ?? event.created)

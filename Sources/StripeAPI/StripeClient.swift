@@ -95,6 +95,10 @@ public struct StripeClient: PaymentGateway {
         if !params.metadata.isEmpty {
             fields.append(.init("metadata", .dictionary(params.metadata.mapValues { .string($0) })))
         }
+        if let types = params.paymentMethodTypes, !types.isEmpty {
+            // Explicit, so the Dashboard's automatic payment methods never choose for us.
+            fields.append(.init("payment_method_types", .array(types.map { .string($0) })))
+        }
         // The expanded charge carries `capture_before`, the hold's real deadline.
         fields += expandLatestCharge
         return fields
