@@ -260,6 +260,18 @@ public final class HoldService: Sendable {
         }
     }
 
+    /// The record of an intent Stripe created but refused (`error.payment_intent` on a
+    /// declined create): not capturable, owned like any hold, never minted.
+    private func refusedHold(_ intentID: String, operation: CreateOperation) -> Hold {
+        let now = clock.now()
+        return Hold(
+            id: intentID, status: .requiresPaymentMethod, amount: operation.params.amount, currency: operation.params.currency,
+            description: operation.params.description, customerEmail: operation.params.receiptEmail,
+            propertyID: operation.propertyID, tenantID: operation.tenantID, metadata: operation.params.stripeHeldMetadata,
+            client: operation.client, tier: operation.tier, tierLimit: operation.tierLimit, policyRevision: operation.policyRevision,
+            createOperationKey: operation.key, createdAt: now, updatedAt: now, stripeStateAt: now)
+    }
+
     private func decisionRecord(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: PolicyValue, subject: String) -> PolicyDecisionRecord {
         PolicyDecisionRecord(
             id: UUID().uuidString.lowercased(), hook: PolicyHook.holdLimit.name, revision: evaluation.revision,
@@ -472,6 +484,9 @@ public final class HoldService: Sendable {
             } catch {
                 return .failure(HoldServiceError(httpStatus: 500, message: "Injected fault after the Stripe \(what)", code: "injected_fault"))
             }
+            if operation.kind == .capture, intent.status == .succeeded, intent.capturedAmount == nil {
+                intent = await capturedAmountRead(intent, operation: operation, gateway: gateway, logger: logger)
+            }
             let now = clock.now()
             do {
                 guard var hold = try await store.hold(id: operation.holdID) else {
@@ -489,6 +504,20 @@ public final class HoldService: Sendable {
                 return .failure(.storage(error))
             }
         }
+    }
+
+    /// A capture answer without `amount_received` (nor an expanded charge) does not say
+    /// how much was captured: read the intent with its charge. If even that fails, Stripe
+    /// captured exactly what the successful request asked for.
+    private func capturedAmountRead(_ intent: PaymentIntent, operation: HoldOperation, gateway: any PaymentGateway, logger: Logger) async -> PaymentIntent {
+        var intent = intent
+        if let read = try? await gateway.retrievePaymentIntent(id: operation.holdID), let captured = read.capturedAmount {
+            intent.amountReceived = captured
+        } else {
+            logger.warning("Stripe's capture answer did not say how much was captured; recording the amount asked for")
+            intent.amountReceived = operation.amount
+        }
+        return intent
     }
 
     /// After Stripe refused a capture or cancel because of the intent's state, our copy is
