@@ -147,7 +147,9 @@ extension HoldService {
             }
             logger.info("scheduled action done")
         } catch {
-            if error.code == "stripe_unavailable" || error.code == "storage_error" {
+            // `stripe_error_not_applied`: Stripe did nothing and the operation is closed, so
+            // the next try is a new request (new key), which is safe.
+            if error.code == "stripe_unavailable" || error.code == "storage_error" || error.code == "stripe_error_not_applied" {
                 logger.warning("scheduled action could not finish; it will be tried again", metadata: ["error": .string(error.message)])
                 return false
             }

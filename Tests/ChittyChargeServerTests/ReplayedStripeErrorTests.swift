@@ -92,6 +92,24 @@ struct ReplayedStripeErrorTests {
         }
     }
 
+    @Test func aScheduledCaptureThatStripeDidNotDoIsTriedAgainWithANewKey() async throws {
+        let clock = ManualClock()
+        try await ServerHarness.run(ScheduleTests.options(clock, policy: ScheduleTests.noShowPolicy)) { harness in
+            let checkIn = clock.now().addingTimeInterval(3_600).rounded()
+            let (id, json) = try await ScheduleTests.capturableHold(harness, metadata: ["no_show_fee": "7500", "check_in": ScheduleTests.iso(checkIn)])
+            #expect(json["scheduled_action"]?["action"] == "capture")
+            clock.set(checkIn.addingTimeInterval(24 * 3600 + 1))
+            await harness.emulator.failNextRequests(1, status: 500, matching: Self.capturePath(id), timing: .storedWithKey)
+            #expect(await harness.service.runDueScheduledActions() == 0, "not finished: to be tried again")
+            #expect(try await harness.store.hold(id: id)?.scheduledAction?.state == .running)
+            #expect(await harness.service.runDueScheduledActions() == 1)
+            let hold = try #require(try await harness.store.hold(id: id))
+            #expect(hold.status == .succeeded)
+            #expect(hold.amountReceived == 7_500)
+            #expect(Set(await harness.stripeCalls("POST", pathSuffix: "/capture").compactMap(\.idempotencyKey)).count == 2)
+        }
+    }
+
     /// The 500 is seen only by the recovery pass (every in-request answer was lost): its
     /// replay is reconciled there, both ways.
     @Test(arguments: [StripeEmulator.FaultTiming.afterActing, .storedWithKey])
