@@ -212,6 +212,9 @@ public final class HoldService: Sendable {
                         return .failure(.storage(error))
                     }
                     logger.info("Stripe refused the hold", metadata: ["stripe.code": .string(detail.code ?? detail.type)])
+                    if let intentID = detail.paymentIntentID {
+                        await cancelRefusedIntent(intentID, operation: operation, gateway: gateway, logger: logger)
+                    }
                     return .failure(failure)
                 }
             }
@@ -270,6 +273,20 @@ public final class HoldService: Sendable {
             propertyID: operation.propertyID, tenantID: operation.tenantID, metadata: operation.params.stripeHeldMetadata,
             client: operation.client, tier: operation.tier, tierLimit: operation.tierLimit, policyRevision: operation.policyRevision,
             createOperationKey: operation.key, createdAt: now, updatedAt: now, stripeStateAt: now)
+    }
+
+    /// Nobody will confirm a refused intent again (the client got the refusal, not its
+    /// client secret), so it is canceled at Stripe rather than left open and re-read by
+    /// every reconciliation pass. Best effort: on failure the hold stays as recorded.
+    private func cancelRefusedIntent(_ intentID: String, operation: CreateOperation, gateway: any PaymentGateway, logger: Logger) async {
+        do {
+            let intent = try await gateway.cancelPaymentIntent(id: intentID, idempotencyKey: "chittycharge-cancel-refused-" + operation.key)
+            if let hold = try await store.hold(id: intentID) { _ = try await applyStripeView(intent, to: hold) }
+        } catch {
+            logger.warning("could not cancel the intent Stripe refused; it is tracked as a failed hold", metadata: [
+                "hold.id": .string(intentID), "error": "\(error)",
+            ])
+        }
     }
 
     private func decisionRecord(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: PolicyValue, subject: String) -> PolicyDecisionRecord {
