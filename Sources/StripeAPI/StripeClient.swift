@@ -233,7 +233,7 @@ public struct StripeClient: PaymentGateway {
         let isTransient =
             status >= 500 || status == 429
             || (status == 409 && ["lock_timeout", "idempotency_key_in_use"].contains(detail?.code ?? ""))
-        if status >= 500, header(response, "idempotent-replayed")?.lowercased() == "true" {
+        if status >= 500, isReplay(response) {
             // Stripe stored this 5xx under the key (it keeps even 500s for 24 h): asking
             // again with the same key only replays it.
             return .serverErrorReplayed(reason: reason)
@@ -255,6 +255,15 @@ public struct StripeClient: PaymentGateway {
             // 1xx/3xx: not something Stripe's API sends; repeating will not change it.
             return .inconclusive(reason: reason + " (unexpected status)", retry: false)
         }
+    }
+
+    /// Stripe marks a replayed answer with `Idempotent-Replayed: true`, and names the
+    /// request that produced it in `Original-Request` (another id than this request's).
+    private static func isReplay(_ response: StripeHTTPResponse) -> Bool {
+        if header(response, "idempotent-replayed")?.lowercased() == "true" { return true }
+        guard let original = header(response, "original-request"), !original.isEmpty,
+              let requestID = header(response, "request-id") else { return false }
+        return original != requestID
     }
 
     private static func header(_ response: StripeHTTPResponse, _ name: String) -> String? {

@@ -228,6 +228,22 @@ struct StripeClientReplayedErrorTests {
         #expect(transport.requests.count == 2)
         #expect(transport.requests.allSatisfy { $0.header("Idempotency-Key") == "cap-9" })
     }
+
+    @Test("Original-Request naming another request also marks a replay; naming this one does not")
+    func replayedByOriginalRequest() async {
+        let transport = ScriptedStripeTransport([
+            .stripeError(500, type: "api_error", headers: ["Request-Id": "req_1", "Original-Request": "req_1"]),
+            .stripeError(500, type: "api_error", headers: ["Request-Id": "req_2", "Original-Request": "req_1"]),
+            .intent(),
+        ])
+        let client = StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4))
+        let error = await gatewayError { try await client.cancelPaymentIntent(id: "pi_123", idempotencyKey: "can-9") }
+        guard case .serverErrorReplayed? = error else {
+            Issue.record("expected .serverErrorReplayed, got \(String(describing: error))")
+            return
+        }
+        #expect(transport.requests.count == 2)
+    }
 }
 
 @Suite("StripeClient cancellation")
