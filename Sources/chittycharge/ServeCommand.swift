@@ -101,6 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw StartupError(message: "STRIPE_PAYMENT_METHOD_TYPES (--payment-method-types): \(error.description)")
         }
+        logger.info("holds are placed with these payment method types", metadata: ["stripe.payment_method_types": .string(methodTypes.joined(separator: ","))])
         let adminToken = environment["ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let adminToken, adminToken.count < 16 {
             throw StartupError(message: "ADMIN_TOKEN must be at least 16 characters (it can reload and roll back policies)")
