@@ -263,32 +263,6 @@ public final class HoldService: Sendable {
         }
     }
 
-    /// The record of an intent Stripe created but refused (`error.payment_intent` on a
-    /// declined create): not capturable, owned like any hold, never minted.
-    private func refusedHold(_ intentID: String, operation: CreateOperation) -> Hold {
-        let now = clock.now()
-        return Hold(
-            id: intentID, status: .requiresPaymentMethod, amount: operation.params.amount, currency: operation.params.currency,
-            description: operation.params.description, customerEmail: operation.params.receiptEmail,
-            propertyID: operation.propertyID, tenantID: operation.tenantID, metadata: operation.params.stripeHeldMetadata,
-            client: operation.client, tier: operation.tier, tierLimit: operation.tierLimit, policyRevision: operation.policyRevision,
-            createOperationKey: operation.key, createdAt: now, updatedAt: now, stripeStateAt: now)
-    }
-
-    /// Nobody will confirm a refused intent again (the client got the refusal, not its
-    /// client secret), so it is canceled at Stripe rather than left open and re-read by
-    /// every reconciliation pass. Best effort: on failure the hold stays as recorded.
-    private func cancelRefusedIntent(_ intentID: String, operation: CreateOperation, gateway: any PaymentGateway, logger: Logger) async {
-        do {
-            let intent = try await gateway.cancelPaymentIntent(id: intentID, idempotencyKey: "chittycharge-cancel-refused-" + operation.key)
-            if let hold = try await store.hold(id: intentID) { _ = try await applyStripeView(intent, to: hold) }
-        } catch {
-            logger.warning("could not cancel the intent Stripe refused; it is tracked as a failed hold", metadata: [
-                "hold.id": .string(intentID), "error": "\(error)",
-            ])
-        }
-    }
-
     private func decisionRecord(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: PolicyValue, subject: String) -> PolicyDecisionRecord {
         PolicyDecisionRecord(
             id: UUID().uuidString.lowercased(), hook: PolicyHook.holdLimit.name, revision: evaluation.revision,
@@ -521,20 +495,6 @@ public final class HoldService: Sendable {
                 return .failure(.storage(error))
             }
         }
-    }
-
-    /// A capture answer without `amount_received` (nor an expanded charge) does not say
-    /// how much was captured: read the intent with its charge. If even that fails, Stripe
-    /// captured exactly what the successful request asked for.
-    private func capturedAmountRead(_ intent: PaymentIntent, operation: HoldOperation, gateway: any PaymentGateway, logger: Logger) async -> PaymentIntent {
-        var intent = intent
-        if let read = try? await gateway.retrievePaymentIntent(id: operation.holdID), let captured = read.capturedAmount {
-            intent.amountReceived = captured
-        } else {
-            logger.warning("Stripe's capture answer did not say how much was captured; recording the amount asked for")
-            intent.amountReceived = operation.amount
-        }
-        return intent
     }
 
     /// After Stripe refused a capture or cancel because of the intent's state, our copy is
