@@ -128,7 +128,8 @@ public struct Hold: Sendable, Equatable, Codable {
     public mutating func apply(_ intent: PaymentIntent, at now: Date) {
         status = intent.status
         amountCapturable = intent.amountCapturable ?? amountCapturable
-        amountReceived = intent.amountReceived ?? amountReceived
+        // `amount_received`, else the expanded charge's `amount_captured`; never a made-up 0.
+        amountReceived = intent.capturedAmount ?? amountReceived
         if let deadline = intent.captureBefore { captureBefore = deadline }
         if intent.status == .canceled, canceledAt == nil {
             canceledAt = intent.canceledAt ?? now

@@ -47,9 +47,13 @@ extension HoldService {
             case .reauthorize: .reauthorize
             default: .release
             }
+            let when = Date(timeIntervalSince1970: TimeInterval(at))
+            if kind == .reauthorize, let violation = await reauthorizationViolation(hold, at: when) {
+                await refuseReauthorization(hold, reason: violation, revision: evaluation.revision, logger: logger)
+                return hold.scheduledAction
+            }
             next = ScheduledAction(
-                kind: kind, at: Date(timeIntervalSince1970: TimeInterval(at)),
-                amount: decision.amount.map { Int($0) }, revision: evaluation.revision)
+                kind: kind, at: when, amount: decision.amount.map { Int($0) }, revision: evaluation.revision)
         }
         if next != hold.scheduledAction {
             do {
@@ -143,7 +147,9 @@ extension HoldService {
             }
             logger.info("scheduled action done")
         } catch {
-            if error.code == "stripe_unavailable" || error.code == "storage_error" {
+            // `stripe_error_not_applied`: Stripe did nothing and the operation is closed, so
+            // the next try is a new request (new key), which is safe.
+            if error.code == "stripe_unavailable" || error.code == "storage_error" || error.code == "stripe_error_not_applied" {
                 logger.warning("scheduled action could not finish; it will be tried again", metadata: ["error": .string(error.message)])
                 return false
             }
@@ -186,6 +192,11 @@ extension HoldService {
         }
         guard hold.status == .requiresCapture else {
             throw .conflict("Only a capturable hold is reauthorized (this one is \(hold.status.rawValue))", code: "reauthorization_not_needed")
+        }
+        if let violation = await reauthorizationViolation(hold, at: clock.now()) {
+            // An action stored before these limits, or a clock that jumped: refuse it here too.
+            countFlagged("reauthorization_refused")
+            throw .conflict("The reauthorization is outside the limits: \(violation)", code: "reauthorization_refused")
         }
         var params = original.params
         params.confirm = true

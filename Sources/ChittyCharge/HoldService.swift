@@ -22,9 +22,17 @@ public final class HoldService: Sendable {
         /// A capturable hold with no action due this long before Stripe's deadline is
         /// flagged: nothing will happen to it before Stripe releases it on its own.
         public var expiryMargin: TimeInterval
+        /// `payment_method_types[]` sent with every create (`PaymentMethodCaptureWindow`).
+        public var paymentMethodTypes: [String]
+        /// Limits on `hold_schedule`'s reauthorizations (`ReauthorizationLimits`).
+        public var reauthorization: ReauthorizationLimits
 
         public init(defaultCurrency: String = "usd", maxCreateReplayAge: TimeInterval = 23 * 3600,
-                    recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50, expiryMargin: TimeInterval = 12 * 3600) {
+                    recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50, expiryMargin: TimeInterval = 12 * 3600,
+                    paymentMethodTypes: [String] = PaymentMethodCaptureWindow.defaultTypes,
+                    reauthorization: ReauthorizationLimits = ReauthorizationLimits()) {
+            self.paymentMethodTypes = paymentMethodTypes
+            self.reauthorization = reauthorization
             self.defaultCurrency = defaultCurrency
             self.maxCreateReplayAge = maxCreateReplayAge
             self.recoveryGrace = recoveryGrace
@@ -104,7 +112,8 @@ public final class HoldService: Sendable {
         let revision = policies.revision
         let evaluation = revision.holdLimit(request.policyInput(client: client))
         let decision = evaluation.decision
-        let params = try request.paymentIntentParams()
+        var params = try request.paymentIntentParams()
+        params.paymentMethodTypes = configuration.paymentMethodTypes
         var operation = CreateOperation(
             key: "chittycharge-create-" + UUID().uuidString.lowercased(), client: client,
             clientIdempotencyKey: idempotencyKey, requestHash: request.fingerprint, params: params,
@@ -181,18 +190,31 @@ public final class HoldService: Sendable {
                 intent = try await gateway.createPaymentIntent(operation.params, idempotencyKey: operation.key)
             } catch {
                 switch error {
-                case .unavailable(let reason):
+                case .unavailable(let reason), .serverErrorReplayed(let reason):
+                    // A replayed 5xx on a create cannot be reconciled by reading an intent
+                    // (we do not know its id), and a new key could place a second hold: the
+                    // operation stays pending until Stripe's key expires (`maxCreateReplayAge`).
                     logger.warning("Stripe did not answer the create; the operation stays pending", metadata: ["error": .string(reason)])
                     return .failure(.stripeUnavailable("hold", reason: reason))
                 case .rejected(let detail):
                     let failure = HoldServiceError.fromStripe(detail, doing: "hold")
                     do {
-                        try await store.failCreate(key: operation.key, response: failure.stored, at: clock.now())
+                        if let intentID = detail.paymentIntentID {
+                            // Stripe made the intent and then refused it (a declined saved
+                            // card): track it as a failed hold so its webhooks find it.
+                            try await store.recordRefusedCreate(
+                                key: operation.key, hold: refusedHold(intentID, operation: operation), response: failure.stored, at: clock.now())
+                        } else {
+                            try await store.failCreate(key: operation.key, response: failure.stored, at: clock.now())
+                        }
                     } catch {
                         logger.error("could not record the failed create", metadata: ["error": "\(error)"])
                         return .failure(.storage(error))
                     }
                     logger.info("Stripe refused the hold", metadata: ["stripe.code": .string(detail.code ?? detail.type)])
+                    if let intentID = detail.paymentIntentID {
+                        await cancelRefusedIntent(intentID, operation: operation, gateway: gateway, logger: logger)
+                    }
                     return .failure(failure)
                 }
             }
@@ -206,10 +228,18 @@ public final class HoldService: Sendable {
                 id: intent.id, status: intent.status, amount: intent.amount ?? operation.params.amount,
                 currency: intent.currency ?? operation.params.currency, description: operation.params.description,
                 customerEmail: operation.params.receiptEmail, propertyID: operation.propertyID, tenantID: operation.tenantID,
-                metadata: operation.params.metadata, clientSecret: intent.clientSecret, client: operation.client,
+                metadata: operation.params.stripeHeldMetadata, clientSecret: intent.clientSecret, client: operation.client,
                 tier: operation.tier, tierLimit: operation.tierLimit, policyRevision: operation.policyRevision,
                 createOperationKey: operation.key, createdAt: intent.created ?? now, updatedAt: now)
             hold.apply(intent, at: now)
+            if hold.status == .requiresCapture, hold.captureBefore == nil {
+                // Until Stripe's `capture_before` arrives: the window of the method, shorter
+                // when we confirmed a saved card ourselves (merchant-initiated).
+                let merchantInitiated = operation.params.confirm && operation.params.paymentMethod != nil
+                hold.captureBefore = now.addingTimeInterval(PaymentMethodCaptureWindow.estimate(
+                    forTypes: intent.paymentMethodTypes.isEmpty ? (operation.params.paymentMethodTypes ?? []) : intent.paymentMethodTypes,
+                    merchantInitiated: merchantInitiated))
+            }
             // Mint before storing, so a hold usually reaches the store complete in one
             // transaction. A failure leaves it pending and `completeCreate` queues it for
             // the outbox; a crash before the store write only wastes an unused id.
@@ -272,7 +302,7 @@ public final class HoldService: Sendable {
             intent = try await gateway.retrievePaymentIntent(id: id)
         } catch {
             switch error {
-            case .unavailable(let reason): throw .stripeUnavailable("refresh", reason: reason)
+            case .unavailable(let reason), .serverErrorReplayed(let reason): throw .stripeUnavailable("refresh", reason: reason)
             case .rejected(let detail): throw .fromStripe(detail, doing: "refresh")
             }
         }
@@ -418,7 +448,7 @@ public final class HoldService: Sendable {
             logger[metadataKey: "hold.id"] = .string(operation.holdID)
             logger[metadataKey: "operation.key"] = .string(operation.key)
             let what = operation.kind == .capture ? "capture" : "cancel"
-            let intent: PaymentIntent
+            var intent: PaymentIntent
             do throws(PaymentGatewayError) {
                 switch operation.kind {
                 case .capture:
@@ -431,6 +461,9 @@ public final class HoldService: Sendable {
                 case .unavailable(let reason):
                     logger.warning("Stripe did not answer the \(what); the operation stays pending", metadata: ["error": .string(reason)])
                     return .failure(.stripeUnavailable(what, reason: reason))
+                case .serverErrorReplayed(let reason):
+                    // Retrying this key can only replay the error: find out what happened.
+                    return await settleAfterReplayedServerError(operation, gateway: gateway, reason: reason, logger: logger)
                 case .rejected(let detail):
                     let failure = HoldServiceError.fromStripe(detail, doing: what)
                     do {
@@ -447,6 +480,9 @@ public final class HoldService: Sendable {
                 try faultPoint?("\(what).after_stripe")
             } catch {
                 return .failure(HoldServiceError(httpStatus: 500, message: "Injected fault after the Stripe \(what)", code: "injected_fault"))
+            }
+            if operation.kind == .capture, intent.status == .succeeded, intent.capturedAmount == nil {
+                intent = await capturedAmountRead(intent, operation: operation, gateway: gateway, logger: logger)
             }
             let now = clock.now()
             do {

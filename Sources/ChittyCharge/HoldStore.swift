@@ -183,6 +183,11 @@ public protocol HoldStore: Sendable {
     func failCreate(key: String, response: StoredResponse, at: Date) async throws
     /// Operations still pending (a crash or an unanswered Stripe call left them).
     func pendingCreates() async throws -> [CreateOperation]
+    /// Atomically: inserts `hold` (a PaymentIntent Stripe made although it refused the
+    /// create, e.g. a declined saved card) and marks the operation failed with `response`,
+    /// so the intent is tracked (its webhooks find it) while retries replay the refusal.
+    /// Queues no ChittyID. Idempotent like `completeCreate`.
+    func recordRefusedCreate(key: String, hold: Hold, response: StoredResponse, at: Date) async throws
 
     // MARK: Holds
 

@@ -110,6 +110,16 @@ extension Hold {
     /// How long Stripe keeps an online, customer-initiated card authorization (STRIPE.md).
     public static let customerInitiatedHoldWindow: TimeInterval = 7 * 86_400
 
+    /// Within one second (Stripe's `created` has no finer grain) an event's state, not
+    /// its time, says whether it comes after ours: a PaymentIntent back at
+    /// `requires_payment_method` *with* a `last_payment_error`, while ours is mid-attempt
+    /// (`requires_confirmation` or `requires_action`), is that attempt failing, which can
+    /// only come after it started. Without the error it is the intent as first created.
+    static func isFailedAttempt(_ event: StripeEvent, after current: PaymentIntentStatus) -> Bool {
+        guard let intent = event.paymentIntent, intent.status == .requiresPaymentMethod, intent.lastPaymentError != nil else { return false }
+        return current == .requiresAction || current == .requiresConfirmation
+    }
+
     /// What an event means for this hold.
     public enum EventJudgement: Sendable, Equatable {
         /// Apply it: the hold as it becomes.
@@ -133,7 +143,7 @@ extension Hold {
             guard let intent = event.paymentIntent else { return .nothingToChange }
             next.status = intent.status
             next.amountCapturable = intent.amountCapturable ?? amountCapturable
-            next.amountReceived = intent.amountReceived ?? amountReceived
+            next.amountReceived = intent.capturedAmount ?? amountReceived
             if let deadline = intent.captureBefore { next.captureBefore = deadline }
             if intent.status == .canceled { next.canceledAt = intent.canceledAt ?? event.created }
             if intent.status == .succeeded { next.capturedAt = event.created }
@@ -146,6 +156,12 @@ extension Hold {
             next.status = .canceled
             next.amountCapturable = 0
             next.canceledAt = event.created
+        case "charge.refunded" where event.charge?.captured == false:
+            // Refunding an uncaptured charge releases the authorization: Stripe cancels
+            // the PaymentIntent. (A refund after capture changes no hold: it is final.)
+            next.status = .canceled
+            next.amountCapturable = 0
+            next.canceledAt = event.created
         default:
             break
         }
@@ -154,18 +170,22 @@ extension Hold {
             // Events carry the charge only as an id. Until Stripe's own deadline arrives
             // (a charge event, or a refresh), assume the documented window for a
             // customer-initiated card hold, counted from when it was authorised.
-            next.captureBefore = event.created.addingTimeInterval(Self.customerInitiatedHoldWindow)
+            next.captureBefore = event.created.addingTimeInterval(
+                PaymentMethodCaptureWindow.estimate(forTypes: event.paymentIntent?.paymentMethodTypes ?? []))
         }
         guard next.status != status || next.amountCapturable != amountCapturable || next.amountReceived != amountReceived
                 || next.captureBefore != captureBefore else { return .nothingToChange }
-        let forward = next.status.progress > status.progress
+        // An event in the same whole second as our state is ordered by the objects' states.
+        let sameSecondLater = stripeStateAt.map { event.created.addingTimeInterval(1) > $0 } == true
+            && Self.isFailedAttempt(event, after: status)
+        let forward = next.status.progress > status.progress || sameSecondLater
         if let observed = stripeStateAt, event.created < observed, !forward {
             // From an older event only Stripe's own capture deadline may still be taken.
             let onlyDeadline = next.status == status && next.amountCapturable == amountCapturable
                 && next.amountReceived == amountReceived && event.charge?.captureBefore != nil
             guard onlyDeadline else { return .stale }
         }
-        if let observed = stripeStateAt, event.created == observed, next.status.progress < status.progress {
+        if let observed = stripeStateAt, event.created == observed, next.status.progress < status.progress, !sameSecondLater {
             return .stale
         }
         next.stripeStateAt = max(event.created, stripeStateAt ?? event.created)

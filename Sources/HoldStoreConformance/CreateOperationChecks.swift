@@ -162,6 +162,28 @@ extension HoldStoreConformance {
             try expectEqual(try await store.claimCreate(retry), .existing(expected), "a retry gets the failed operation to replay")
         },
 
+        HoldStoreCheck("recordRefusedCreate stores the intent as a hold and fails the operation, minting nothing") { store in
+            let operation = Fixture.createOperation(key: "op-1", clientIdempotencyKey: "idem-1")
+            _ = try await store.claimCreate(operation)
+            let hold = Fixture.hold(id: "pi_refused", operationKey: "op-1", status: .requiresPaymentMethod)
+            let response = Fixture.response(status: 402, body: #"{"error":{"code":"card_declined"}}"#)
+            let at = Fixture.time(3_000)
+            try await store.recordRefusedCreate(key: "op-1", hold: hold, response: response, at: at)
+            try await store.recordRefusedCreate(key: "op-1", hold: hold, response: response, at: at)
+
+            var expected = operation
+            expected.state = .failed
+            expected.failure = response
+            expected.holdID = "pi_refused"
+            expected.updatedAt = at
+            try expectEqual(try await store.createOperation(key: "op-1"), expected, "operation after recordRefusedCreate")
+            try expectEqual(try await store.hold(id: "pi_refused"), hold, "the refused intent as a hold")
+            try expectEqual(try await store.mintJobCount(), 0, "no ChittyID for a refused intent")
+            try expectEqual(try await store.pendingCreates(), [], "pendingCreates after recordRefusedCreate")
+            let retry = Fixture.createOperation(key: "op-2", clientIdempotencyKey: "idem-1")
+            try expectEqual(try await store.claimCreate(retry), .existing(expected), "a retry gets the failed operation to replay")
+        },
+
         HoldStoreCheck("pendingCreates lists only pending operations") { store in
             _ = try await store.claimCreate(Fixture.createOperation(key: "op-pending-1", at: Fixture.time(0)))
             try await Fixture.placeHold(in: store, id: "pi_done", createdAt: Fixture.time(1))

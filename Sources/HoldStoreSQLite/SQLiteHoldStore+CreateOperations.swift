@@ -82,6 +82,29 @@ extension SQLiteHoldStore {
         }
     }
 
+    public func recordRefusedCreate(key: String, hold: Hold, response: StoredResponse, at: Date) async throws {
+        let holdBinds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
+        defer { holdCache.invalidate(id: hold.id) }
+        try await write("recordRefusedCreate") { db in
+            let operation = try await Self.createOperation(key: key, in: db)
+            switch operation.state {
+            case .failed where operation.holdID == hold.id:
+                return
+            case .pending:
+                // The insert's triggers mark the operation succeeded and queue a ChittyID;
+                // in the same transaction it is marked failed instead, and nothing is minted
+                // for an intent that holds no money.
+                try await db.execute(HoldRow.insert, holdBinds)
+                try await db.execute(CreateOperationRow.markFailed, [
+                    .integer(response.status), SQLiteData(response.body), SQLiteData(at), .text(key),
+                ])
+                try await db.execute("DELETE FROM chittyid_outbox WHERE hold_id = ?", [.text(hold.id)])
+            default:
+                throw HoldStoreError.conflict("create operation \(key) is \(operation.state.rawValue); it cannot record a refused intent")
+            }
+        }
+    }
+
     public func pendingCreates() async throws -> [CreateOperation] {
         try await read("pendingCreates") { db in
             try await db.rows(CreateOperationRow.selectPending).map(CreateOperationRow.decode)

@@ -58,7 +58,9 @@ public enum PaymentIntentDecoding {
             lastPaymentError: (object["last_payment_error"] as? [String: Any]).flatMap {
                 // A PaymentIntent's failure is a card failure: Stripe reports those as 402.
                 StripeErrorDecoding.errorDetail(fromErrorObject: $0, httpStatus: 402)
-            }
+            },
+            paymentMethodTypes: (object["payment_method_types"] as? [Any])?.compactMap { $0 as? String } ?? [],
+            chargeAmountCaptured: integer((object["latest_charge"] as? [String: Any])?["amount_captured"])
         )
     }
 

@@ -95,6 +95,10 @@ public struct StripeClient: PaymentGateway {
         if !params.metadata.isEmpty {
             fields.append(.init("metadata", .dictionary(params.metadata.mapValues { .string($0) })))
         }
+        if let types = params.paymentMethodTypes, !types.isEmpty {
+            // Explicit, so the Dashboard's automatic payment methods never choose for us.
+            fields.append(.init("payment_method_types", .array(types.map { .string($0) })))
+        }
         // The expanded charge carries `capture_before`, the hold's real deadline.
         fields += expandLatestCharge
         return fields
@@ -137,6 +141,8 @@ public struct StripeClient: PaymentGateway {
         case rejected(PaymentErrorDetail)
         /// No final answer. `retry` says whether another attempt may get one.
         case inconclusive(reason: String, retry: Bool)
+        /// A 5xx Stripe replays for this key: it will never change.
+        case serverErrorReplayed(reason: String)
     }
 
     /// Sends until there is a final answer or the policy's attempts are spent; returns
@@ -186,6 +192,9 @@ public struct StripeClient: PaymentGateway {
                 // Declines and refusals are ordinary business, not faults of ours.
                 logger.info("Stripe rejected the request", metadata: errorMetadata)
                 throw .rejected(detail)
+            case .serverErrorReplayed(let reason):
+                logger.error("Stripe replays a server error for this idempotency key; the outcome must be reconciled: \(reason)")
+                throw .serverErrorReplayed("\(operation) answered with a server error Stripe stores for this idempotency key; last: \(reason)")
             case .inconclusive(let reason, let retry):
                 let attempts = attempt == 1 ? "1 attempt" : "\(attempt) attempts"
                 guard retry else {
@@ -224,6 +233,11 @@ public struct StripeClient: PaymentGateway {
         let isTransient =
             status >= 500 || status == 429
             || (status == 409 && ["lock_timeout", "idempotency_key_in_use"].contains(detail?.code ?? ""))
+        if status >= 500, isReplay(response) {
+            // Stripe stored this 5xx under the key (it keeps even 500s for 24 h): asking
+            // again with the same key only replays it.
+            return .serverErrorReplayed(reason: reason)
+        }
 
         switch shouldRetryHeader(response) {
         case true?:
@@ -243,10 +257,22 @@ public struct StripeClient: PaymentGateway {
         }
     }
 
-    private static func shouldRetryHeader(_ response: StripeHTTPResponse) -> Bool? {
+    /// Stripe marks a replayed answer with `Idempotent-Replayed: true`, and names the
+    /// request that produced it in `Original-Request` (another id than this request's).
+    private static func isReplay(_ response: StripeHTTPResponse) -> Bool {
+        if header(response, "idempotent-replayed")?.lowercased() == "true" { return true }
+        guard let original = header(response, "original-request"), !original.isEmpty,
+              let requestID = header(response, "request-id") else { return false }
+        return original != requestID
+    }
+
+    private static func header(_ response: StripeHTTPResponse, _ name: String) -> String? {
         // Names arrive lowercased from transports; compare case-insensitively anyway.
-        guard let value = response.headers.first(where: { $0.key.lowercased() == "stripe-should-retry" })?.value
-        else { return nil }
+        response.headers.first(where: { $0.key.lowercased() == name })?.value.trimmingCharacters(in: .whitespaces)
+    }
+
+    private static func shouldRetryHeader(_ response: StripeHTTPResponse) -> Bool? {
+        guard let value = header(response, "stripe-should-retry") else { return nil }
         switch value.trimmingCharacters(in: .whitespaces).lowercased() {
         case "true": return true
         case "false": return false

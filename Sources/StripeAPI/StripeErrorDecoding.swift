@@ -27,7 +27,9 @@ public enum StripeErrorDecoding {
             code: code,
             declineCode: nonEmptyString(object["decline_code"]),
             message: message ?? "Stripe gave no message (HTTP \(httpStatus)\(code.map { ", code \($0)" } ?? ""))",
-            param: nonEmptyString(object["param"])
+            param: nonEmptyString(object["param"]),
+            paymentIntentID: nonEmptyString((object["payment_intent"] as? [String: Any])?["id"])
+                ?? nonEmptyString(object["payment_intent"])
         )
     }
 

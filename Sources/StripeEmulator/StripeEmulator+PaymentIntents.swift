@@ -111,7 +111,9 @@ extension StripeEmulator {
             id: id, clientSecret: "\(id)_secret_\(StripeObjectID.make("", length: 25))", created: clock.now(),
             amount: amount, amountCapturable: 0, amountReceived: 0, captureMethod: captureMethod, currency: currency,
             customer: customer, description: description, receiptEmail: receiptEmail, metadata: metadata,
-            paymentMethod: paymentMethod, paymentMethodTypes: ["card"],
+            // As sent; without the parameter Stripe would pick from the Dashboard's
+            // automatic payment methods, which for this emulator is only `card`.
+            paymentMethod: paymentMethod, paymentMethodTypes: paymentMethodTypes.isEmpty ? ["card"] : paymentMethodTypes,
             requestExtendedAuthorization: extendedAuthorization,
             paymentIntentStatus: paymentMethod == nil ? .requiresPaymentMethod : .requiresConfirmation)
         paymentIntentsByID[id] = intent

@@ -74,7 +74,7 @@ extension StripeEmulator {
     }
 
     func process(_ request: StripeHTTPRequest, method: String, target: RequestTarget, idempotencyKey: String?,
-                 requestID: String) -> ProcessedRequest {
+                 requestID: String, fault: InjectedFault? = nil) -> ProcessedRequest {
         let keyKind: APIKeyKind
         switch Self.authenticate(request) {
         case .success(let kind): keyKind = kind
@@ -115,15 +115,20 @@ extension StripeEmulator {
             }
         }
 
-        let result = execute(route, parameters: ParameterReader(form: form), keyKind: keyKind)
         var response: StripeHTTPResponse
         var keepForIdempotency = true
-        switch result {
-        case .success(let json):
-            response = StripeHTTPResponse(status: 200, headers: ["content-type": "application/json"], body: json.encoded())
-        case .failure(let error):
-            response = render(error)
-            keepForIdempotency = !error.failedValidation
+        if let fault {
+            // Stripe's own failure, before or after acting: stored for the key like any answer.
+            if fault.timing == .afterActing { _ = execute(route, parameters: ParameterReader(form: form), keyKind: keyKind) }
+            response = Self.faultResponse(status: fault.status)
+        } else {
+            switch execute(route, parameters: ParameterReader(form: form), keyKind: keyKind) {
+            case .success(let json):
+                response = StripeHTTPResponse(status: 200, headers: ["content-type": "application/json"], body: json.encoded())
+            case .failure(let error):
+                response = render(error)
+                keepForIdempotency = !error.failedValidation
+            }
         }
         if let idempotencyKey, keepForIdempotency {
             response.headers["original-request"] = requestID
@@ -132,7 +137,7 @@ extension StripeEmulator {
                                   originalRequestID: requestID, storedAt: clock.now()),
                 key: idempotencyKey)
         }
-        return ProcessedRequest(response: response, params: params)
+        return ProcessedRequest(response: response, params: params, injectedFault: fault != nil)
     }
 
     /// The error response, with the intent's current JSON attached when the error is about one.

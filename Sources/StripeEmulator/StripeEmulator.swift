@@ -63,12 +63,13 @@ public actor StripeEmulator {
         let requestID = StripeObjectID.make("req_", length: 14)
 
         var processed: ProcessedRequest
-        if let fault = takeInjectedFault(for: target.path) {
+        let fault = takeInjectedFault(for: target.path)
+        if let fault, fault.timing == .inFront {
             processed = ProcessedRequest(response: Self.faultResponse(status: fault.status), params: [:])
             processed.injectedFault = true
         } else {
             processed = process(request, method: method, target: target, idempotencyKey: idempotencyKey,
-                                requestID: requestID)
+                                requestID: requestID, fault: fault)
         }
         processed.response.headers["request-id"] = requestID
         if let idempotencyKey { processed.response.headers["idempotency-key"] = idempotencyKey }
@@ -93,19 +94,35 @@ public actor StripeEmulator {
 
     // MARK: - Faults
 
+    /// Where an injected failure happens, which decides what a retry with the same
+    /// idempotency key gets.
+    public enum FaultTiming: Sendable, Equatable {
+        /// In front of Stripe: nothing executes and nothing is stored for the key, so a
+        /// retry with the same key runs normally.
+        case inFront
+        /// Stripe failed before acting, and stored the error under the idempotency key
+        /// (Stripe keeps even a 500 for 24 h): every retry with that key replays it, marked
+        /// `Idempotent-Replayed: true`. Nothing executed.
+        case storedWithKey
+        /// Stripe acted (the capture, cancel or create happened, with its events) but
+        /// answered the error, and stored that under the key as above.
+        case afterActing
+    }
+
     struct InjectedFault: Sendable {
         var remaining: Int
         var status: Int
         var pathPrefix: String?
+        var timing: FaultTiming
     }
 
     /// The next `count` requests (whose path starts with `pathPrefix`, if given) fail with
-    /// `status` and a Stripe-shaped error before any processing. They model a failure in
-    /// front of Stripe: nothing executes and nothing is stored for the idempotency key, so
-    /// a retry with the same key runs normally.
-    public func failNextRequests(_ count: Int, status: Int = 500, matching pathPrefix: String? = nil) {
+    /// `status` and a Stripe-shaped error; `timing` says whether Stripe stored the error
+    /// under the request's idempotency key and whether it acted first.
+    public func failNextRequests(_ count: Int, status: Int = 500, matching pathPrefix: String? = nil,
+                                 timing: FaultTiming = .inFront) {
         guard count > 0 else { return }
-        injectedFaults.append(InjectedFault(remaining: count, status: status, pathPrefix: pathPrefix))
+        injectedFaults.append(InjectedFault(remaining: count, status: status, pathPrefix: pathPrefix, timing: timing))
     }
 
     /// While on, the in-process transport throws (connection refused) and the HTTP front

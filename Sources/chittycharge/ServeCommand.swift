@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Named client tokens file ($CHITTYCHARGE_CLIENTS_FILE).") var clientsFile: String?
     @Option(help: "Comma-separated origins for the cors policy ($ALLOWED_ORIGINS).") var allowedOrigins: String?
     @Option(help: "Default currency ($CURRENCY, default usd).") var currency: String?
+    @Option(help: "Comma-separated payment_method_types sent with every hold ($STRIPE_PAYMENT_METHOD_TYPES, default card; only methods with manual capture and a known capture window).")
+    var paymentMethodTypes: String?
     @Option(help: "trace, debug, info, notice, warning, error ($LOG_LEVEL, default info).") var logLevel: String?
     @Option(help: "text or json: one JSON object per line ($LOG_FORMAT, default text).") var logFormat: String?
     @Option(help: "Seconds a request may take to arrive whole from its first byte ($REQUEST_TIMEOUT, default 30).") var requestTimeout: Int?
@@ -108,6 +110,14 @@ struct ServeCommand: AsyncParsableCommand {
         let listenPort = try resolvedPort(environment)
         let requestTimeoutSeconds = try Self.seconds(requestTimeout, environment["REQUEST_TIMEOUT"], default: 30, name: "REQUEST_TIMEOUT (--request-timeout)")
         let idleTimeoutSeconds = try Self.seconds(idleTimeout, environment["IDLE_TIMEOUT"], default: 60, name: "IDLE_TIMEOUT (--idle-timeout)")
+        let methodTypes: [String]
+        do {
+            methodTypes = try PaymentMethodCaptureWindow.parse(
+                paymentMethodTypes ?? environment["STRIPE_PAYMENT_METHOD_TYPES"] ?? PaymentMethodCaptureWindow.defaultTypes.joined(separator: ","))
+        } catch {
+            throw StartupError(message: "STRIPE_PAYMENT_METHOD_TYPES (--payment-method-types): \(error.description)")
+        }
+        logger.info("holds are placed with these payment method types", metadata: ["stripe.payment_method_types": .string(methodTypes.joined(separator: ","))])
         let adminToken = environment["ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let adminToken, adminToken.count < 16 {
             throw StartupError(message: "ADMIN_TOKEN must be at least 16 characters (it can reload and roll back policies)")
@@ -211,7 +221,7 @@ struct ServeCommand: AsyncParsableCommand {
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let service = HoldService(
             store: store, gateway: gateway, minter: minter, policies: policies,
-            configuration: .init(defaultCurrency: (currency ?? environment["CURRENCY"] ?? "usd").lowercased()),
+            configuration: .init(defaultCurrency: (currency ?? environment["CURRENCY"] ?? "usd").lowercased(), paymentMethodTypes: methodTypes),
             logger: Logger(label: "chittycharge.holds"), metricsFactory: metrics)
         let configuration = ServerConfiguration(
             host: host ?? environment["HOST"] ?? "127.0.0.1",

@@ -96,7 +96,7 @@ struct StripeErrorDecodingTests {
         let body = Data(#"{"error":{"type":"invalid_request_error","code":"payment_intent_unexpected_state","message":"already captured","param":"amount_to_capture","payment_intent":{"id":"pi_1"}}}"#.utf8)
         #expect(StripeErrorDecoding.errorDetail(fromResponseBody: body, httpStatus: 400) == PaymentErrorDetail(
             httpStatus: 400, type: "invalid_request_error", code: "payment_intent_unexpected_state",
-            message: "already captured", param: "amount_to_capture"))
+            message: "already captured", param: "amount_to_capture", paymentIntentID: "pi_1"))
     }
 
     @Test("bodies without an error object are not errors", arguments: ["{}", #"{"error":"x"}"#, #"{"error":{}}"#, "oops"])

@@ -50,6 +50,15 @@ struct StripeClientRequestTests {
         #expect(fields["receipt_email"] == nil)
     }
 
+    @Test("create with payment_method_types: each type as an indexed array entry, before expand")
+    func createWithPaymentMethodTypes() async throws {
+        let transport = ScriptedStripeTransport([.intent()])
+        let params = CreatePaymentIntentParams(amount: 1200, currency: "usd", description: "Hold", paymentMethodTypes: ["card"])
+        _ = try await makeClient(transport).createPaymentIntent(params, idempotencyKey: "k")
+        let body = String(decoding: try #require(transport.requests.first).body, as: UTF8.self)
+        #expect(body.hasSuffix("&payment_method_types[0]=card&expand[0]=latest_charge"), "\(body)")
+    }
+
     @Test("retrieve: GET with the charge expanded, no body, no idempotency key, id percent-encoded")
     func retrieveRequest() async throws {
         let transport = ScriptedStripeTransport([.intent(), .intent()])

@@ -209,6 +209,43 @@ struct StripeClientRetryTests {
     }
 }
 
+@Suite("StripeClient and Stripe's stored 5xx")
+struct StripeClientReplayedErrorTests {
+    @Test("a 5xx Stripe marks as replayed for the key stops the retries: it can never change")
+    func replayedServerError() async {
+        let transport = ScriptedStripeTransport([
+            .stripeError(500, type: "api_error"),
+            .stripeError(500, type: "api_error", headers: ["Idempotent-Replayed": "true"]),
+            .intent(),
+        ])
+        let client = StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4))
+        let error = await gatewayError { try await client.capturePaymentIntent(id: "pi_123", amountToCapture: nil, idempotencyKey: "cap-9") }
+        guard case .serverErrorReplayed(let message)? = error else {
+            Issue.record("expected .serverErrorReplayed, got \(String(describing: error))")
+            return
+        }
+        #expect(message.contains("HTTP 500"))
+        #expect(transport.requests.count == 2)
+        #expect(transport.requests.allSatisfy { $0.header("Idempotency-Key") == "cap-9" })
+    }
+
+    @Test("Original-Request naming another request also marks a replay; naming this one does not")
+    func replayedByOriginalRequest() async {
+        let transport = ScriptedStripeTransport([
+            .stripeError(500, type: "api_error", headers: ["Request-Id": "req_1", "Original-Request": "req_1"]),
+            .stripeError(500, type: "api_error", headers: ["Request-Id": "req_2", "Original-Request": "req_1"]),
+            .intent(),
+        ])
+        let client = StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4))
+        let error = await gatewayError { try await client.cancelPaymentIntent(id: "pi_123", idempotencyKey: "can-9") }
+        guard case .serverErrorReplayed? = error else {
+            Issue.record("expected .serverErrorReplayed, got \(String(describing: error))")
+            return
+        }
+        #expect(transport.requests.count == 2)
+    }
+}
+
 @Suite("StripeClient cancellation")
 struct StripeClientCancellationTests {
     @Test("a task cancelled while backing off stops retrying and reports unavailable")

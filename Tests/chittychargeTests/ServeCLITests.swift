@@ -57,6 +57,7 @@ import Testing
         (["--database-url", "postgres://localhost/chittycharge"], "PostgreSQL"),
         (["--database-url", "mysql://x"], "DATABASE_URL must look like sqlite://"),
         (["--port", "99999"], "port"),
+        (["--payment-method-types", "card,sepa_debit"], "payment method type 'sepa_debit' cannot be used for holds"),
     ])
     func serveRefusesBadConfigurationClearly(_ arguments: [String], _ message: String) throws {
         var all = ["serve", "--policy-dir", PolicyCLITests.policies]
