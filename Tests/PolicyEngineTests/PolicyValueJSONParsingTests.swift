@@ -30,7 +30,14 @@ import Testing
         let expected = try JSONDecoder().decode(PolicyValue.self, from: Data(text.utf8))
         #expect(try parse(text) == expected)
         #expect(try parse(#""\ud83d x""#) == "\u{FFFD} x", "a lone surrogate becomes U+FFFD")
-        #expect(try parse(#"{"k": 1, "k": 2}"#) == ["k": 2], "the last of repeated keys wins")
+    }
+
+    /// Parsers disagree on which copy of a repeated key wins (JSONDecoder kept the first,
+    /// this parser once kept the last): "amount" must not mean two things.
+    @Test func refusesARepeatedKey() {
+        #expect(throws: PolicyJSONError(offset: 15, reason: "the field \"k\" appears twice in one object")) { try parse(#"{"k": 1, "k": 2}"#) }
+        #expect(throws: PolicyJSONError.self) { try parse(#"{"a": {"k": 1, "k": 1}}"#) }
+        #expect(try parse(#"[{"k": 1}, {"k": 2}]"#) == [["k": 1], ["k": 2]], "the same key in two objects is fine")
     }
 
     @Test func refusesWhatIsNotJSON() {
