@@ -43,6 +43,8 @@ struct AdminAuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.client = "admin"
+        // Operators see every hold (read-only: `/admin/holds` has no capture or cancel).
+        context.holdAccess = .everyHold
         context.logger[metadataKey: "client"] = "admin"
         RequestLogFields.current?.client = "admin"
         return try await next(request, context)

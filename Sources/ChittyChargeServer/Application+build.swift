@@ -69,8 +69,9 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
         .add(middleware: StripeConfiguredMiddleware(configured: dependencies.service.gateway != nil))
     HoldRoutes(service: dependencies.service).register(on: holds)
 
+    let admin = router.group("admin").add(middleware: AdminAuthMiddleware(authenticator: dependencies.adminAuthenticator))
+    HoldRoutes(service: dependencies.service).registerReads(on: admin.group("holds"))
     if let reloader = dependencies.policyReloader {
-        let admin = router.group("admin").add(middleware: AdminAuthMiddleware(authenticator: dependencies.adminAuthenticator))
         AdminRoutes(reloader: reloader).register(on: admin)
         PolicyBacktestRoute(service: dependencies.service, root: dependencies.configuration.backtestRoot).register(on: admin)
     }

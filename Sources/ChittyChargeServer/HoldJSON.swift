@@ -9,6 +9,7 @@ enum HoldJSON {
         var object: [String: PolicyValue] = [
             "id": .string(hold.id),
             "object": "hold",
+            "owner": .string(hold.owner),
             "chitty_id": hold.chittyID.map(PolicyValue.string) ?? .null,
             "chitty_id_status": .string(hold.chittyIDStatus.rawValue),
             "status": .string(hold.status.rawValue),

@@ -17,12 +17,17 @@ struct HoldRoutes {
 
     func register(on group: RouterGroup<Context>) {
         group.post(use: create)
+        registerReads(on: group)
+        group.post("{id}/capture", use: capture)
+        group.post("{id}/cancel", use: cancel)
+    }
+
+    /// The read routes alone: what `/admin/holds` serves, with every hold in reach.
+    func registerReads(on group: RouterGroup<Context>) {
         group.get(use: list)
         group.get("by-chitty-id/{chitty_id}", use: showByChittyID)
         group.get("{id}", use: show)
         group.get("{id}/events", use: events)
-        group.post("{id}/capture", use: capture)
-        group.post("{id}/cancel", use: cancel)
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
@@ -110,6 +115,13 @@ struct HoldRoutes {
             filter.limit = value
         }
         filter.startingAfter = query["starting_after"].map(String.init)
+        // Only an admin's list spans owners, so only it can narrow to one.
+        if let owner = query["owner"].map(String.init) {
+            guard context.holdAccess == .everyHold else {
+                throw HoldServiceError.invalidInput("owner is a filter of /admin/holds; a client lists the holds it may reach", field: "owner")
+            }
+            filter.owners = [owner]
+        }
         let requested = filter.limit
         // One extra tells whether another page exists.
         filter.limit = requested + 1

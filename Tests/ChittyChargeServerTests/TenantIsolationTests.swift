@@ -150,4 +150,41 @@ struct TenantIsolationTests {
             #expect(await harness.emulator.paymentIntents().count == 3)
         }
     }
+
+    /// Operators read every client's holds at `/admin/holds…` with the admin token; they
+    /// cannot capture or cancel there, and client tokens do not open it.
+    @Test func theAdminTokenReadsEveryHoldAndActsOnNone() async throws {
+        try await ServerHarness.run(Self.options()) { harness in
+            let alice = Self.client(harness, Self.aliceToken)
+            let bob = Self.client(harness, Self.bobToken)
+            let aliceHold = try await Self.authorisedHold(harness, as: alice, email: "a@example.com")
+            let bobHold = try await Self.authorisedHold(harness, as: bob, email: "b@example.com")
+            let admin = ["Authorization": "Bearer \(ServerHarness.adminToken)"]
+
+            let all = try await harness.api.send(.GET, "/admin/holds", headers: admin)
+            #expect(all.status == 200, "\(all.text)")
+            #expect(Set(Self.listedIDs(all)) == [aliceHold, bobHold])
+            let onlyBob = try await harness.api.send(.GET, "/admin/holds?owner=bob", headers: admin)
+            #expect(Self.listedIDs(onlyBob) == [bobHold])
+            let one = try await harness.api.send(.GET, "/admin/holds/\(bobHold)", headers: admin)
+            #expect(one.status == 200)
+            #expect(one.json["owner"] == "bob")
+            #expect(try await harness.api.send(.GET, "/admin/holds/\(bobHold)/events", headers: admin).status == 200)
+
+            // Reading only: no capture or cancel under /admin.
+            for action in ["capture", "cancel"] {
+                let reply = try await harness.api.send(.POST, "/admin/holds/\(bobHold)/\(action)", headers: admin)
+                #expect(reply.status == 404, "\(action) → \(reply.text)")
+            }
+            #expect(await harness.stripeCalls("POST", pathSuffix: "/capture").isEmpty)
+            // A client token does not open /admin, and a client cannot ask for another owner.
+            #expect(try await harness.api.send(.GET, "/admin/holds", headers: ["Authorization": "Bearer \(Self.aliceToken)"]).status == 401)
+            #expect(try await alice.call(.GET, "/admin/holds").status == 401)
+            let ownerFilter = try await alice.call(.GET, "/api/holds?owner=bob")
+            #expect(ownerFilter.status == 400, "\(ownerFilter.text)")
+            #expect(ownerFilter.json["details"]?["field"] == "owner")
+            let own = try await alice.call(.GET, "/api/holds/\(aliceHold)")
+            #expect(own.json["owner"] == "alice")
+        }
+    }
 }

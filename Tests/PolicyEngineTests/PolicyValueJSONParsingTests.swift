@@ -34,7 +34,7 @@ import Testing
 
     /// Parsers disagree on which copy of a repeated key wins (JSONDecoder kept the first,
     /// this parser once kept the last): "amount" must not mean two things.
-    @Test func refusesARepeatedKey() {
+    @Test func refusesARepeatedKey() throws {
         #expect(throws: PolicyJSONError(offset: 15, reason: "the field \"k\" appears twice in one object")) { try parse(#"{"k": 1, "k": 2}"#) }
         #expect(throws: PolicyJSONError.self) { try parse(#"{"a": {"k": 1, "k": 1}}"#) }
         #expect(try parse(#"[{"k": 1}, {"k": 2}]"#) == [["k": 1], ["k": 2]], "the same key in two objects is fine")
