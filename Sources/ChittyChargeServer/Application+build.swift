@@ -76,7 +76,6 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
         PolicyBacktestRoute(service: dependencies.service, root: dependencies.configuration.backtestRoot).register(on: admin)
     }
 
-    MethodNotAllowed.register(on: router, routes: KnownRoutes.all)
     return router
 }
 
@@ -96,22 +95,5 @@ struct StripeConfiguredMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard configured else { throw HoldServiceError.stripeNotConfigured }
         return try await next(request, context)
-    }
-}
-
-/// A known path with the wrong method is 405 with `Allow`, not 404.
-enum MethodNotAllowed {
-    static let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .trace]
-
-    static func register(on router: Router<ChittyChargeRequestContext>, routes: [(String, [HTTPRequest.Method])]) {
-        for (path, allowed) in routes {
-            let allow = KnownRoutes.allowHeader(allowed)
-            for method in candidates where !allowed.contains(method) && !(method == .head && allowed.contains(.get)) {
-                router.on(RouterPath(stringLiteral: path), method: method) { request, _ -> Response in
-                    throw APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(path); use \(allow)", code: "method_not_allowed",
-                                   headers: [.allow: allow])
-                }
-            }
-        }
     }
 }

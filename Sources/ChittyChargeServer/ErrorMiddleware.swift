@@ -100,6 +100,13 @@ struct ErrorMiddleware: RouterMiddleware {
             return try error.response(from: request, context: context)
         }
         let status = error.status
+        // The router found no route: a known path with another method (any method, TRACE
+        // and extension methods included) is 405 with the path's `Allow`, not 404.
+        if status == .notFound, let methods = KnownRoutes.methods(forPath: request.uri.path) {
+            let allow = KnownRoutes.allowHeader(methods)
+            return try APIError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.uri.path); use \(allow)",
+                                code: "method_not_allowed", headers: [.allow: allow]).response(from: request, context: context)
+        }
         let (message, code): (String, String) = switch status.code {
         case 404: ("No route for \(request.method.rawValue) \(request.uri.path)", "route_not_found")
         case 413: ("The request body is larger than \(ServerConfiguration.maxBodySize) bytes", "body_too_large")
