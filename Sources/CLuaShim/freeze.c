@@ -35,24 +35,25 @@ void ccl_see_through_frozen(lua_State *L, int index) {
     if (ccl_push_frozen_backing(L, index)) lua_replace(L, index);
 }
 
+// The metamethods below hold the backing table as upvalue 1, so reading a frozen table
+// costs no metatable lookup.
+
 static int frozen_len(lua_State *L) {
-    ccl_see_through_frozen(L, 1);
-    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, lua_upvalueindex(1)));
     return 1;
 }
 
-/// next(frozen, key) over the backing; pairs() hands out the frozen table, never the backing.
+/// next over the backing, called with the frozen table: pairs() never hands out the backing.
 static int frozen_next(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 2);
-    ccl_see_through_frozen(L, 1);
-    if (lua_next(L, 1)) return 2;
+    if (lua_next(L, lua_upvalueindex(1))) return 2;
     lua_pushnil(L);
     return 1;
 }
 
+/// __pairs: upvalue 1 is the table's frozen_next closure, made once at freeze time.
 static int frozen_pairs(lua_State *L) {
-    lua_pushcfunction(L, frozen_next);
+    lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
@@ -148,12 +149,15 @@ static void push_frozen_metatable(lua_State *L, int table, int newindex) {
     lua_pushboolean(L, 1);
     lua_setfield(L, frozen_meta, "__readonly");
     if (lua_getfield(L, frozen_meta, "__len") == LUA_TNIL) {
-        lua_pushcfunction(L, frozen_len);
+        lua_pushvalue(L, backing);
+        lua_pushcclosure(L, frozen_len, 1);
         lua_setfield(L, frozen_meta, "__len");
     }
     lua_pop(L, 1);
     if (lua_getfield(L, frozen_meta, "__pairs") == LUA_TNIL) {
-        lua_pushcfunction(L, frozen_pairs);
+        lua_pushvalue(L, backing);
+        lua_pushcclosure(L, frozen_next, 1);
+        lua_pushcclosure(L, frozen_pairs, 1);
         lua_setfield(L, frozen_meta, "__pairs");
     }
     lua_pop(L, 1);
