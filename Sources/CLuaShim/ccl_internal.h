@@ -64,6 +64,7 @@ struct ccl_state {
     uint64_t time_limit_ns;
     uint64_t deadline_ns;  // 0 until the first check of the call
     uint64_t cpu_mark_ns;  // the thread's CPU clock when the deadline first passed (0: not yet)
+    double pending_work;   // work guarded functions announced since the clock was last read
 
     // Bytes the current call may allocate in all (strings it builds, tables, everything),
     // and the largest single allocation (one string, one table part, the stack).
@@ -157,6 +158,9 @@ int ccl_limits_allow_allocation(ccl_state *state, size_t grown, size_t size);
 /// Raises the stop error when the call was stopped or is past its deadline. Guards call it
 /// before every C function that can do much work.
 void ccl_check_limits(lua_State *L);
+/// Announces `work` a guarded function is about to do (worst-case pattern steps, bytes,
+/// elements): raises a stop, and reads the clock once enough work has been announced.
+void ccl_check_work(lua_State *L, double work);
 /// Checks the limits, then refuses a string of `bytes` that is larger than one object may be
 /// or than the rest of the call's allocation budget.
 void ccl_reserve_bytes(lua_State *L, size_t bytes);

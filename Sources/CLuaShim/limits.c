@@ -29,6 +29,11 @@
 /// How many bytes a call may allocate between two reads of the clock by the allocator.
 #define CCL_CLOCK_CHECK_BYTES (256 * 1024)
 
+/// How much work (pattern steps in the worst case, bytes, table elements) guarded functions
+/// may announce between two reads of the clock: well under a millisecond. A function that
+/// announces more reads it before it runs; cheap calls (most) share one read.
+#define CCL_WORK_PER_CLOCK_READ 100000.0
+
 static uint64_t now_ns(void) {
     struct timespec now;
 #ifdef CLOCK_MONOTONIC_COARSE
@@ -78,6 +83,7 @@ void ccl_limits_begin(ccl_state *state) {
     state->instructions_left = state->instruction_budget;
     state->deadline_ns = 0;
     state->cpu_mark_ns = 0;
+    state->pending_work = 0;
     state->allocated_in_call = 0;
     state->next_clock_check = CCL_CLOCK_CHECK_BYTES;
     state->stopped = CCL_RUNNING;
@@ -171,6 +177,16 @@ void ccl_check_limits(lua_State *L) {
         ccl_stop_call(state, CCL_STOP_TIME, L, 1);
     }
     raise_stop(L, state);
+}
+
+void ccl_check_work(lua_State *L, double work) {
+    ccl_state *state = ccl_state_of(L);
+    if (state->stopped == CCL_RUNNING) {
+        state->pending_work += work;
+        if (state->pending_work < CCL_WORK_PER_CLOCK_READ) return;
+        state->pending_work = 0;
+    }
+    ccl_check_limits(L);
 }
 
 /// True when a limit ended part of this call: a coroutine may have died inside the count
@@ -310,7 +326,7 @@ int ccl_is_limited_wrapped(lua_CFunction function) {
 }
 
 void ccl_reserve_bytes(lua_State *L, size_t bytes) {
-    ccl_check_limits(L);
+    ccl_check_work(L, (double)bytes);
     ccl_state *state = ccl_state_of(L);
     if (!state->enforcing) return;
     if (bytes > state->object_limit) {

@@ -114,21 +114,19 @@ static int sandbox_print(lua_State *L) {
 
 // MARK: - Guards for C loops the budget cannot see
 
-/// A string argument longer than this makes a guard read the clock; shorter ones cost little
-/// enough that the next hook or guard catches a call past its deadline in time.
-#define CCL_LONG_ARGUMENT (16 * 1024)
-
 /// Functions whose work grows with their arguments but which allocate nothing (functions
-/// that build strings are checked by the allocator every 256 KB): checks the limits when an
-/// argument is long (or a table), then calls the original.
+/// that build strings are checked by the allocator every 256 KB): announces that work (see
+/// ccl_check_work), then calls the original.
 static int guarded_by_size(lua_State *L) {
-    ccl_state *state = ccl_state_of(L);
-    int check = state->stopped != CCL_RUNNING;
-    for (int i = 1, n = lua_gettop(L); i <= n && !check; i++) {
+    double work = 1;
+    for (int i = 1, n = lua_gettop(L); i <= n; i++) {
         int type = lua_type(L, i);
-        check = type == LUA_TTABLE || (type == LUA_TSTRING && lua_rawlen(L, i) > CCL_LONG_ARGUMENT);
+        // A table's length is at most the largest object over a table slot (16 bytes);
+        // sorting it costs up to n log n comparisons.
+        if (type == LUA_TTABLE) work += 20.0 * (double)lua_rawlen(L, i);
+        else if (type == LUA_TSTRING) work += (double)lua_rawlen(L, i);
     }
-    if (check) ccl_check_limits(L);
+    ccl_check_work(L, work);
     return call_original(L);
 }
 
@@ -179,9 +177,9 @@ static double pattern_worst_case(const char *pattern, size_t length, size_t subj
     return anchored ? cost : cost * n;
 }
 
-/// Each step of a gmatch iterator is a match of its own.
+/// Each step of a gmatch iterator is a match of its own (upvalue 2: its worst case).
 static int guarded_iterator(lua_State *L) {
-    ccl_check_limits(L);
+    ccl_check_work(L, lua_tonumber(L, lua_upvalueindex(2)));
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
@@ -192,13 +190,14 @@ static int guarded_iterator(lua_State *L) {
 enum { CCL_GUARD_MATCH = 0, CCL_GUARD_FIND = 1, CCL_GUARD_GMATCH = 2 };
 
 static int guarded_pattern(lua_State *L) {
-    ccl_check_limits(L);
     size_t subject_length, pattern_length;
     luaL_checklstring(L, 1, &subject_length);
     const char *pattern = luaL_checklstring(L, 2, &pattern_length);
-    int plain = lua_tointeger(L, lua_upvalueindex(2)) == CCL_GUARD_FIND && lua_toboolean(L, 4);  // find's 4th
+    int kind = (int)lua_tointeger(L, lua_upvalueindex(2));
+    int plain = kind == CCL_GUARD_FIND && lua_toboolean(L, 4);  // find's 4th
+    double cost = (double)subject_length + 1;
     if (!plain) {
-        double cost = pattern_worst_case(pattern, pattern_length, subject_length);
+        cost = pattern_worst_case(pattern, pattern_length, subject_length);
         if (cost > CCL_PATTERN_STEP_LIMIT) {
             return luaL_error(L, "pattern '%s' is too costly for a %d-character subject "
                                  "(worst case about %f steps, the limit is %f); anchor it with '^', "
@@ -206,15 +205,17 @@ static int guarded_pattern(lua_State *L) {
                               pattern, (int)subject_length, cost, (double)CCL_PATTERN_STEP_LIMIT);
         }
     }
+    ccl_check_work(L, cost);
     int results = call_original(L);
-    if (lua_tointeger(L, lua_upvalueindex(2)) == CCL_GUARD_GMATCH && results == 1) {
-        lua_pushcclosure(L, guarded_iterator, 1);
+    if (kind == CCL_GUARD_GMATCH && results == 1) {
+        lua_pushnumber(L, cost);
+        lua_pushcclosure(L, guarded_iterator, 2);
     }
     return results;
 }
 
 static int guarded_rep(lua_State *L) {
-    ccl_check_limits(L);
+    ccl_check_work(L, 1);
     size_t length, separator_length = 0;
     luaL_checklstring(L, 1, &length);
     lua_Integer count = luaL_checkinteger(L, 2);
@@ -234,20 +235,21 @@ static int guarded_rep(lua_State *L) {
 #define CCL_TABLE_LENGTH_LIMIT ((lua_Integer)1 << 24)
 
 static int guarded_table_shift(lua_State *L) {
-    ccl_check_limits(L);
-    if (luaL_len(L, 1) > CCL_TABLE_LENGTH_LIMIT) {
+    lua_Integer length = luaL_len(L, 1);
+    if (length > CCL_TABLE_LENGTH_LIMIT) {
         return luaL_error(L, "table is too long (more than %I elements)", (LUAI_UACINT)CCL_TABLE_LENGTH_LIMIT);
     }
+    ccl_check_work(L, lua_gettop(L) > 2 ? (double)length : 1);  // shifting moves the elements after the position
     return call_original(L);
 }
 
 static int guarded_move(lua_State *L) {
-    ccl_check_limits(L);
     lua_Integer first = luaL_checkinteger(L, 2);
     lua_Integer last = luaL_checkinteger(L, 3);
     if (last >= first && (lua_Unsigned)last - (lua_Unsigned)first >= (lua_Unsigned)CCL_TABLE_LENGTH_LIMIT) {
         return luaL_error(L, "table.move: too many elements (more than %I)", (LUAI_UACINT)CCL_TABLE_LENGTH_LIMIT);
     }
+    ccl_check_work(L, last >= first ? (double)(last - first) + 1 : 1);
     return call_original(L);
 }
 
