@@ -10,6 +10,15 @@
 /// loop is stopped promptly, large enough that the hook costs little (~15% at 1000).
 #define CCL_HOOK_STRIDE 1000
 
+/// The largest single allocation (a string, a table's array or hash part, a stack) is the
+/// memory limit divided by this: 1 MB at the default 16 MB. It bounds what one C library call
+/// or one VM instruction can do to a string or table between two checks of the clock.
+#define CCL_OBJECT_LIMIT_DIVISOR 16
+
+/// Loading the entry (compiling and running every module) may take this many times the
+/// time limit of a call.
+#define CCL_LOAD_TIME_FACTOR 10
+
 #define CCL_MESSAGE_CAPACITY 2048
 #define CCL_PRINT_CAPACITY 4096
 
@@ -46,12 +55,32 @@ struct ccl_state {
     size_t memory_limit;
     int memory_limit_hit;
 
-    // Instruction budget of the current call. `exhausted` is shared by every coroutine of
-    // the state, so a call cannot escape the budget by catching the error with pcall or by
-    // moving into a fresh coroutine.
+    // Instruction budget of the current call.
     int64_t instruction_budget;
     int64_t instructions_left;
-    int budget_exhausted;
+
+    // Time limit of the current call (limits.c). The clock starts at the call's first check,
+    // so a short call reads no clock at all.
+    uint64_t time_limit_ns;
+    uint64_t deadline_ns;  // 0 until the first check of the call
+    uint64_t cpu_mark_ns;  // the thread's CPU clock when the deadline first passed (0: not yet)
+    double pending_work;   // work guarded functions announced since the clock was last read
+
+    // Bytes the current call may allocate in all (strings it builds, tables, everything),
+    // and the largest single allocation (one string, one table part, the stack).
+    size_t allocation_budget;
+    size_t allocated_in_call;
+    size_t object_limit;
+    size_t next_clock_check;  // allocated_in_call at which the allocator next reads the clock
+    // 1 while a call (or the load) runs policy code: the per-call limits apply.
+    int enforcing;
+
+    // Why the current call was stopped (a ccl_stop), or CCL_RUNNING. Shared by every
+    // coroutine of the state and never cleared during the call, so a policy cannot escape a
+    // limit by catching the error with pcall, xpcall or a coroutine.
+    int stopped;
+    int object_limit_hit;
+    char stop_message[512];
 
     // Set when the result could not be encoded.
     int result_rejected;
@@ -65,6 +94,8 @@ struct ccl_state {
     int keys_ref;         // registered input keys, anchored so they stay interned
     int lazy_meta_ref;    // metatable of lazily decoded input tables
     int lazy_holder_ref;  // [1..n] = the current call's lazy tables, kept alive for the call
+    int restore_ref;      // {function, upvalue, value at load} entries put back after each call
+    int restore_count;    // entries in it
 
     // The current call's lazy tables (lazy.c).
     ccl_lazy lazy[CCL_LAZY_TABLES];
@@ -84,6 +115,9 @@ struct ccl_state {
     char printed[CCL_PRINT_CAPACITY];
     size_t printed_length;
 };
+
+/// Why a call was stopped.
+enum ccl_stop { CCL_RUNNING = 0, CCL_STOP_INSTRUCTIONS, CCL_STOP_TIME, CCL_STOP_ALLOCATION };
 
 /// The ccl_state of a Lua thread. Coroutines inherit the main thread's extra space.
 static inline ccl_state *ccl_state_of(lua_State *L) {
@@ -111,5 +145,43 @@ void ccl_encode_result_fields(lua_State *L, ccl_state *state, int keys_index, co
 
 // stdlib.c
 void ccl_open_sandbox_libraries(lua_State *L, int base_index);
+
+// limits.c
+/// Starts a call's (or the load's) limits: budget, clock, allocation budget.
+void ccl_limits_begin(ccl_state *state);
+/// Ends them: what runs on the Swift side's behalf (clearing the call) is not counted.
+void ccl_limits_end(ccl_state *state);
+/// The count hook: instruction budget and time limit.
+void ccl_budget_hook(lua_State *L, lua_Debug *ar);
+/// Called by the allocator for `grown` new bytes; returns 0 when the allocation must fail.
+int ccl_limits_allow_allocation(ccl_state *state, size_t grown, size_t size);
+/// Raises the stop error when the call was stopped or is past its deadline. Guards call it
+/// before every C function that can do much work.
+void ccl_check_limits(lua_State *L);
+/// Announces `work` a guarded function is about to do (worst-case pattern steps, bytes,
+/// elements): raises a stop, and reads the clock once enough work has been announced.
+void ccl_check_work(lua_State *L, double work);
+/// Checks the limits, then refuses a string of `bytes` that is larger than one object may be
+/// or than the rest of the call's allocation budget.
+void ccl_reserve_bytes(lua_State *L, size_t bytes);
+/// Records why the call stopped (the first reason wins) and the message to report.
+void ccl_stop_call(ccl_state *state, int reason, lua_State *L, int level);
+/// xpcall, and coroutine.wrap, close and resume, that keep the limits (see limits.c).
+void ccl_limit_base_functions(lua_State *L, int base_index);
+void ccl_limit_coroutine_library(lua_State *L, int library_index);
+/// True for the functions coroutine.wrap returns.
+int ccl_is_limited_wrapped(lua_CFunction function);
+
+// freeze.c
+/// Makes every table the entry and its modules created read-only (see freeze.c).
+void ccl_freeze_policy_tables(lua_State *L, int roots_index, int skip_index, int restore_index);
+/// Notes, in the table at `restore`, the upvalues the Lua function at `function` may assign to.
+void ccl_note_written_upvalues(lua_State *L, int function, int restore);
+/// Puts the noted upvalues back to their values at load (after every call).
+void ccl_restore_upvalues(ccl_state *state);
+/// Wraps next, rawget and rawlen so they read a frozen table's contents.
+void ccl_open_frozen_views(lua_State *L, int base_index);
+/// Replaces a frozen table at `index` by its backing table (for readers that read raw).
+void ccl_see_through_frozen(lua_State *L, int index);
 
 #endif

@@ -239,6 +239,7 @@ static void encode_table(writer *w, int index, int depth) {
     if (depth > CCL_RESULT_MAX_DEPTH) reject(w, "the result nests tables more than %s levels deep (or contains a cycle)", "16");
     if (!lua_checkstack(L, 4)) reject(w, "the result is too deep (%s)", "stack");
     ccl_materialise_if_lazy(L, index);
+    ccl_see_through_frozen(L, index);
     uint32_t count;
     if (table_is_sequence(L, index, &count)) {
         append_tag(w, 'a');
@@ -324,6 +325,7 @@ void ccl_encode_result_fields(lua_State *L, ccl_state *state, int keys_index, co
     // The typed readers need only these fields: reading them by their interned names
     // skips walking (and encoding) the whole table. Extra fields are ignored, as before.
     ccl_materialise_if_lazy(L, result);
+    ccl_see_through_frozen(L, result);
     writer w = {L, state, 0};
     state->output_length = 0;
     uint32_t count32 = (uint32_t)count;

@@ -1,5 +1,6 @@
-// The sandboxed Lua state: capped allocator, instruction budget, per-call environment,
-// require limited to registered modules, and protected entry points for Swift.
+// The sandboxed Lua state: capped allocator, per-call limits (limits.c), per-call
+// environment, require limited to registered modules, tables frozen after load (freeze.c),
+// and protected entry points for Swift.
 
 #include "ccl_internal.h"
 
@@ -18,9 +19,12 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         state->memory_used -= old_size;
         return NULL;
     }
-    if (nsize > old_size && state->memory_used - old_size + nsize > state->memory_limit) {
-        state->memory_limit_hit = 1;
-        return NULL;  // Lua runs an emergency collection, then raises a memory error.
+    if (nsize > old_size) {
+        if (state->memory_used - old_size + nsize > state->memory_limit) {
+            state->memory_limit_hit = 1;
+            return NULL;  // Lua runs an emergency collection, then raises a memory error.
+        }
+        if (!ccl_limits_allow_allocation(state, nsize - old_size, nsize)) return NULL;
     }
     void *grown = realloc(ptr, nsize);
     if (grown == NULL) return NULL;
@@ -32,35 +36,16 @@ static void ignore_warning(void *ud, const char *message, int tocont) {
     (void)ud; (void)message; (void)tocont;
 }
 
-// MARK: - Instruction budget
-
-static void budget_hook(lua_State *L, lua_Debug *ar) {
-    ccl_state *state = ccl_state_of(L);
-    if (!state->budget_exhausted) {
-        state->instructions_left -= CCL_HOOK_STRIDE;
-        if (state->instructions_left > 0) return;
-        state->budget_exhausted = 1;
-    }
-    // From now on this thread fails on every instruction, so a policy that catches the
-    // error (pcall, a coroutine) cannot make progress: every caller up the chain fails
-    // on its next instruction too.
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    lua_getinfo(L, "Sl", ar);
-    lua_pushfstring(L, "%s:%d: instruction budget of %I instructions exceeded",
-                    ar->short_src, ar->currentline, (LUAI_UACINT)state->instruction_budget);
-    lua_error(L);
-}
+// MARK: - Limits
 
 static void reset_for_call(ccl_state *state) {
-    state->instructions_left = state->instruction_budget;
-    state->budget_exhausted = 0;
+    ccl_limits_begin(state);
     state->memory_limit_hit = 0;
     state->result_rejected = 0;
     state->output_length = 0;
     state->printed_length = 0;
     state->message_length = 0;
     state->message[0] = '\0';
-    lua_sethook(state->L, budget_hook, LUA_MASKCOUNT, CCL_HOOK_STRIDE);
 }
 
 // MARK: - Messages
@@ -98,7 +83,9 @@ static int message_handler(lua_State *L) {
     if (lua_type(L, 1) == LUA_TSTRING) {
         what = lua_tostring(L, 1);
         if (has_position(what)) return 1;
-    } else if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+    } else if (ccl_state_of(L)->stopped == CCL_RUNNING && luaL_callmeta(L, 1, "__tostring") &&
+               lua_type(L, -1) == LUA_TSTRING) {
+        // (Not after a stop: this handler may then run with hooks disabled, see limits.c.)
         what = lua_tostring(L, -1);
     } else {
         what = lua_pushfstring(L, "error object is a %s value", luaL_typename(L, 1));
@@ -118,7 +105,19 @@ static int message_handler(lua_State *L) {
 static ccl_status classify(ccl_state *state, int status) {
     if (status == LUA_OK) return CCL_OK;
     lua_State *L = state->L;
-    if (status == LUA_ERRMEM || (state->memory_limit_hit && !state->budget_exhausted)) {
+    if (state->stopped != CCL_RUNNING) {
+        if (state->stop_message[0] == '\0') ccl_stop_call(state, state->stopped, NULL, 0);
+        set_message(state, state->stop_message, strlen(state->stop_message));
+        return state->stopped == CCL_STOP_TIME ? CCL_ERR_TIME : state->stopped == CCL_STOP_ALLOCATION ? CCL_ERR_ALLOCATION : CCL_ERR_BUDGET;
+    }
+    if (state->object_limit_hit) {
+        char text[200];
+        int n = snprintf(text, sizeof text, "memory limit exceeded: no single string, table or call stack may take "
+                                            "more than %zu bytes", state->object_limit);
+        set_message(state, text, (size_t)n);
+        return CCL_ERR_MEMORY;
+    }
+    if (status == LUA_ERRMEM || state->memory_limit_hit) {
         char text[160];
         int n = snprintf(text, sizeof text, "memory limit of %zu bytes exceeded", state->memory_limit);
         set_message(state, text, (size_t)n);
@@ -128,7 +127,6 @@ static ccl_status classify(ccl_state *state, int status) {
     const char *text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &length) : NULL;
     if (text) set_message(state, text, length);
     else set_message(state, "unknown error", 13);
-    if (state->budget_exhausted) return CCL_ERR_BUDGET;
     if (state->result_rejected) return CCL_ERR_RESULT;
     return CCL_ERR_RUNTIME;
 }
@@ -142,6 +140,7 @@ static ccl_status run_protected(ccl_state *state, lua_CFunction body, void *argu
     lua_pushcfunction(L, body);
     lua_pushlightuserdata(L, argument);
     int status = lua_pcall(L, 1, 0, top + 1);
+    ccl_limits_end(state);
     ccl_status result = classify(state, status);
     lua_settop(L, top);
     return result;
@@ -243,6 +242,7 @@ static int open_sandbox(lua_State *L) {
     lua_pushcfunction(L, policy_require);
     lua_setfield(L, base, "require");
     ccl_open_lazy_objects(L, base);
+    ccl_open_frozen_views(L, base);
 
     // frozen: filled by ccl_load_entry with what the entry defined; falls back to base.
     lua_newtable(L);
@@ -278,13 +278,16 @@ static int open_sandbox(lua_State *L) {
     return 0;
 }
 
-ccl_state *ccl_new(size_t memory_limit, int64_t instruction_budget) {
+ccl_state *ccl_new(size_t memory_limit, int64_t instruction_budget, uint64_t time_limit_ns, size_t allocation_budget) {
     ccl_state *state = calloc(1, sizeof *state);
     if (state == NULL) return NULL;
     state->memory_limit = memory_limit;
     state->instruction_budget = instruction_budget > 0 ? instruction_budget : 1;
+    state->time_limit_ns = time_limit_ns > 0 ? time_limit_ns : 1;
+    state->allocation_budget = allocation_budget;
+    state->object_limit = memory_limit / CCL_OBJECT_LIMIT_DIVISOR;
     state->call_env_ref = state->frozen_env_ref = state->loaded_ref = state->keys_ref = LUA_NOREF;
-    state->lazy_meta_ref = state->lazy_holder_ref = LUA_NOREF;
+    state->lazy_meta_ref = state->lazy_holder_ref = state->restore_ref = LUA_NOREF;
     lua_State *L = lua_newstate(capped_alloc, state);
     if (L == NULL) {
         free(state);
@@ -417,12 +420,53 @@ static int load_entry_body(lua_State *L) {
     lua_getmetatable(L, call_env);
     lua_pushvalue(L, frozen);
     lua_setfield(L, -2, "__index");
+
+    // No memory between calls: every table reachable from what the entry defined and from
+    // the modules becomes read-only. The library tables and environments are no such tables.
+    lua_createtable(L, 0, 8);
+    int skip = lua_gettop(L);
+    int skipped[] = {call_env, frozen, base};
+    for (int i = 0; i < 3; i++) {
+        lua_pushvalue(L, skipped[i]);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, skip);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state->loaded_ref);
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, skip);
+    int loaded = lua_gettop(L);
+    lua_createtable(L, 0, 0);
+    int roots = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, frozen) != 0) {  // what the entry defined, and the libraries
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, roots);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, loaded) != 0) {  // the modules (require's cache itself stays writable)
+        lua_pushboolean(L, 1);
+        lua_rawset(L, roots);
+    }
+    lua_createtable(L, 0, 0);
+    int restore = lua_gettop(L);
+    ccl_freeze_policy_tables(L, roots, skip, restore);
+    state->restore_count = (int)lua_rawlen(L, restore);
+    lua_pushvalue(L, restore);
+    state->restore_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
 ccl_status ccl_load_entry(ccl_state *state, const char *name) {
+    // Compiling the modules counts too, and a state is loaded once: a longer time limit, so
+    // a busy machine does not fail a load, still bounded so that no load can hang.
+    uint64_t call_limit = state->time_limit_ns;
+    state->time_limit_ns = call_limit * CCL_LOAD_TIME_FACTOR;
     reset_for_call(state);
-    return run_protected(state, load_entry_body, (void *)name);
+    ccl_status status = run_protected(state, load_entry_body, (void *)name);
+    state->time_limit_ns = call_limit;
+    return status;
 }
 
 // MARK: - Hooks
@@ -514,6 +558,7 @@ ccl_status ccl_call(ccl_state *state, int reference, const uint8_t *input, size_
     ccl_status status = run_protected(state, call_body, &arguments);
     ccl_end_lazy_objects(state);
     clear_call_env(state);
+    ccl_restore_upvalues(state);
     return status;
 }
 

@@ -3,11 +3,14 @@
 // clock and difftime; the `chitty` helpers. Library tables are read-only proxies, so one
 // call cannot change what the next one sees.
 //
-// Some library functions loop in C, where the instruction budget (a VM count hook) never
-// fires. Those are wrapped with guards that bound the work up front.
+// Some library functions loop in C, where the count hook (instruction budget and clock)
+// never fires. Those are wrapped with guards that check the call's limits first and bound
+// the work up front; what one call can still do is bounded by the largest object (a string
+// or table of at most memory_limit / 16 bytes).
 
 #include "ccl_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -111,6 +114,22 @@ static int sandbox_print(lua_State *L) {
 
 // MARK: - Guards for C loops the budget cannot see
 
+/// Functions whose work grows with their arguments but which allocate nothing (functions
+/// that build strings are checked by the allocator every 256 KB): announces that work (see
+/// ccl_check_work), then calls the original.
+static int guarded_by_size(lua_State *L) {
+    double work = 1;
+    for (int i = 1, n = lua_gettop(L); i <= n; i++) {
+        int type = lua_type(L, i);
+        // A table's length is at most the largest object over a table slot (16 bytes);
+        // sorting it costs up to n log n comparisons.
+        if (type == LUA_TTABLE) work += 20.0 * (double)lua_rawlen(L, i);
+        else if (type == LUA_TSTRING) work += (double)lua_rawlen(L, i);
+    }
+    ccl_check_work(L, work);
+    return call_original(L);
+}
+
 /// Worst-case steps of Lua's backtracking matcher are about (starts) × (n+1)^(repetitions)
 /// × 2^(optionals), where repetitions are '*', '+', '-' after a single-character class.
 /// Anything above this many is refused before it runs.
@@ -134,8 +153,9 @@ static double pattern_worst_case(const char *pattern, size_t length, size_t subj
             previous_is_class = 0;
             i++;
         } else if (c == '%') {
-            // %b and %f take arguments and are no single-character class.
-            if (i + 1 < length && (pattern[i + 1] == 'b')) { i += 4; previous_is_class = 0; }
+            // %b and %f take arguments and are no single-character class. A balanced match
+            // may scan the rest of the subject from every position it is tried at.
+            if (i + 1 < length && (pattern[i + 1] == 'b')) { i += 4; previous_is_class = 0; cost *= n; }
             else if (i + 1 < length && (pattern[i + 1] == 'f')) { i += 2; previous_is_class = 0; }
             else { i += 2; previous_is_class = 1; }
         } else if (c == '[') {
@@ -157,13 +177,27 @@ static double pattern_worst_case(const char *pattern, size_t length, size_t subj
     return anchored ? cost : cost * n;
 }
 
+/// Each step of a gmatch iterator is a match of its own (upvalue 2: its worst case).
+static int guarded_iterator(lua_State *L) {
+    ccl_check_work(L, lua_tonumber(L, lua_upvalueindex(2)));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/// What the second upvalue of a pattern guard says about the function it guards.
+enum { CCL_GUARD_MATCH = 0, CCL_GUARD_FIND = 1, CCL_GUARD_GMATCH = 2 };
+
 static int guarded_pattern(lua_State *L) {
     size_t subject_length, pattern_length;
     luaL_checklstring(L, 1, &subject_length);
     const char *pattern = luaL_checklstring(L, 2, &pattern_length);
-    int plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);  // string.find's 4th
+    int kind = (int)lua_tointeger(L, lua_upvalueindex(2));
+    int plain = kind == CCL_GUARD_FIND && lua_toboolean(L, 4);  // find's 4th
+    double cost = (double)subject_length + 1;
     if (!plain) {
-        double cost = pattern_worst_case(pattern, pattern_length, subject_length);
+        cost = pattern_worst_case(pattern, pattern_length, subject_length);
         if (cost > CCL_PATTERN_STEP_LIMIT) {
             return luaL_error(L, "pattern '%s' is too costly for a %d-character subject "
                                  "(worst case about %f steps, the limit is %f); anchor it with '^', "
@@ -171,10 +205,17 @@ static int guarded_pattern(lua_State *L) {
                               pattern, (int)subject_length, cost, (double)CCL_PATTERN_STEP_LIMIT);
         }
     }
-    return call_original(L);
+    ccl_check_work(L, cost);
+    int results = call_original(L);
+    if (kind == CCL_GUARD_GMATCH && results == 1) {
+        lua_pushnumber(L, cost);
+        lua_pushcclosure(L, guarded_iterator, 2);
+    }
+    return results;
 }
 
 static int guarded_rep(lua_State *L) {
+    ccl_check_work(L, 1);
     size_t length, separator_length = 0;
     luaL_checklstring(L, 1, &length);
     lua_Integer count = luaL_checkinteger(L, 2);
@@ -184,6 +225,9 @@ static int guarded_rep(lua_State *L) {
         lua_pushliteral(L, "");
         return 1;
     }
+    // Past INT_MAX bytes Lua refuses the result itself ("resulting string too large").
+    double result = (double)count * (double)(length + separator_length);
+    if (result < (double)INT_MAX) ccl_reserve_bytes(L, (size_t)result);
     return call_original(L);
 }
 
@@ -191,9 +235,11 @@ static int guarded_rep(lua_State *L) {
 #define CCL_TABLE_LENGTH_LIMIT ((lua_Integer)1 << 24)
 
 static int guarded_table_shift(lua_State *L) {
-    if (luaL_len(L, 1) > CCL_TABLE_LENGTH_LIMIT) {
+    lua_Integer length = luaL_len(L, 1);
+    if (length > CCL_TABLE_LENGTH_LIMIT) {
         return luaL_error(L, "table is too long (more than %I elements)", (LUAI_UACINT)CCL_TABLE_LENGTH_LIMIT);
     }
+    ccl_check_work(L, lua_gettop(L) > 2 ? (double)length : 1);  // shifting moves the elements after the position
     return call_original(L);
 }
 
@@ -203,13 +249,14 @@ static int guarded_move(lua_State *L) {
     if (last >= first && (lua_Unsigned)last - (lua_Unsigned)first >= (lua_Unsigned)CCL_TABLE_LENGTH_LIMIT) {
         return luaL_error(L, "table.move: too many elements (more than %I)", (LUAI_UACINT)CCL_TABLE_LENGTH_LIMIT);
     }
+    ccl_check_work(L, last >= first ? (double)(last - first) + 1 : 1);
     return call_original(L);
 }
 
 /// Replaces table[name] (table at `index`) with `guard` closed over the original.
 static void wrap_function(lua_State *L, int index, const char *name, lua_CFunction guard, int extra) {
     lua_getfield(L, index, name);
-    lua_pushboolean(L, extra);
+    lua_pushinteger(L, extra);
     lua_pushcclosure(L, guard, 2);
     lua_setfield(L, index, name);
 }
@@ -353,6 +400,7 @@ void ccl_open_sandbox_libraries(lua_State *L, int base) {
     copy_field(L, lua_base, base, "rawset");
     copy_field(L, lua_base, base, "setmetatable");
     copy_field(L, lua_base, base, "load");
+    ccl_limit_base_functions(L, base);
     lua_pushcfunction(L, sandbox_print);
     lua_setfield(L, base, "print");
     lua_pop(L, 1);
@@ -362,10 +410,10 @@ void ccl_open_sandbox_libraries(lua_State *L, int base) {
     lua_pushnil(L);
     lua_setfield(L, string, "dump");
     wrap_function(L, string, "rep", guarded_rep, 0);
-    wrap_function(L, string, "find", guarded_pattern, 1);
-    wrap_function(L, string, "match", guarded_pattern, 0);
-    wrap_function(L, string, "gmatch", guarded_pattern, 0);
-    wrap_function(L, string, "gsub", guarded_pattern, 0);
+    wrap_function(L, string, "find", guarded_pattern, CCL_GUARD_FIND);
+    wrap_function(L, string, "match", guarded_pattern, CCL_GUARD_MATCH);
+    wrap_function(L, string, "gmatch", guarded_pattern, CCL_GUARD_GMATCH);
+    wrap_function(L, string, "gsub", guarded_pattern, CCL_GUARD_MATCH);
     // Method calls on strings ("x"):rep() go through the string metatable; hide it so it
     // cannot be changed, while its __index keeps pointing at the guarded functions.
     lua_pushliteral(L, "");
@@ -381,6 +429,7 @@ void ccl_open_sandbox_libraries(lua_State *L, int base) {
     wrap_function(L, table, "insert", guarded_table_shift, 0);
     wrap_function(L, table, "remove", guarded_table_shift, 0);
     wrap_function(L, table, "move", guarded_move, 0);
+    wrap_function(L, table, "sort", guarded_by_size, 0);
     make_readonly_proxy(L, "table");
     lua_setfield(L, base, "table");
 
@@ -390,6 +439,13 @@ void ccl_open_sandbox_libraries(lua_State *L, int base) {
     };
     for (const luaL_Reg *library = whole_libraries; library->name; library++) {
         luaL_requiref(L, library->name, library->func, 0);
+        if (strcmp(library->name, "utf8") == 0) {
+            wrap_function(L, lua_gettop(L), "len", guarded_by_size, 0);
+            wrap_function(L, lua_gettop(L), "offset", guarded_by_size, 0);
+            wrap_function(L, lua_gettop(L), "codepoint", guarded_by_size, 0);
+        } else if (strcmp(library->name, "coroutine") == 0) {
+            ccl_limit_coroutine_library(L, lua_gettop(L));
+        }
         make_readonly_proxy(L, library->name);
         lua_setfield(L, base, library->name);
     }

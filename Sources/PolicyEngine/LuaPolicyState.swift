@@ -41,7 +41,7 @@ final class LuaPolicyState: @unchecked Sendable {
 
     /// Creates a state and runs the entry module; throws the policy's own error message.
     init(sources: PolicySourceSet, limits: PolicyLimits) throws(PolicyLoadError) {
-        guard let state = ccl_new(limits.memoryLimit, limits.instructionBudget) else {
+        guard let state = ccl_new(limits.memoryLimit, limits.instructionBudget, limits.timeLimitNanoseconds, limits.allocationBudget) else {
             throw PolicyLoadError("cannot create a Lua state within the memory limit of \(limits.memoryLimit) bytes")
         }
         self.state = state
@@ -81,7 +81,7 @@ final class LuaPolicyState: @unchecked Sendable {
 
     private static func loadFailure(_ status: ccl_status, message: String) -> String {
         switch status {
-        case CCL_ERR_BUDGET: "\(message) while loading the policy"
+        case CCL_ERR_BUDGET, CCL_ERR_TIME, CCL_ERR_ALLOCATION: "\(message) while loading the policy"
         case CCL_ERR_MEMORY: "\(PolicySourceSet.entryModule).lua: \(message) while loading the policy"
         default: message
         }
@@ -189,6 +189,12 @@ final class LuaPolicyState: @unchecked Sendable {
         case CCL_ERR_BUDGET:
             isSpent = true
             return .failure(.instructionBudget, message)
+        case CCL_ERR_TIME:
+            isSpent = true
+            return .failure(.timeLimit, message)
+        case CCL_ERR_ALLOCATION:
+            isSpent = true
+            return .failure(.allocationBudget, message)
         case CCL_ERR_MEMORY:
             isSpent = true
             return .failure(.memory, message)

@@ -21,6 +21,10 @@ public struct PolicyEvaluationError: Error, Sendable, Equatable, CustomStringCon
         case runtime
         /// The call ran out of its instruction budget.
         case instructionBudget = "instruction_budget"
+        /// The call ran past its time limit (PolicyLimits.timeLimit).
+        case timeLimit = "time_limit"
+        /// The call allocated more than its allocation budget (PolicyLimits.allocationBudget).
+        case allocationBudget = "allocation_budget"
         /// The state reached its memory cap.
         case memory
         /// The hook returned the wrong shape: not a table, a missing or mistyped field, too large.

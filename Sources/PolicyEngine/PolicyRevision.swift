@@ -137,7 +137,8 @@ public final class PolicyRevision: Sendable {
             problem = notATable
         case .failure(let kind, let message):
             // Lua gives runtime and budget errors their own file:line; the others get the hook's.
-            let message = kind == .invalidResult || kind == .memory ? "\(Hook.hook.name) (\(location)): \(message)" : message
+            let hasPosition = kind == .runtime || kind == .instructionBudget || message.contains(".lua:")
+            let message = kind == .invalidResult || kind == .memory || !hasPosition ? "\(Hook.hook.name) (\(location)): \(message)" : message
             return failed(contract, input, PolicyEvaluationError(hook: Hook.hook, kind: kind, message: message), printed: state.printed, quiet: quiet)
         }
         let error = PolicyEvaluationError(hook: Hook.hook, kind: .invalidResult, message: "\(Hook.hook.name) (\(location)) \(problem.sentence)")

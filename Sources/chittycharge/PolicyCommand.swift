@@ -22,12 +22,21 @@ struct PolicyOptions: ParsableArguments {
     @Option(name: .long, help: "Bytes one Lua state may allocate.")
     var memoryLimit: Int = PolicyLimits.default.memoryLimit
 
+    @Option(name: .long, help: "Milliseconds one hook call may run (default: $POLICY_TIME_LIMIT_MS or 50).")
+    var timeLimitMs: Int?
+
+    @Option(name: .long, help: "Bytes one hook call may allocate in all.")
+    var allocationBudget: Int = PolicyLimits.default.allocationBudget
+
     var directory: String {
         dir ?? ProcessInfo.processInfo.environment["POLICY_DIR"] ?? "policies"
     }
 
     var limits: PolicyLimits {
-        PolicyLimits(instructionBudget: instructionBudget, memoryLimit: memoryLimit)
+        PolicyLimits(
+            instructionBudget: instructionBudget, memoryLimit: memoryLimit,
+            timeLimit: policyTimeLimit(option: timeLimitMs, environment: ProcessInfo.processInfo.environment),
+            allocationBudget: allocationBudget)
     }
 
     /// Loads the folder as a revision, or prints the error (file:line first) and exits 1.
@@ -41,6 +50,14 @@ struct PolicyOptions: ParsableArguments {
             throw ExitCode.failure
         }
     }
+}
+
+/// The policy call time limit from an option, else $POLICY_TIME_LIMIT_MS, else the default.
+func policyTimeLimit(option: Int?, environment: [String: String]) -> Duration {
+    if let milliseconds = option ?? environment["POLICY_TIME_LIMIT_MS"].flatMap({ Int($0) }), milliseconds > 0 {
+        return .milliseconds(milliseconds)
+    }
+    return PolicyLimits.default.timeLimit
 }
 
 func printError(_ message: String) {

@@ -37,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port ($PORT, default 8787).") var port: Int?
     @Option(help: "sqlite:///path/to/file ($DATABASE_URL, default sqlite://./chittycharge.sqlite).") var databaseURL: String?
     @Option(help: "Policy folder ($POLICY_DIR, default ./policies).") var policyDir: String?
+    @Option(help: "Milliseconds one policy hook call may run ($POLICY_TIME_LIMIT_MS, default 50).") var policyTimeLimitMs: Int?
     @Option(help: "'emulator' to use the built-in Stripe emulator instead of STRIPE_SECRET_KEY.") var stripe: String?
     @Option(help: "Port for the Stripe emulator's own HTTP API when --stripe emulator (0: none).") var stripeEmulatorPort: Int = 8788
     @Option(help: "'emulator' to mint ChittyIDs locally instead of calling CHITTYID_URL.") var chittyid: String?
@@ -126,7 +127,9 @@ struct ServeCommand: AsyncParsableCommand {
         let policyDirectory = policyDir ?? environment["POLICY_DIR"] ?? "policies"
         let policies: PolicyEngine
         do {
-            policies = try PolicyEngine(directory: policyDirectory, logger: Logger(label: "chittycharge.policy"), metricsFactory: metrics)
+            var limits = PolicyLimits.default
+            limits.timeLimit = policyTimeLimit(option: policyTimeLimitMs, environment: environment)
+            policies = try PolicyEngine(directory: policyDirectory, limits: limits, logger: Logger(label: "chittycharge.policy"), metricsFactory: metrics)
         } catch {
             throw StartupError(message: "policy folder \(policyDirectory) does not load: \(error.message)")
         }

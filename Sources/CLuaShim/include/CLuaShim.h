@@ -40,12 +40,18 @@ typedef enum {
     CCL_ERR_RESULT = 4,
     /// The caller broke the protocol (bad input stream, unknown reference). A bug on our side.
     CCL_ERR_INTERNAL = 5,
+    /// The call ran past its time limit.
+    CCL_ERR_TIME = 6,
+    /// The call allocated more than its per-call allocation budget.
+    CCL_ERR_ALLOCATION = 7,
 } ccl_status;
 
-/// Creates a sandboxed state whose allocations are capped at `memory_limit` bytes and
-/// whose every call (and the loading of the entry module) may run at most
-/// `instruction_budget` VM instructions. Returns NULL when even the empty state does not fit.
-ccl_state *ccl_new(size_t memory_limit, int64_t instruction_budget);
+/// Creates a sandboxed state whose allocations are capped at `memory_limit` bytes (no single
+/// string or table part above memory_limit / 16), and whose every call (and the loading of
+/// the entry module) may run at most `instruction_budget` VM instructions, for at most
+/// `time_limit_ns` (monotonic clock), allocating at most `allocation_budget` bytes in all.
+/// Returns NULL when even the empty state does not fit.
+ccl_state *ccl_new(size_t memory_limit, int64_t instruction_budget, uint64_t time_limit_ns, size_t allocation_budget);
 void ccl_close(ccl_state *state);
 
 /// Registers a module's source text under its require name ("policy", "tiers", "lib.util").
@@ -56,8 +62,9 @@ int ccl_add_module(ccl_state *state, const char *name, const char *source, size_
 /// of memory. Call once, before the first ccl_call.
 int ccl_set_keys(ccl_state *state, const char *const *keys, int count);
 
-/// Runs `require(name)` for the entry module under the budget, then seals the global
-/// environment: what the entry defined becomes the read-only base for every later call.
+/// Runs `require(name)` for the entry module under the budget (and ten times a call's time
+/// limit), then seals the global environment: what the entry defined becomes the read-only
+/// base for every later call, and the tables it created are frozen.
 ccl_status ccl_load_entry(ccl_state *state, const char *name);
 
 /// Looks up a global function defined by the policy. Returns 1 and a reference usable with
