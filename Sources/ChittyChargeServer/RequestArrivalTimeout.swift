@@ -17,13 +17,10 @@ struct TimedHTTP1Channel: ServerChildChannel {
     let requestTimeout: TimeAmount
 
     init(responder: @escaping HTTPChannelHandler.Responder, requestTimeout: Duration, idleTimeout: Duration) {
-        self.requestTimeout = .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000
-            + Int64(requestTimeout.components.attoseconds / 1_000_000_000))
-        let idle = TimeAmount.nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000
-            + Int64(idleTimeout.components.attoseconds / 1_000_000_000))
+        self.requestTimeout = TimeAmount(requestTimeout)
         self.http1 = HTTP1Channel(
             responder: responder,
-            configuration: .init(additionalChannelHandlers: [RequestCompletionWatcher()], idleTimeout: idle))
+            configuration: .init(additionalChannelHandlers: [RequestCompletionWatcher()], idleTimeout: TimeAmount(idleTimeout)))
     }
 
     /// The watcher of first bytes goes first in the pipeline, ahead of the HTTP decoder, so it
@@ -96,8 +93,7 @@ final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         switch event {
         case is RequestArrived:
-            deadline?.cancel()
-            deadline = nil
+            stopClock()
             phase = .handling
             promise?.succeed()
         case is ResponseFinished:
@@ -109,14 +105,17 @@ final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
+        stopClock()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        stopClock()
+        context.fireChannelInactive()
+    }
+
+    private func stopClock() {
         deadline?.cancel()
         deadline = nil
-        context.fireChannelInactive()
     }
 }
 
