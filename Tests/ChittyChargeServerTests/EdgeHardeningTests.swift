@@ -145,7 +145,7 @@ struct EdgeHardeningTests {
     }
 
     @Test func aRequestThatArrivesInPiecesWithinTheTimeoutIsServed() async throws {
-        try await ServerHarness.run(ServerHarness.Options(requestTimeout: .seconds(5), idleTimeout: .seconds(60))) { harness in
+        try await ServerHarness.run(ServerHarness.Options(requestTimeout: .seconds(10), idleTimeout: .seconds(60))) { harness in
             let connection = try RawHTTPConnection(port: try Self.port(harness))
             connection.send("GET /health HTTP/1.1\r\nHost: loc")
             try await Task.sleep(for: .milliseconds(300))

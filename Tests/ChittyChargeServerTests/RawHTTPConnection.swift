@@ -35,13 +35,15 @@ final class RawHTTPConnection: @unchecked Sendable {  // one test uses it at a t
     func shutdownWriting() { shutdown(socketDescriptor, Int32(SHUT_WR)) }
 
     /// Everything the server sends until it closes the connection, or nil when it is still
-    /// open after `timeout` seconds. The wait blocks a dispatch thread, never one of Swift
-    /// concurrency's few cooperative threads, which the server under test needs to answer.
+    /// open after `timeout` seconds. The wait blocks a thread of its own: never one of Swift
+    /// concurrency's few cooperative threads, which the server under test needs to answer,
+    /// nor a dispatch worker (Linux runs as many as there are cores, so concurrent waits
+    /// would queue behind each other).
     func readUntilClosed(timeout: TimeInterval) async -> String? {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread {
                 continuation.resume(returning: self.blockingReadUntilClosed(timeout: timeout))
-            }
+            }.start()
         }
     }
 

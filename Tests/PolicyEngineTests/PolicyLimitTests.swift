@@ -6,18 +6,25 @@ import Testing
 /// Runs `body` on a thread of its own and waits at most `seconds` for it. A policy call that
 /// escapes its limits spins in C where nothing can interrupt it, so without this bound the
 /// test would hang instead of failing (the stuck thread is left behind until the process ends).
-func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable () throws -> T) -> Result<T, any Error>? {
-    let outcome = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-        let result = Result { try body() }
-        outcome.withLock { $0 = result }
-        done.signal()
+/// The wait suspends rather than blocks: a blocked waiter would hold one of Swift
+/// concurrency's few cooperative threads, which the server tests running alongside need.
+func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error>? {
+    let answered = AnsweredOnce()
+    return await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>?, Never>) in
+        let finish: @Sendable (Result<T, any Error>?) -> Void = { value in
+            if answered.claim() { continuation.resume(returning: value) }
+        }
+        let thread = Thread { finish(Result { try body() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { finish(nil) }
     }
-    thread.stackSize = 8 << 20
-    thread.start()
-    guard done.wait(timeout: .now() + seconds) == .success else { return nil }
-    return outcome.withLock { $0 }
+}
+
+/// The first of the finished thread and the timer resumes the waiter; the other does nothing.
+private final class AnsweredOnce: Sendable {
+    private let answered = Atomic<Bool>(false)
+    func claim() -> Bool { answered.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
 }
 
 /// Escapes from the instruction budget and the time limit (POLICY.md "Sandbox"): each call
@@ -36,8 +43,8 @@ func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
     func expectStopped(
         _ misbehaviour: String, kinds: Set<PolicyEvaluationError.Kind> = limitKinds, containing text: String = "",
         limits: PolicyLimits = .default, sourceLocation: SourceLocation = #_sourceLocation
-    ) {
-        let outcome = withinBound {
+    ) async {
+        let outcome = await withinBound {
             let revision = try makeRevision(hostileHoldLimit(misbehaviour), limits: limits)
             var observed = Observed()
             for _ in 0..<2 {
@@ -69,16 +76,16 @@ func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
 
     // MARK: Code Lua runs on the policy's behalf
 
-    @Test func xpcallHandlerThatLoopsIsStopped() {
-        expectStopped("xpcall(function() error('boom') end, function(e) while true do end end)")
+    @Test func xpcallHandlerThatLoopsIsStopped() async {
+        await expectStopped("xpcall(function() error('boom') end, function(e) while true do end end)")
     }
 
-    @Test func xpcallHandlerThatLoopsAfterTheBudgetRanOutIsStopped() {
-        expectStopped("xpcall(function() while true do end end, function(e) while true do end end)")
+    @Test func xpcallHandlerThatLoopsAfterTheBudgetRanOutIsStopped() async {
+        await expectStopped("xpcall(function() while true do end end, function(e) while true do end end)")
     }
 
-    @Test func xpcallHandlerThatCatchesItsOwnErrorsAndLoopsIsStopped() {
-        expectStopped("""
+    @Test func xpcallHandlerThatCatchesItsOwnErrorsAndLoopsIsStopped() async {
+        await expectStopped("""
             xpcall(function() error('boom') end, function(e)
               pcall(function() while true do end end)
               while true do end
@@ -86,8 +93,8 @@ func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
             """)
     }
 
-    @Test func coroutineInsideAnXpcallHandlerIsStopped() {
-        expectStopped("""
+    @Test func coroutineInsideAnXpcallHandlerIsStopped() async {
+        await expectStopped("""
             xpcall(function() error('boom') end, function(e)
               coroutine.wrap(function() while true do end end)()
               while true do end
@@ -95,8 +102,8 @@ func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
             """)
     }
 
-    @Test func closeMethodOfAWrappedCoroutineStoppedByTheBudgetDoesNotRun() {
-        expectStopped("""
+    @Test func closeMethodOfAWrappedCoroutineStoppedByTheBudgetDoesNotRun() async {
+        await expectStopped("""
             coroutine.wrap(function()
               local guard <close> = setmetatable({}, { __close = function() while true do end end })
               while true do end
@@ -104,8 +111,8 @@ func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
             """)
     }
 
-    @Test func closeMethodRunByCoroutineCloseAfterTheBudgetRanOutDoesNotRun() {
-        expectStopped("""
+    @Test func closeMethodRunByCoroutineCloseAfterTheBudgetRanOutDoesNotRun() async {
+        await expectStopped("""
             local co = coroutine.create(function()
               local guard <close> = setmetatable({}, { __close = function() while true do end end })
               while true do end
@@ -115,15 +122,15 @@ func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
             """)
     }
 
-    @Test func closeMethodThatLoopsOnAnOrdinaryExitIsStopped() {
-        expectStopped("""
+    @Test func closeMethodThatLoopsOnAnOrdinaryExitIsStopped() async {
+        await expectStopped("""
             do
               local guard <close> = setmetatable({}, { __close = function() while true do end end })
             end
             """)
     }
 
-    @Test func xpcallStillCallsItsHandlerForOrdinaryErrors() throws {
+    @Test func xpcallStillCallsItsHandlerForOrdinaryErrors() async throws {
         let revision = try makeRevision("""
             function hold_limit(req)
               local ok, handled = xpcall(function(a, b) error(a .. b, 0) end, function(e) return "handled " .. e end, "x", "y")
@@ -138,8 +145,8 @@ func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
         #expect(seen?["ok2"] == true && seen?["value"] == 1 && seen?["other"] == 2)
     }
 
-    @Test func loadTimeXpcallHandlerLoopStopsTheLoad() {
-        let outcome = withinBound {
+    @Test func loadTimeXpcallHandlerLoopStopsTheLoad() async {
+        let outcome = await withinBound {
             loadError("xpcall(function() while true do end end, function(e) while true do end end)\n" + hostileHoldLimit(""))
         }
         guard case .success(let error)? = outcome else {
@@ -151,47 +158,47 @@ func withinBound<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
 
     // MARK: Work inside C library functions
 
-    @Test func stringRepStormIsStopped() {
+    @Test func stringRepStormIsStopped() async {
         // 2,000 × 4 MB took 58 s: one string may take at most 1 MB (a sixteenth of the memory cap).
-        expectStopped("for i = 1, 2000 do local s = string.rep('x', 4e6) end", kinds: [.memory], containing: "more than 1048576 bytes")
+        await expectStopped("for i = 1, 2000 do local s = string.rep('x', 4e6) end", kinds: [.memory], containing: "more than 1048576 bytes")
         // Within the size of one string, the time limit or the allocation budget stops it.
-        expectStopped("for i = 1, 2000 do local s = string.rep('x', 5e5) end", kinds: [.allocationBudget, .timeLimit])
+        await expectStopped("for i = 1, 2000 do local s = string.rep('x', 5e5) end", kinds: [.allocationBudget, .timeLimit])
     }
 
-    @Test func allocationBudgetStopsACallThatKeepsBuildingStrings() {
+    @Test func allocationBudgetStopsACallThatKeepsBuildingStrings() async {
         // Copies of a long unit are fast: it is the 64 MB budget, not the clock, that ends this.
-        expectStopped(
+        await expectStopped(
             "local unit = string.rep('x', 1000) for i = 1, 2000 do local s = string.rep(unit, 500) end",
             kinds: [.allocationBudget], containing: "policy.lua:3: allocation budget of 67108864 bytes per call exceeded")
     }
 
-    @Test func balancedPatternOnALongSubjectIsRefused() {
-        expectStopped("local s = string.rep('(', 1e5):find('%b()')", kinds: [.runtime], containing: "too costly")
+    @Test func balancedPatternOnALongSubjectIsRefused() async {
+        await expectStopped("local s = string.rep('(', 1e5):find('%b()')", kinds: [.runtime], containing: "too costly")
     }
 
-    @Test func repeatedLazyPatternsRunIntoTheTimeLimit() {
+    @Test func repeatedLazyPatternsRunIntoTheTimeLimit() async {
         // Each find is within the pattern guard's bound; together they ran for minutes.
-        expectStopped("local s = string.rep('a', 3000) for i = 1, 1e9 do s:find('a.-b') end", kinds: [.timeLimit], containing: "time limit of 50 ms")
+        await expectStopped("local s = string.rep('a', 3000) for i = 1, 1e9 do s:find('a.-b') end", kinds: [.timeLimit], containing: "time limit of 50 ms")
     }
 
-    @Test func gmatchIteratorsAreBoundedStepByStep() {
-        expectStopped(
+    @Test func gmatchIteratorsAreBoundedStepByStep() async {
+        await expectStopped(
             "local s = string.rep('a', 3000) .. ' ' for i = 1, 1e9 do for w in s:gmatch('a.-b') do end end",
             kinds: [.timeLimit], containing: "time limit")
     }
 
-    @Test func tableConcatGrowthIsStopped() {
-        expectStopped(
+    @Test func tableConcatGrowthIsStopped() async {
+        await expectStopped(
             "local t = {} for i = 1, 50 do t[i] = string.rep('x', 1e4) end for i = 1, 1e9 do local s = table.concat(t) end",
             kinds: [.allocationBudget, .timeLimit])
     }
 
-    @Test func concatenationGrowthIsStopped() {
-        expectStopped("local s = string.rep('x', 5e5) for i = 1, 1e9 do local t = s .. s end", kinds: [.allocationBudget, .timeLimit])
+    @Test func concatenationGrowthIsStopped() async {
+        await expectStopped("local s = string.rep('x', 5e5) for i = 1, 1e9 do local t = s .. s end", kinds: [.allocationBudget, .timeLimit])
     }
 
-    @Test func configuredTimeLimitStopsALoopTheBudgetWouldAllow() {
+    @Test func configuredTimeLimitStopsALoopTheBudgetWouldAllow() async {
         let limits = PolicyLimits(instructionBudget: 1 << 50, timeLimit: .milliseconds(20))
-        expectStopped("while true do end", kinds: [.timeLimit], containing: "policy.lua:3: time limit of 20 ms exceeded", limits: limits)
+        await expectStopped("while true do end", kinds: [.timeLimit], containing: "policy.lua:3: time limit of 20 ms exceeded", limits: limits)
     }
 }
