@@ -129,6 +129,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Test doubles more than one test target needs (the manual clock).
+        .target(
+            name: "ChittyChargeTestSupport",
+            dependencies: ["ChittyCharge"],
+            path: "Tests/ChittyChargeTestSupport"
+        ),
         .executableTarget(
             name: "chittycharge",
             dependencies: [
@@ -234,6 +240,7 @@ let package = Package(
         .testTarget(
             name: "StripeEmulatorTests",
             dependencies: [
+                "ChittyChargeTestSupport",
                 "StripeEmulator",
                 "StripeAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -246,6 +253,7 @@ let package = Package(
         .testTarget(
             name: "ChittyChargeServerTests",
             dependencies: [
+                "ChittyChargeTestSupport",
                 "ChittyChargeServer",
                 "ChittyCharge",
                 "StripeAPI",

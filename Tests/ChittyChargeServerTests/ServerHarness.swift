@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ChittyCharge
 import ChittyChargeServer
+import ChittyChargeTestSupport
 import ChittyIDClient
 import Crypto
 import Foundation
@@ -15,7 +16,6 @@ import PolicyEngine
 import Prometheus
 import StripeAPI
 import StripeEmulator
-import Synchronization
 
 /// The whole service on real sockets: our app on a live port, talking over HTTP to the
 /// Stripe emulator on another live port, with a SQLite store in a temporary file.
@@ -231,13 +231,4 @@ struct APIClient: Sendable {
     func createHold(_ fields: [String: PolicyValue], headers: [String: String] = [:]) async throws -> Reply {
         try await call(.POST, "/api/holds", json: .object(fields), headers: headers)
     }
-}
-
-/// A clock the test moves by hand.
-final class ManualClock: WallClock {
-    private let current: Mutex<Date>
-    init(_ start: Date = Date()) { current = Mutex(start) }
-    func now() -> Date { current.withLock { $0 } }
-    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    func set(_ date: Date) { current.withLock { $0 = date } }
 }
