@@ -129,12 +129,40 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The one wiring of store, Stripe, ChittyID, hold service, reloader and background
+        // work, shared by `serve`, the server tests and the benchmarks. Its own target so the
+        // HTTP layer keeps knowing only the domain, not SQLite or the emulators.
+        .target(
+            name: "ChittyChargeWiring",
+            dependencies: [
+                "ChittyCharge",
+                "ChittyChargeServer",
+                "ChittyIDClient",
+                "HoldStoreSQLite",
+                "PolicyEngine",
+                "StripeAPI",
+                "StripeEmulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Test doubles more than one test target needs (the manual clock).
+        .target(
+            name: "ChittyChargeTestSupport",
+            dependencies: ["ChittyCharge"],
+            path: "Tests/ChittyChargeTestSupport"
+        ),
         .executableTarget(
             name: "chittycharge",
             dependencies: [
                 "PolicyEngine",
                 "ChittyCharge",
                 "ChittyChargeServer",
+                "ChittyChargeWiring",
                 "StripeAPI",
                 "StripeEmulator",
                 "ChittyIDClient",
@@ -159,6 +187,7 @@ let package = Package(
         .executableTarget(
             name: "HoldAPIBenchmark",
             dependencies: [
+                "ChittyChargeWiring",
                 "ChittyCharge",
                 "ChittyChargeServer",
                 "ChittyIDClient",
@@ -169,6 +198,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -177,6 +207,7 @@ let package = Package(
         .executableTarget(
             name: "PolicyReloadBenchmark",
             dependencies: [
+                "ChittyChargeWiring",
                 "ChittyCharge",
                 "ChittyChargeServer",
                 "ChittyIDClient",
@@ -187,6 +218,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -195,13 +227,16 @@ let package = Package(
         .executableTarget(
             name: "SchedulerBenchmark",
             dependencies: [
+                "ChittyChargeWiring",
                 "ChittyCharge",
+                "ChittyChargeServer",
                 "ChittyIDClient",
                 "HoldStoreSQLite",
                 "PolicyEngine",
                 "StripeAPI",
                 "StripeEmulator",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Benchmarks/SchedulerBenchmark"
         ),
@@ -234,6 +269,7 @@ let package = Package(
         .testTarget(
             name: "StripeEmulatorTests",
             dependencies: [
+                "ChittyChargeTestSupport",
                 "StripeEmulator",
                 "StripeAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -246,6 +282,8 @@ let package = Package(
         .testTarget(
             name: "ChittyChargeServerTests",
             dependencies: [
+                "ChittyChargeWiring",
+                "ChittyChargeTestSupport",
                 "ChittyChargeServer",
                 "ChittyCharge",
                 "StripeAPI",

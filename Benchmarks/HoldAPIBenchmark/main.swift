@@ -19,11 +19,13 @@
 import AsyncHTTPClient
 import ChittyCharge
 import ChittyChargeServer
+import ChittyChargeWiring
 import ChittyIDClient
 import Foundation
 import HoldStoreSQLite
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import PolicyEngine
 import ServiceLifecycle
@@ -107,13 +109,17 @@ func wrk(_ url: String, header: String?) throws -> (rps: Double, p50: Double, p9
 }
 
 let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-bench-\(UUID().uuidString).sqlite").path
-let store = try await SQLiteHoldStore.open(path: databasePath, logger: quiet)
 let emulator = StripeEmulator()
-let gateway = StripeClient(transport: StripeEmulatorTransport(emulator: emulator), secretKey: "sk_test_bench", logger: quiet)
-let policies = try PolicyEngine(directory: try policyFolder(), logger: quiet)
-let service = HoldService(store: store, gateway: gateway, minter: EmulatedChittyIDMinter(), policies: policies, logger: quiet)
+let policyDirectory = try policyFolder()
+let policies = try PolicyEngine(directory: policyDirectory, logger: quiet)
 var authenticator = ClientAuthenticator()
 authenticator.addSharedToken(token)
+// The service records its metrics nowhere (the process's unbootstrapped system), as before.
+let system = try await ChittyChargeSystem.build(
+    .init(databasePath: databasePath, policyDirectory: policyDirectory, stripe: .emulator(emulator), chittyID: .emulator(),
+          server: ServerConfiguration(host: "127.0.0.1", port: port, webhookSecret: webhookSecret), authenticator: authenticator),
+    policies: policies, loggers: .init(all: quiet), metrics: .chittyCharge(), holdMetrics: MetricsSystem.factory)
+let store = system.store
 /// Times each POST /api/holds inside the server, from the parsed request to the response
 /// (the client's own HTTP work and the socket are outside it).
 final class ServerTimings: Sendable {
@@ -138,9 +144,7 @@ struct TimedResponder<Base: HTTPResponder>: HTTPResponder {
 }
 
 let timings = ServerTimings()
-let router = buildRouter(ChittyChargeDependencies(
-    service: service, authenticator: authenticator,
-    configuration: ServerConfiguration(host: "127.0.0.1", port: port, stripeMode: "emulator", chittyIDMode: "emulator", webhookSecret: webhookSecret)))
+let router = buildRouter(system.dependencies)
 let app = Application(
     responder: TimedResponder(base: router.buildResponder(), timings: timings),
     configuration: .init(address: .hostname("127.0.0.1", port: port)),
@@ -263,5 +267,5 @@ print(String(format: "resident memory after %d requests: %.1f MB (target <= 150 
 
 serverTask.cancel()
 _ = await serverTask.result
-try await store.close()
+try await system.close()
 try? FileManager.default.removeItem(atPath: databasePath)

@@ -11,11 +11,13 @@
 import AsyncHTTPClient
 import ChittyCharge
 import ChittyChargeServer
+import ChittyChargeWiring
 import ChittyIDClient
 import Foundation
 import HoldStoreSQLite
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import NIOHTTP1
 import PolicyEngine
@@ -94,21 +96,15 @@ let tiersB = tiersA.replacingOccurrences(of: "NEW_GUEST        =  250000", with:
 precondition(tiersB != tiersA, "tiers.lua no longer has the NEW_GUEST line this benchmark edits")
 
 let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-reload-bench-\(UUID().uuidString).sqlite").path
-let store = try await SQLiteHoldStore.open(path: databasePath, logger: quiet)
-let emulator = StripeEmulator()
-let gateway = StripeClient(transport: StripeEmulatorTransport(emulator: emulator), secretKey: "sk_test_bench", logger: quiet)
 let policies = try PolicyEngine(directory: served.path, logger: quiet)
-let service = HoldService(store: store, gateway: gateway, minter: EmulatedChittyIDMinter(), policies: policies, logger: quiet)
-let reloader = PolicyReloader(engine: policies, directory: served.path, store: store, logger: quiet)
-await reloader.recordStartup()
 var authenticator = ClientAuthenticator()
 authenticator.addSharedToken(token)
-let app = buildApplication(
-    ChittyChargeDependencies(
-        service: service, authenticator: authenticator,
-        configuration: ServerConfiguration(host: "127.0.0.1", port: port, stripeMode: "emulator", chittyIDMode: "emulator"),
-        policyReloader: reloader, adminAuthenticator: AdminAuthenticator(token: adminToken)),
-    logger: quiet)
+// The service records its metrics nowhere (the process's unbootstrapped system), as before.
+let system = try await ChittyChargeSystem.build(
+    .init(databasePath: databasePath, policyDirectory: served.path, stripe: .emulator(StripeEmulator()), chittyID: .emulator(),
+          server: ServerConfiguration(host: "127.0.0.1", port: port), authenticator: authenticator, adminToken: adminToken),
+    policies: policies, loggers: .init(all: quiet), metrics: .chittyCharge(), holdMetrics: MetricsSystem.factory)
+let app = system.application()
 let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
 let base = "http://127.0.0.1:\(port)"
 for attempt in 0..<100 {
@@ -209,4 +205,4 @@ print(String(format: "   reload as the admin sees it (HTTP round trip)  p50 %.2f
              percentile(roundTrips, 0.5), percentile(roundTrips, 0.99), percentile(serverDurations, 0.5), percentile(serverDurations, 0.99)))
 print("   holds placed meanwhile: \(checked.ok) ok, \(checked.failed) failed, \(checked.mixed) decided by a mix of revisions; served by \(checked.revisions.count) revisions")
 serverTask.cancel()
-try? await store.close()
+try? await system.close()

@@ -9,10 +9,13 @@
 // Prints the time to drain and checks the emulator's call log: every hold captured or
 // released exactly once (replays of one idempotency key do not count twice), none twice.
 import ChittyCharge
+import ChittyChargeServer
+import ChittyChargeWiring
 import ChittyIDClient
 import Foundation
 import HoldStoreSQLite
 import Logging
+import Metrics
 import PolicyEngine
 import StripeAPI
 import StripeEmulator
@@ -29,12 +32,15 @@ func seconds(_ duration: Duration) -> Double {
 let policyFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("policies").path
 let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-sched-\(UUID().uuidString).sqlite").path
-let store = try await SQLiteHoldStore.open(path: databasePath, logger: quiet)
 let emulator = StripeEmulator(callLogCapacity: 4 * holdCount + 1000)
-let gateway = StripeClient(transport: StripeEmulatorTransport(emulator: emulator), secretKey: "sk_test_bench", logger: quiet)
-let service = HoldService(
-    store: store, gateway: gateway, minter: EmulatedChittyIDMinter(),
-    policies: try PolicyEngine(directory: policyFolder, logger: quiet), logger: quiet)
+// Only the hold service runs here: no router, no background work (the loops below are it).
+let system = try await ChittyChargeSystem.build(
+    .init(databasePath: databasePath, policyDirectory: policyFolder, stripe: .emulator(emulator), chittyID: .emulator(),
+          server: ServerConfiguration(), authenticator: ClientAuthenticator()),
+    policies: try PolicyEngine(directory: policyFolder, logger: quiet), loggers: .init(all: quiet),
+    metrics: .chittyCharge(), holdMetrics: MetricsSystem.factory)
+let store = system.store
+let service = system.service
 
 let past = Date().addingTimeInterval(-3 * 86_400).formatted(Date.ISO8601FormatStyle())
 print("SchedulerBenchmark: placing \(holdCount) holds with an action already due")
@@ -79,5 +85,5 @@ print("  \(runners) scheduler loops drained \(finished) actions in \(String(form
 print("  Stripe captures+releases executed: \(executed.count) for \(perHold.count) holds; holds acted on twice: \(twice); settled intents: \(settled)/\(intents.count)")
 print("  (target: \(holdCount) actions, zero duplicates)")
 
-try await store.close()
+try await system.close()
 try? FileManager.default.removeItem(atPath: databasePath)

@@ -146,7 +146,6 @@ public struct HoldFilter: Sendable, Equatable {
     public var propertyID: String?
     public var tenantID: String?
     public var status: PaymentIntentStatus?
-    public var client: String?
     /// Only holds owned by one of these clients (nil: any owner). The cursor hold must be
     /// one of them too, else it is unknown (`notFound`), as a cursor that names no hold.
     public var owners: Set<String>?
@@ -154,11 +153,10 @@ public struct HoldFilter: Sendable, Equatable {
     public var startingAfter: String?
 
     public init(propertyID: String? = nil, tenantID: String? = nil, status: PaymentIntentStatus? = nil,
-                client: String? = nil, owners: Set<String>? = nil, limit: Int = 20, startingAfter: String? = nil) {
+                owners: Set<String>? = nil, limit: Int = 20, startingAfter: String? = nil) {
         self.propertyID = propertyID
         self.tenantID = tenantID
         self.status = status
-        self.client = client
         self.owners = owners
         self.limit = limit
         self.startingAfter = startingAfter

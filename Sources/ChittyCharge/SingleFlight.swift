@@ -20,8 +20,4 @@ final class SingleFlight<Value: Sendable>: Sendable {
         }
         return value
     }
-
-    func isRunning(_ key: String) -> Bool {
-        inFlight.withLock { $0[key] != nil }
-    }
 }

@@ -41,23 +41,16 @@ extension HoldStoreConformance {
                 "holds with status canceled")
         },
 
-        HoldStoreCheck("holds(matching:) filters by client") { store in
-            try await placeFilterFixture(in: store)
-            try expectEqual(
-                try await store.holds(matching: HoldFilter(client: "kiosk")).map(\.id), ["pi_3", "pi_2"],
-                "holds of client kiosk")
-        },
-
         HoldStoreCheck("holds(matching:) combines filters with AND") { store in
             try await placeFilterFixture(in: store)
             try expectEqual(
                 try await store.holds(matching: HoldFilter(propertyID: "prop-a", tenantID: "tenant-x")).map(\.id), ["pi_1"],
                 "property prop-a and tenant tenant-x")
             try expectEqual(
-                try await store.holds(matching: HoldFilter(status: .requiresCapture, client: "kiosk")).map(\.id), ["pi_3"],
-                "status requires_capture and client kiosk")
+                try await store.holds(matching: HoldFilter(status: .requiresCapture, owners: ["kiosk"])).map(\.id), ["pi_3"],
+                "status requires_capture and owner kiosk")
             try expectEqual(
-                try await store.holds(matching: HoldFilter(propertyID: "prop-b", client: "frontdesk")), [],
+                try await store.holds(matching: HoldFilter(propertyID: "prop-b", owners: ["frontdesk"])), [],
                 "a combination no hold matches")
         },
 

@@ -76,7 +76,6 @@ enum HoldRow {
     static let propertyCondition = "property_id = ?"
     static let tenantCondition = "tenant_id = ?"
     static let statusCondition = "status = ?"
-    static let clientCondition = "client = ?"
     /// `owner IN (…)` over `count` binds; with none, a condition no hold meets.
     static func ownerCondition(_ count: Int) -> String {
         count == 0 ? "0" : "owner IN (\(placeholders(count)))"

@@ -41,10 +41,6 @@ extension SQLiteHoldStore {
                 conditions.append(HoldRow.statusCondition)
                 binds.append(.text(status.rawValue))
             }
-            if let client = filter.client {
-                conditions.append(HoldRow.clientCondition)
-                binds.append(.text(client))
-            }
             let owners = filter.owners.map { $0.sorted().map(SQLiteData.text) }
             if let owners {
                 conditions.append(HoldRow.ownerCondition(owners.count))

@@ -1,17 +1,14 @@
 import ArgumentParser
-import AsyncHTTPClient
 import ChittyCharge
 import ChittyChargeServer
-import ChittyIDClient
+import ChittyChargeWiring
 import Foundation
-import HoldStoreSQLite
 import Hummingbird
 import Logging
 import Metrics
 import PolicyEngine
 import Prometheus
 import ServiceLifecycle
-import StripeAPI
 import StripeEmulator
 
 /// `chittycharge serve`: the hold API. Every option falls back to API.md's environment
@@ -87,10 +84,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    struct StartupError: Error {
-        var message: String
-    }
-
     /// A whole number of seconds from 1 to 3600, from the flag, else the environment.
     static func seconds(_ flag: Int?, _ variable: String?, default fallback: Int, name: String) throws -> Int {
         guard let text = flag.map(String.init) ?? variable.flatMap({ $0.isEmpty ? nil : $0 }) else { return fallback }
@@ -152,116 +145,65 @@ struct ServeCommand: AsyncParsableCommand {
         if adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: /admin routes answer 503; policies still reload on SIGHUP")
         }
-        let store = try await openStore(environment: environment, logger: logger)
+        let databasePath = try sqlitePath(environment)
 
-        var services: [any Service] = []
-        var stripeMode: String?
-        var webhookSecret = environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
-        var emulatorToWire: StripeEmulator?
-        var gateway: (any PaymentGateway)?
+        // --stripe and --chittyid were checked above: nil or "emulator".
+        let stripeSetup: ChittyChargeSystem.StripeSetup
         let stripeKey = environment["STRIPE_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        switch stripe {
-        case "emulator"?:
-            let emulator = StripeEmulator()
-            gateway = StripeClient(transport: StripeEmulatorTransport(emulator: emulator), secretKey: "sk_test_emulator",
-                                   logger: Logger(label: "chittycharge.stripe"))
-            stripeMode = "emulator"
-            emulatorToWire = emulator
-            if webhookSecret == nil {
-                // The emulator signs its webhooks; a fresh secret per run is enough locally.
-                webhookSecret = "whsec_emulator_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            }
+        if stripe == "emulator" {
             if stripeKey != nil {
                 logger.warning("--stripe emulator given: STRIPE_SECRET_KEY is ignored")
             }
-            logger.warning("STRIPE EMULATOR in use: holds are simulated in memory, no card is charged, and they are lost on restart")
-            if stripeEmulatorPort > 0 {
-                let emulatorApp = StripeEmulatorServer.buildApplication(
-                    emulator: emulator, host: "127.0.0.1", port: stripeEmulatorPort, logger: Logger(label: "chittycharge.stripe-emulator"))
-                services.append(emulatorApp)
-                logger.notice("Stripe emulator API on http://127.0.0.1:\(stripeEmulatorPort)/v1 (authorise a hold: POST /v1/payment_intents/{id}/confirm payment_method=pm_card_visa)")
-            }
-        case nil:
-            if let stripeKey {
-                let base = environment["STRIPE_API_BASE"] ?? "https://api.stripe.com"
-                gateway = StripeClient(
-                    transport: HTTPClientStripeTransport(httpClient: .shared, apiBase: base), secretKey: stripeKey,
-                    logger: Logger(label: "chittycharge.stripe"))
-                stripeMode = stripeKey.hasPrefix("sk_live_") || stripeKey.hasPrefix("rk_live_") ? "live" : "test"
-                logger.info("Stripe configured", metadata: ["stripe.mode": .string(stripeMode ?? ""), "stripe.api_base": .string(base)])
-            } else {
-                logger.warning("Stripe is not configured (no STRIPE_SECRET_KEY, no --stripe emulator): hold routes will answer 503")
-            }
-        case let other?:
-            throw StartupError(message: "--stripe accepts only 'emulator' (got '\(other)'); for real Stripe set STRIPE_SECRET_KEY")
+            stripeSetup = .emulator(StripeEmulator(), apiPort: stripeEmulatorPort > 0 ? stripeEmulatorPort : nil, sendsWebhooks: true)
+        } else if let stripeKey {
+            stripeSetup = .api(secretKey: stripeKey, apiBase: environment["STRIPE_API_BASE"] ?? "https://api.stripe.com")
+        } else {
+            stripeSetup = .notConfigured
         }
-
-        var chittyIDMode: String?
-        let minter: any ChittyIDMinter
-        switch chittyid {
-        case "emulator"?:
-            minter = EmulatedChittyIDMinter()
-            chittyIDMode = "emulator"
-            logger.warning("CHITTYID EMULATOR in use: ChittyIDs are minted locally (CHITTY-AUTH-EMU-…), not by the ChittyID service")
-        case nil:
-            if let sharedToken {
-                let url = environment["CHITTYID_URL"] ?? "https://id.chitty.cc"
-                minter = HTTPChittyIDMinter(httpClient: .shared, baseURL: url, token: sharedToken)
-                chittyIDMode = "remote"
-            } else {
-                minter = UnconfiguredMinter()
-                logger.warning("ChittyID is not configured (no CHITTY_ID_TOKEN, no --chittyid emulator): holds wait with chitty_id pending")
-            }
-        case let other?:
-            throw StartupError(message: "--chittyid accepts only 'emulator' (got '\(other)')")
-        }
-
-        if authenticator.isEmpty {
-            logger.warning("no client tokens configured (CHITTY_ID_TOKEN, CHITTYCHARGE_CLIENTS_FILE): every /api request will be 401")
+        let chittyIDSetup: ChittyChargeSystem.ChittyIDSetup
+        if chittyid == "emulator" {
+            chittyIDSetup = .emulator()
+        } else if let sharedToken {
+            chittyIDSetup = .remote(baseURL: environment["CHITTYID_URL"] ?? "https://id.chitty.cc", token: sharedToken)
+        } else {
+            chittyIDSetup = .notConfigured
         }
 
         let origins = (allowedOrigins ?? environment["ALLOWED_ORIGINS"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let service = HoldService(
-            store: store, gateway: gateway, minter: minter, policies: policies,
-            configuration: .init(defaultCurrency: (currency ?? environment["CURRENCY"] ?? "usd").lowercased(), paymentMethodTypes: methodTypes),
-            logger: Logger(label: "chittycharge.holds"), metricsFactory: metrics)
-        let configuration = ServerConfiguration(
-            host: host ?? environment["HOST"] ?? "127.0.0.1",
-            port: listenPort,
-            allowedOrigins: origins, stripeMode: stripeMode, chittyIDMode: chittyIDMode, database: "sqlite",
-            webhookSecret: webhookSecret, requestTimeout: .seconds(requestTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
-            backtestRoot: (policyBacktestRoot ?? environment["POLICY_BACKTEST_ROOT"]).flatMap { $0.isEmpty ? nil : $0 })
-        if webhookSecret == nil {
-            logger.warning("STRIPE_WEBHOOK_SECRET is not set: /webhook answers 503 and Stripe keeps retrying its events")
-        }
-        if let emulator = emulatorToWire, let webhookSecret {
-            // Like a Stripe dashboard endpoint pointed at this server.
-            let host = configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host
-            await emulator.configureWebhookEndpoint(url: "http://\(host):\(configuration.port)/webhook", secret: webhookSecret)
-            logger.notice("Stripe emulator sends signed webhooks to http://\(host):\(configuration.port)/webhook")
-        }
-        let reloader = PolicyReloader(engine: policies, directory: policyDirectory, store: store, logger: Logger(label: "chittycharge.policy"))
-        await reloader.recordStartup()
-        let app = buildApplication(
-            ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration,
-                                     policyReloader: reloader, adminAuthenticator: AdminAuthenticator(token: adminToken), metrics: metrics),
-            logger: Logger(label: "chittycharge.http"))
-        services.append(PolicyReloadOnSignal(reloader: reloader, logger: Logger(label: "chittycharge.policy")))
-        services.append(BackgroundWork(
-            holds: service, mintInterval: .seconds(2), recoveryInterval: .seconds(30),
-            reconciliationInterval: .seconds(300), reconciliationQuietPeriod: 15 * 60, logger: logger))
-        services.append(app)
+        let system = try await ChittyChargeSystem.build(
+            .init(
+                databasePath: databasePath, policyDirectory: policyDirectory, stripe: stripeSetup, chittyID: chittyIDSetup,
+                holds: .init(defaultCurrency: (currency ?? environment["CURRENCY"] ?? "usd").lowercased(), paymentMethodTypes: methodTypes),
+                server: ServerConfiguration(
+                    host: host ?? environment["HOST"] ?? "127.0.0.1", port: listenPort, allowedOrigins: origins,
+                    webhookSecret: environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
+                    requestTimeout: .seconds(requestTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
+                    backtestRoot: (policyBacktestRoot ?? environment["POLICY_BACKTEST_ROOT"]).flatMap { $0.isEmpty ? nil : $0 }),
+                authenticator: authenticator, adminToken: adminToken),
+            policies: policies,
+            loggers: .init(
+                startup: logger, store: Logger(label: "chittycharge.store"), stripe: Logger(label: "chittycharge.stripe"),
+                stripeEmulator: Logger(label: "chittycharge.stripe-emulator"), holds: Logger(label: "chittycharge.holds"),
+                policy: Logger(label: "chittycharge.policy"), http: Logger(label: "chittycharge.http")),
+            metrics: metrics)
+        let configuration = system.dependencies.configuration
+        var services: [any Service] = []
+        if let emulatorServer = system.stripeEmulatorServer { services.append(emulatorServer) }
+        services.append(PolicyReloadOnSignal(reloader: system.reloader, logger: Logger(label: "chittycharge.policy")))
+        services.append(system.backgroundWork)
+        services.append(system.application())
         logger.notice("ChittyCharge listening on http://\(configuration.host):\(configuration.port)",
-                      metadata: ["stripe.mode": .string(stripeMode ?? "not_configured"), "chittyid.mode": .string(chittyIDMode ?? "not_configured")])
+                      metadata: ["stripe.mode": .string(configuration.stripeMode ?? "not_configured"),
+                                 "chittyid.mode": .string(configuration.chittyIDMode ?? "not_configured")])
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
-            try? await store.close()
+            try? await system.close()
             throw StartupError(message: "server stopped: \(error)")
         }
-        try await store.close()
+        try await system.close()
         logger.notice("ChittyCharge stopped")
     }
 
@@ -273,7 +215,8 @@ struct ServeCommand: AsyncParsableCommand {
         return number
     }
 
-    private func openStore(environment: [String: String], logger: Logger) async throws -> SQLiteHoldStore {
+    /// The SQLite file DATABASE_URL names; the store itself is opened by the wiring.
+    private func sqlitePath(_ environment: [String: String]) throws -> String {
         let url = databaseURL ?? environment["DATABASE_URL"] ?? "sqlite://./chittycharge.sqlite"
         guard url.hasPrefix("sqlite://") else {
             if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
@@ -283,25 +226,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let path = String(url.dropFirst("sqlite://".count))
         guard !path.isEmpty else { throw StartupError(message: "DATABASE_URL has no file path: '\(url)'") }
-        do {
-            let store = try await SQLiteHoldStore.open(path: path, logger: Logger(label: "chittycharge.store"))
-            logger.info("store opened", metadata: ["database": .string("sqlite"), "database.path": .string(path)])
-            return store
-        } catch {
-            throw StartupError(message: "could not open the SQLite store at \(path): \(error)")
-        }
-    }
-}
-
-/// Without ChittyID configuration every mint fails, so holds stay visibly pending and the
-/// outbox keeps them until the service is configured.
-struct UnconfiguredMinter: ChittyIDMinter {
-    struct NotConfigured: Error, CustomStringConvertible {
-        var description: String { "ChittyID is not configured (set CHITTY_ID_TOKEN, or --chittyid emulator)" }
-    }
-
-    func mint(entityType: String, metadata: [String: String]) async throws -> String {
-        throw NotConfigured()
+        return path
     }
 }
 

@@ -1,8 +1,7 @@
 import ChittyCharge
 import ChittyChargeServer
-import ChittyIDClient
+import ChittyChargeWiring
 import Foundation
-import HoldStoreSQLite
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -48,26 +47,24 @@ import Yams
         let policyDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("policies").path
         let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).sqlite").path
-        let store = try await SQLiteHoldStore.open(path: databasePath, logger: quiet)
+        let policies = try PolicyEngine(directory: policyDirectory, logger: quiet)
+        var authenticator = ClientAuthenticator()
+        authenticator.addSharedToken("openapi-test-token")
+        let system = try await ChittyChargeSystem.build(
+            .init(databasePath: databasePath, policyDirectory: policyDirectory, stripe: .notConfigured, chittyID: .emulator(),
+                  server: ServerConfiguration(port: 0), authenticator: authenticator, adminToken: "openapi-test-admin-token"),
+            policies: policies, loggers: .init(all: quiet), metrics: .chittyCharge())
         do {
-            let policies = try PolicyEngine(directory: policyDirectory, logger: quiet)
-            let service = HoldService(store: store, gateway: nil, minter: EmulatedChittyIDMinter(), policies: policies, logger: quiet)
-            var authenticator = ClientAuthenticator()
-            authenticator.addSharedToken("openapi-test-token")
-            let dependencies = ChittyChargeDependencies(
-                service: service, authenticator: authenticator, configuration: ServerConfiguration(port: 0),
-                policyReloader: PolicyReloader(engine: policies, directory: policyDirectory, store: store, logger: quiet),
-                adminAuthenticator: AdminAuthenticator(token: "openapi-test-admin-token"))
-            let router = buildRouter(dependencies)
+            let router = buildRouter(system.dependencies)
             let routes = router.routes.filter { $0.method != .options }
                 .map { Route(method: $0.method.rawValue, path: $0.path.description) }
             let app = Application(router: router, logger: quiet)
             try await app.test(.router) { client in try await body(routes, client) }
         } catch {
-            try? await store.close()
+            try? await system.close()
             throw error
         }
-        try await store.close()
+        try await system.close()
     }
 
     @Test func documentAndRouterHaveTheSameRoutes() async throws {

@@ -1,4 +1,5 @@
 import ChittyCharge
+import ChittyChargeTestSupport
 import ChittyIDClient
 import Foundation
 import HoldStoreSQLite
@@ -70,7 +71,7 @@ import Testing
     /// (fail-closed); day two — new guest 100,000 and verified 450,000 (placed). Placed holds
     /// are capturable at once, so each also gets a hold_schedule decision.
     static func withSeededStore(_ body: (Seeded) async throws -> Void) async throws {
-        let clock = ManualClock(dayOne)
+        let clock = ManualWallClock(dayOne)
         let emulator = StripeEmulator(clock: clock)
         let gateway = StripeClient(transport: StripeEmulatorTransport(emulator: emulator), secretKey: "sk_test_backtest",
                                    logger: ServerHarness.quietLogger)

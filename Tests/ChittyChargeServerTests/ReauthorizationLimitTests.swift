@@ -1,4 +1,5 @@
 import ChittyCharge
+import ChittyChargeTestSupport
 import Foundation
 import MetricsTestKit
 import PolicyEngine
@@ -19,7 +20,7 @@ struct ReauthorizationLimitTests {
     ]
 
     @Test func aReauthorizationAtNowIsRefusedAsAPolicyError() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         let metrics = TestMetrics()
         var options = ScheduleTests.options(clock, policy: Self.eagerPolicy)
         options.metrics = metrics
@@ -47,7 +48,7 @@ struct ReauthorizationLimitTests {
     }
 
     @Test func aChainIsCapped() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(ScheduleTests.options(clock, policy: ReauthorizationTests.longStayPolicy)) { harness in
             var body = Self.savedCardHold
             body["metadata"] = ["long_stay": "yes"]

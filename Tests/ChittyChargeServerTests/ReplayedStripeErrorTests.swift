@@ -1,4 +1,5 @@
 import ChittyCharge
+import ChittyChargeTestSupport
 import Foundation
 import PolicyEngine
 import StripeAPI
@@ -93,7 +94,7 @@ struct ReplayedStripeErrorTests {
     }
 
     @Test func aScheduledCaptureThatStripeDidNotDoIsTriedAgainWithANewKey() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(ScheduleTests.options(clock, policy: ScheduleTests.noShowPolicy)) { harness in
             let checkIn = clock.now().addingTimeInterval(3_600).rounded()
             let (id, json) = try await ScheduleTests.capturableHold(harness, metadata: ["no_show_fee": "7500", "check_in": ScheduleTests.iso(checkIn)])

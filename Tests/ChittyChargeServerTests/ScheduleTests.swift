@@ -1,4 +1,5 @@
 import ChittyCharge
+import ChittyChargeTestSupport
 import Foundation
 import PolicyEngine
 import MetricsTestKit
@@ -20,7 +21,7 @@ struct ScheduleTests {
         """
 
     /// The harness with a clock the test moves, and optionally some policy added.
-    static func options(_ clock: ManualClock, policy: String? = nil) -> ServerHarness.Options {
+    static func options(_ clock: ManualWallClock, policy: String? = nil) -> ServerHarness.Options {
         var options = ServerHarness.Options()
         options.clock = clock
         options.extraPolicy = policy
@@ -49,7 +50,7 @@ struct ScheduleTests {
     }
 
     @Test func releaseHappensAtTheScheduledTimeOnce() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
@@ -76,7 +77,7 @@ struct ScheduleTests {
     }
 
     @Test func noShowFeeIsCapturedAtTimeForItsAmount() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock, policy: Self.noShowPolicy)) { harness in
             let checkIn = clock.now().addingTimeInterval(3_600).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_in": Self.iso(checkIn), "no_show_fee": "2500"])
@@ -90,7 +91,7 @@ struct ScheduleTests {
     }
 
     @Test func aManualCaptureRacingADueScheduledCaptureCapturesOnce() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock, policy: Self.noShowPolicy)) { harness in
             let checkIn = clock.now().rounded()
             let (id, _) = try await Self.capturableHold(harness, metadata: ["check_in": Self.iso(checkIn), "no_show_fee": "20000"])
@@ -106,7 +107,7 @@ struct ScheduleTests {
     }
 
     @Test func aManualReleaseCancelsThePendingSchedule() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, _) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
@@ -119,7 +120,7 @@ struct ScheduleTests {
     }
 
     @Test func aRestartBetweenSchedulingAndRunningStillRunsItOnce() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().rounded()
             let (id, _) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
@@ -135,7 +136,7 @@ struct ScheduleTests {
     }
 
     @Test func aPolicyReloadChangesAPendingAction() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
@@ -154,7 +155,7 @@ struct ScheduleTests {
     }
 
     @Test func aReloadedPolicyThatFailsKeepsThePendingActionAndIsAskedOnce() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().addingTimeInterval(86_400).rounded()
             let (id, json) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
@@ -172,7 +173,7 @@ struct ScheduleTests {
     }
 
     @Test func schedulerLoopsRacingEachOtherRunEachActionOnce() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock)) { harness in
             let checkOut = clock.now().rounded()
             var ids: [String] = []
@@ -228,11 +229,11 @@ struct ReauthorizationTests {
         end
         """
 
-    static func options(_ clock: ManualClock) -> ServerHarness.Options {
+    static func options(_ clock: ManualWallClock) -> ServerHarness.Options {
         ScheduleTests.options(clock, policy: longStayPolicy)
     }
 
-    static func runWhenDue(_ harness: ServerHarness, _ clock: ManualClock, holdID: String) async throws -> Int {
+    static func runWhenDue(_ harness: ServerHarness, _ clock: ManualWallClock, holdID: String) async throws -> Int {
         let hold = try #require(try await harness.store.hold(id: holdID))
         let action = try #require(hold.scheduledAction)
         #expect(action.kind == .reauthorize)
@@ -241,7 +242,7 @@ struct ReauthorizationTests {
     }
 
     @Test func aSavedCardHoldIsReplacedByANewHoldThenReleased() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock)) { harness in
             let created = try await harness.api.createHold([
                 "amount": 40_000, "description": "Long stay", "customer": "cus_guest", "payment_method": "pm_card_visa",
@@ -276,7 +277,7 @@ struct ReauthorizationTests {
     }
 
     @Test func aHoldWithoutASavedCardIsLeftAndFlagged() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(Self.options(clock)) { harness in
             let created = try await harness.api.createHold(["amount": 10_000, "description": "Long stay", "metadata": ["long_stay": "yes"]])
             let id = try #require(created.json["id"]?.stringValue)
@@ -296,7 +297,7 @@ struct ReauthorizationTests {
     }
 
     @Test func aDeclinedReauthorizationLeavesTheOldHold() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         let metrics = TestMetrics()
         var options = Self.options(clock)
         options.metrics = metrics

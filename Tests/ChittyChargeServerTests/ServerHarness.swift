@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import ChittyCharge
 import ChittyChargeServer
+import ChittyChargeTestSupport
+import ChittyChargeWiring
 import ChittyIDClient
 import Crypto
 import Foundation
@@ -15,7 +17,6 @@ import PolicyEngine
 import Prometheus
 import StripeAPI
 import StripeEmulator
-import Synchronization
 
 /// The whole service on real sockets: our app on a live port, talking over HTTP to the
 /// Stripe emulator on another live port, with a SQLite store in a temporary file.
@@ -106,27 +107,24 @@ struct ServerHarness {
             authenticator.addSharedToken(token)
             try authenticator.addClients(fileContents: options.clientsFile)
             let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-\(UUID().uuidString).sqlite").path
-            let store = try await SQLiteHoldStore.open(path: databasePath, logger: quietLogger)
             let policyFolder = try policyDirectory(options)
             let policies = try PolicyEngine(directory: policyFolder, logger: quietLogger, metricsFactory: options.prometheus)
-            let reloader = PolicyReloader(engine: policies, directory: policyFolder, store: store, logger: quietLogger)
-            await reloader.recordStartup()
             let minter = EmulatedChittyIDMinter()
-            let service = HoldService(
-                store: store, gateway: options.stripeConfigured ? gateway : nil, minter: minter, policies: policies,
-                clock: options.clock ?? SystemWallClock(),
-                configuration: .init(recoveryGrace: 0), logger: quietLogger, faultPoint: options.faultPoint,
-                metricsFactory: options.metrics ?? options.prometheus)
-            let configuration = ServerConfiguration(
-                host: "127.0.0.1", port: 0, allowedOrigins: [],
-                stripeMode: options.stripeConfigured ? "emulator" : nil, chittyIDMode: "emulator",
-                webhookSecret: options.webhookSecret, requestTimeout: options.requestTimeout, idleTimeout: options.idleTimeout,
-                backtestRoot: options.backtestRoot)
-            let app = buildApplication(
-                ChittyChargeDependencies(service: service, authenticator: authenticator, configuration: configuration,
-                                         policyReloader: reloader, adminAuthenticator: AdminAuthenticator(token: options.adminToken),
-                                         metrics: options.prometheus),
-                logger: options.logger ?? quietLogger)
+            var loggers = ChittyChargeSystem.Loggers(all: quietLogger)
+            loggers.http = options.logger ?? quietLogger
+            let system = try await ChittyChargeSystem.build(
+                .init(databasePath: databasePath, policyDirectory: policyFolder,
+                      stripe: options.stripeConfigured ? .gateway(gateway, mode: "emulator") : .notConfigured,
+                      chittyID: .emulator(minter), holds: .init(recoveryGrace: 0),
+                      server: ServerConfiguration(
+                          host: "127.0.0.1", port: 0, webhookSecret: options.webhookSecret,
+                          requestTimeout: options.requestTimeout, idleTimeout: options.idleTimeout, backtestRoot: options.backtestRoot),
+                      authenticator: authenticator, adminToken: options.adminToken,
+                      clock: options.clock ?? SystemWallClock(), faultPoint: options.faultPoint),
+                policies: policies, loggers: loggers,
+                metrics: options.prometheus, holdMetrics: options.metrics)
+            let store = system.store
+            let app = system.application()
             // The store is closed whatever the test does: an open connection left to
             // deinit stops the whole test process.
             do {
@@ -137,15 +135,15 @@ struct ServerHarness {
                     }
                     let harness = ServerHarness(
                         api: APIClient(baseURL: "http://127.0.0.1:\(client.port!)"), emulator: emulator, emulatorBaseURL: emulatorBase,
-                        store: store, minter: minter, service: service, policies: policies, gateway: gateway,
-                        reloader: reloader, policyDirectory: policyFolder)
+                        store: store, minter: minter, service: system.service, policies: policies, gateway: gateway,
+                        reloader: system.reloader, policyDirectory: policyFolder)
                     try await body(harness)
                 }
             } catch {
-                try? await store.close()
+                try? await system.close()
                 throw error
             }
-            try await store.close()
+            try await system.close()
         }
     }
 
@@ -231,13 +229,4 @@ struct APIClient: Sendable {
     func createHold(_ fields: [String: PolicyValue], headers: [String: String] = [:]) async throws -> Reply {
         try await call(.POST, "/api/holds", json: .object(fields), headers: headers)
     }
-}
-
-/// A clock the test moves by hand.
-final class ManualClock: WallClock {
-    private let current: Mutex<Date>
-    init(_ start: Date = Date()) { current = Mutex(start) }
-    func now() -> Date { current.withLock { $0 } }
-    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    func set(_ date: Date) { current.withLock { $0 = date } }
 }

@@ -1,4 +1,5 @@
 import ChittyCharge
+import ChittyChargeTestSupport
 import Foundation
 import StripeAPI
 import Synchronization
@@ -6,20 +7,8 @@ import Testing
 
 @testable import StripeEmulator
 
-/// A wall clock tests move by hand.
-final class ManualWallClock: WallClock {
-    private let current: Mutex<Date>
-
-    init(_ start: Date = Date(timeIntervalSince1970: 1_750_000_000)) {
-        current = Mutex(start)
-    }
-
-    func now() -> Date { current.withLock { $0 } }
-
-    func advance(by interval: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(interval) }
-    }
-}
+/// Where the emulator tests' manual clocks start, so their timestamps are the same every run.
+let emulatorTestStart = Date(timeIntervalSince1970: 1_750_000_000)
 
 let testSecretKey = "sk_test_emulator_0123456789"
 

@@ -1,3 +1,4 @@
+import ChittyChargeTestSupport
 import Foundation
 import Testing
 
@@ -40,7 +41,7 @@ import Testing
     }
 
     @Test func malformedBodyIsA400() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let response = await emulator.send("POST", "/v1/payment_intents", form: "amount=5000&currency=usd&metadata[x=1")
         #expect(response.status == 400)
         #expect(response.errorField("type") == "invalid_request_error")

@@ -1,3 +1,4 @@
+import ChittyChargeTestSupport
 import Foundation
 import StripeAPI
 import Testing
@@ -8,7 +9,7 @@ import Testing
     let createForm = "amount=5000&currency=usd&capture_method=manual&metadata[hold]=h1"
 
     @Test func sameKeyAndParamsReplaysTheFirstResponse() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let first = await emulator.send("POST", "/v1/payment_intents", form: createForm, idempotencyKey: "hold-h1-create")
         // Same parameters in another order are the same request.
         let second = await emulator.send(
@@ -28,7 +29,7 @@ import Testing
     }
 
     @Test func sameKeyWithOtherParamsIsAnIdempotencyError() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         _ = await emulator.send("POST", "/v1/payment_intents", form: createForm, idempotencyKey: "k1")
         let mismatch = await emulator.send(
             "POST", "/v1/payment_intents", form: "amount=6000&currency=usd&capture_method=manual&metadata[hold]=h1",
@@ -40,7 +41,7 @@ import Testing
     }
 
     @Test func declinesAndStateErrorsAreReplayed() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let form = "amount=5000&currency=usd&capture_method=manual&payment_method=pm_card_chargeDeclined&confirm=true"
         let declined = await emulator.send("POST", "/v1/payment_intents", form: form, idempotencyKey: "decline")
         let replayed = await emulator.send("POST", "/v1/payment_intents", form: form, idempotencyKey: "decline")
@@ -51,7 +52,7 @@ import Testing
     }
 
     @Test func validationFailuresAreNotStored() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let invalid = await emulator.send(
             "POST", "/v1/payment_intents", form: "amount=10&currency=usd", idempotencyKey: "fix-me")
         #expect(invalid.status == 400)
@@ -66,7 +67,7 @@ import Testing
     }
 
     @Test func injectedFaultsAreNotStoredSoARetryExecutesOnce() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         await emulator.failNextRequests(2, status: 500, matching: "/v1/payment_intents")
         var statuses: [Int] = []
         var last: ResponseJSON?
@@ -87,7 +88,7 @@ import Testing
     }
 
     @Test func injectedFaultHasStripesErrorShape() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         await emulator.failNextRequests(1, status: 503)
         let failed = await emulator.send("GET", "/v1/payment_intents/pi_x")
         #expect(failed.status == 503)
@@ -102,7 +103,7 @@ import Testing
     }
 
     @Test func keysLongerThan255CharactersAreRejected() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let long = await emulator.send(
             "POST", "/v1/payment_intents", form: createForm, idempotencyKey: String(repeating: "k", count: 256))
         #expect(long.status == 400)
@@ -113,7 +114,7 @@ import Testing
     }
 
     @Test func aKeyReusedOnAnotherEndpointIsAnIdempotencyError() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         _ = await emulator.send("POST", "/v1/payment_intents/\(id)/capture", idempotencyKey: "op-1")
         let cancel = await emulator.send("POST", "/v1/payment_intents/\(id)/cancel", idempotencyKey: "op-1")
@@ -122,7 +123,7 @@ import Testing
     }
 
     @Test func storedResultsAreForgottenAfter24Hours() async throws {
-        let clock = ManualWallClock()
+        let clock = ManualWallClock(emulatorTestStart)
         let emulator = StripeEmulator(clock: clock)
         _ = await emulator.send("POST", "/v1/payment_intents", form: createForm, idempotencyKey: "old")
         clock.advance(by: 24 * 3600 + 1)
@@ -132,7 +133,7 @@ import Testing
     }
 
     @Test func storeForgetsTheOldestBeyondItsCapacity() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock(), idempotencyCapacity: 2)
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart), idempotencyCapacity: 2)
         for key in ["a", "b", "c"] {
             _ = await emulator.send("POST", "/v1/payment_intents", form: createForm, idempotencyKey: key)
         }
@@ -143,7 +144,7 @@ import Testing
     }
 
     @Test func unreachableTransportThrowsAndNothingHappens() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let transport = StripeEmulatorTransport(emulator: emulator)
         let request = StripeHTTPRequest(
             method: "POST", path: "/v1/payment_intents",

@@ -1,4 +1,5 @@
 import ChittyCharge
+import ChittyChargeTestSupport
 import Foundation
 import StripeAPI
 import Testing
@@ -7,7 +8,7 @@ import Testing
 
 @Suite struct PaymentIntentLifecycleTests {
     @Test func createWithoutPaymentMethodRequiresOne() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let created = await emulator.send(
             "POST", "/v1/payment_intents",
             form: "amount=2500&currency=USD&capture_method=manual&description=Deposit&metadata[property_id]=p1")
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func confirmedVisaHoldRequiresCaptureForSevenDays() async throws {
-        let clock = ManualWallClock()
+        let clock = ManualWallClock(emulatorTestStart)
         let emulator = StripeEmulator(clock: clock)
         let created = await emulator.send(
             "POST", "/v1/payment_intents", form: "amount=5000&currency=usd&capture_method=manual")
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func offSessionVisaHoldLastsFourDaysEighteenHours() async throws {
-        let clock = ManualWallClock()
+        let clock = ManualWallClock(emulatorTestStart)
         let emulator = StripeEmulator(clock: clock)
         let hold = await emulator.placeHold(extra: "&off_session=true&customer=cus_123")
         #expect(hold.string("status") == "requires_capture")
@@ -66,7 +67,7 @@ import Testing
     }
 
     @Test func automaticCaptureSucceedsAtOnce() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let paid = await emulator.send(
             "POST", "/v1/payment_intents", form: "amount=900&currency=usd&payment_method=pm_card_mastercard&confirm=true")
         #expect(paid.string("status") == "succeeded")
@@ -75,7 +76,7 @@ import Testing
     }
 
     @Test func partialCaptureReleasesTheRest() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold(amount: 10_000).string("id"))
 
         let captured = await emulator.send(
@@ -91,7 +92,7 @@ import Testing
     }
 
     @Test func capturingTwiceIsUnexpectedState() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         #expect(await emulator.send("POST", "/v1/payment_intents/\(id)/capture").status == 200)
 
@@ -104,7 +105,7 @@ import Testing
     }
 
     @Test func capturingMoreThanCapturableIsAmountTooLarge() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold(amount: 5_000).string("id"))
         let tooMuch = await emulator.send("POST", "/v1/payment_intents/\(id)/capture", form: "amount_to_capture=5001")
         #expect(tooMuch.status == 400)
@@ -114,7 +115,7 @@ import Testing
     }
 
     @Test func cancelingAHoldReleasesIt() async throws {
-        let clock = ManualWallClock()
+        let clock = ManualWallClock(emulatorTestStart)
         let emulator = StripeEmulator(clock: clock)
         let id = try #require(await emulator.placeHold().string("id"))
         let canceled = await emulator.send(
@@ -131,7 +132,7 @@ import Testing
     }
 
     @Test func cancelingACanceledOrSucceededIntentFails() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let canceledID = try #require(await emulator.placeHold().string("id"))
         #expect(await emulator.send("POST", "/v1/payment_intents/\(canceledID)/cancel").status == 200)
         let twice = await emulator.send("POST", "/v1/payment_intents/\(canceledID)/cancel")
@@ -148,7 +149,7 @@ import Testing
     }
 
     @Test func capturingACanceledIntentFails() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         #expect(await emulator.send("POST", "/v1/payment_intents/\(id)/cancel").status == 200)
         let capture = await emulator.send("POST", "/v1/payment_intents/\(id)/capture")
@@ -158,7 +159,7 @@ import Testing
     }
 
     @Test func cancellationReasonMustBeKnown() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         let bad = await emulator.send("POST", "/v1/payment_intents/\(id)/cancel", form: "cancellation_reason=bored")
         #expect(bad.status == 400)
@@ -171,7 +172,7 @@ import Testing
         ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"),
     ])
     func declinedCardIsA402AndTheIntentWantsAnotherMethod(paymentMethod: String, declineCode: String) async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let declined = await emulator.placeHold(paymentMethod: paymentMethod)
         #expect(declined.status == 402)
         #expect(declined.errorField("type") == "card_error")
@@ -191,7 +192,7 @@ import Testing
     }
 
     @Test func authenticationRequiredNeedsActionOnSessionAndDeclinesOffSession() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let onSession = await emulator.placeHold(paymentMethod: "pm_card_authenticationRequired")
         #expect(onSession.status == 200)
         #expect(onSession.string("status") == "requires_action")
@@ -208,7 +209,7 @@ import Testing
     }
 
     @Test func confirmingFromAFinalStateFails() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         let again = await emulator.send("POST", "/v1/payment_intents/\(id)/confirm", form: "payment_method=pm_card_visa")
         #expect(again.status == 400)
@@ -220,7 +221,7 @@ import Testing
     }
 
     @Test func unknownIntentIsResourceMissing() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let missing = await emulator.send("GET", "/v1/payment_intents/pi_nope")
         #expect(missing.status == 404)
         #expect(missing.errorField("code") == "resource_missing")
@@ -229,7 +230,7 @@ import Testing
     }
 
     @Test func holdExpiresWhenTheClockPassesCaptureBefore() async throws {
-        let clock = ManualWallClock()
+        let clock = ManualWallClock(emulatorTestStart)
         let emulator = StripeEmulator(clock: clock)
         let id = try #require(await emulator.placeHold().string("id"))
         let expiring = try #require(await emulator.placeHold().string("id"))
@@ -250,7 +251,7 @@ import Testing
     }
 
     @Test func stateChangesAreRecordedAsEvents() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         _ = await emulator.send("POST", "/v1/payment_intents/\(id)/capture")
         let types = await emulator.events().map(\.type)

@@ -1,3 +1,4 @@
+import ChittyChargeTestSupport
 import Foundation
 import StripeAPI
 import Testing
@@ -6,7 +7,7 @@ import Testing
 
 @Suite struct RequestValidationTests {
     @Test func unknownParameterIsNamed() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let unknown = await emulator.send("POST", "/v1/payment_intents", form: "amount=5000&currency=usd&colour=red")
         #expect(unknown.status == 400)
         #expect(unknown.errorField("code") == "parameter_unknown")
@@ -21,7 +22,7 @@ import Testing
     }
 
     @Test func missingAndMalformedParameters() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let missing = await emulator.send("POST", "/v1/payment_intents", form: "currency=usd")
         #expect(missing.status == 400)
         #expect(missing.errorField("code") == "parameter_missing")
@@ -45,7 +46,7 @@ import Testing
     }
 
     @Test func metadataLimits() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let fifty = (0..<50).map { "metadata[k\($0)]=v" }.joined(separator: "&")
         #expect(await emulator.send("POST", "/v1/payment_intents", form: "amount=5000&currency=usd&\(fifty)").status == 200)
 
@@ -70,7 +71,7 @@ import Testing
     }
 
     @Test func authenticationIsRequired() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let none = await emulator.send("POST", "/v1/payment_intents", form: "amount=5000&currency=usd", apiKey: nil)
         #expect(none.status == 401)
         #expect(none.errorField("type") == "invalid_request_error")
@@ -93,7 +94,7 @@ import Testing
     }
 
     @Test func browserConfirmsWithPublishableKeyAndClientSecret() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let created = await emulator.send("POST", "/v1/payment_intents", form: "amount=5000&currency=usd&capture_method=manual")
         let id = try #require(created.string("id"))
         let secret = try #require(created.string("client_secret"))
@@ -112,7 +113,7 @@ import Testing
     }
 
     @Test func unrecognizedURLs() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let unknown = await emulator.send("DELETE", "/v1/payment_intents/pi_x")
         #expect(unknown.status == 404)
         #expect(unknown.errorField("message")?.hasPrefix("Unrecognized request URL (DELETE: /v1/payment_intents/pi_x)") == true)
@@ -120,7 +121,7 @@ import Testing
     }
 
     @Test func callLogRecordsWhatWasAsked() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         _ = await emulator.send("POST", "/v1/payment_intents/\(id)/capture", form: "amount_to_capture=1000", idempotencyKey: "cap")
         let calls = await emulator.calls()

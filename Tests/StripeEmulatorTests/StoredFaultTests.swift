@@ -1,3 +1,4 @@
+import ChittyChargeTestSupport
 import Foundation
 import StripeAPI
 import Testing
@@ -8,7 +9,7 @@ import Testing
 /// faults model that, with Stripe having acted first or not.
 @Suite struct StoredFaultTests {
     @Test func aFaultInFrontOfStripeIsNotStored() async {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let hold = await emulator.placeHold()
         let id = try! #require(hold.string("id"))
         await emulator.failNextRequests(1, matching: "/v1/payment_intents/\(id)/capture")
@@ -19,7 +20,7 @@ import Testing
     }
 
     @Test func aStoredFaultIsReplayedForItsKeyAndNothingHappened() async {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let hold = await emulator.placeHold()
         let id = try! #require(hold.string("id"))
         await emulator.failNextRequests(1, matching: "/v1/payment_intents/\(id)/capture", timing: .storedWithKey)
@@ -37,7 +38,7 @@ import Testing
     }
 
     @Test func aFaultAfterActingCapturedButAnswers500ForItsKey() async {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let hold = await emulator.placeHold(amount: 8_000)
         let id = try! #require(hold.string("id"))
         await emulator.failNextRequests(1, matching: "/v1/payment_intents/\(id)/capture", timing: .afterActing)
@@ -53,7 +54,7 @@ import Testing
     }
 
     @Test func createsRecordTheirPaymentMethodTypes() async {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let created = await emulator.send("POST", "/v1/payment_intents", form: "amount=5000&currency=usd&capture_method=manual&payment_method_types[0]=card")
         #expect(created.status == 200)
         #expect((created["payment_method_types"] as? [String]) == ["card"])

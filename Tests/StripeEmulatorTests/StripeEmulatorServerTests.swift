@@ -1,3 +1,4 @@
+import ChittyChargeTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -22,7 +23,7 @@ import Testing
     }
 
     @Test func createAndCaptureOverHTTP() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let app = StripeEmulatorServer.buildApplication(emulator: emulator, logger: Logger(label: "stripe-emulator-test"))
         try await app.test(.router) { client in
             let id = try await client.execute(
@@ -72,7 +73,7 @@ import Testing
     }
 
     @Test func unreachableAnswers503WithoutAStripeBody() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         await emulator.setUnreachable(true)
         let app = StripeEmulatorServer.buildApplication(emulator: emulator, logger: Logger(label: "stripe-emulator-test"))
         try await app.test(.router) { client in

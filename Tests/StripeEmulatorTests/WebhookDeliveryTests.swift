@@ -1,3 +1,4 @@
+import ChittyChargeTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -80,7 +81,7 @@ actor WebhookReceiver {
         maximumAttempts: 4, initialDelay: .milliseconds(10), maximumDelay: .milliseconds(50), requestTimeout: .seconds(5))
 
     @Test func createAndConfirmDeliversASignedAmountCapturableUpdated() async throws {
-        let clock = ManualWallClock()
+        let clock = ManualWallClock(emulatorTestStart)
         let emulator = StripeEmulator(clock: clock)
         try await WebhookReceiver.serve { url, receiver in
             await emulator.configureWebhookEndpoint(url: url, secret: Self.secret, retryPolicy: Self.quickRetries)
@@ -115,7 +116,7 @@ actor WebhookReceiver {
     }
 
     @Test func aFailingEndpointIsRetriedAndEachRetryIsSignedAfresh() async throws {
-        let clock = ManualWallClock()
+        let clock = ManualWallClock(emulatorTestStart)
         let emulator = StripeEmulator(clock: clock)
         try await WebhookReceiver.serve(clock: clock) { url, receiver in
             await receiver.fail("payment_intent.amount_capturable_updated", times: 2)
@@ -142,7 +143,7 @@ actor WebhookReceiver {
     }
 
     @Test func anEndpointThatNeverSucceedsIsGivenUpOn() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         try await WebhookReceiver.serve { url, receiver in
             await receiver.fail("payment_intent.created", times: 100)
             await emulator.configureWebhookEndpoint(url: url, secret: Self.secret, retryPolicy: Self.quickRetries)
@@ -157,7 +158,7 @@ actor WebhookReceiver {
     }
 
     @Test func anUnreachableEndpointRecordsTheNetworkError() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         // Port 1 on loopback: nothing listens there, so every connection is refused.
         // AsyncHTTPClient keeps retrying a refused connection until the request's
         // deadline, so each attempt lasts the whole (here short) request timeout.
@@ -175,7 +176,7 @@ actor WebhookReceiver {
     }
 
     @Test func redeliverSendsTheSameEventAgain() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         try await WebhookReceiver.serve { url, receiver in
             await emulator.configureWebhookEndpoint(url: url, secret: Self.secret, retryPolicy: Self.quickRetries)
             _ = await emulator.placeHold()
@@ -196,7 +197,7 @@ actor WebhookReceiver {
     }
 
     @Test func eventsCanBeSentOutOfOrder() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         try await WebhookReceiver.serve { url, receiver in
             await emulator.configureWebhookEndpoint(
                 url: url, secret: Self.secret, retryPolicy: Self.quickRetries, automaticDelivery: false)
@@ -216,7 +217,7 @@ actor WebhookReceiver {
     }
 
     @Test func removingTheEndpointStopsDelivery() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         try await WebhookReceiver.serve { url, receiver in
             await emulator.configureWebhookEndpoint(url: url, secret: Self.secret, retryPolicy: Self.quickRetries)
             _ = await emulator.send("POST", "/v1/payment_intents", form: "amount=5000&currency=usd&capture_method=manual")
@@ -248,7 +249,7 @@ actor WebhookReceiver {
     }
 
     @Test func holdPlacedThenCaptured() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         #expect(await types(emulator, from: 0)
             == ["payment_intent.created", "charge.succeeded", "payment_intent.amount_capturable_updated"])
@@ -258,7 +259,7 @@ actor WebhookReceiver {
     }
 
     @Test func holdCanceledReleasesTheCharge() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let id = try #require(await emulator.placeHold().string("id"))
         let before = await emulator.events().count
         _ = await emulator.send("POST", "/v1/payment_intents/\(id)/cancel")
@@ -266,7 +267,7 @@ actor WebhookReceiver {
     }
 
     @Test func holdExpiresByTheClock() async throws {
-        let clock = ManualWallClock()
+        let clock = ManualWallClock(emulatorTestStart)
         let emulator = StripeEmulator(clock: clock)
         let id = try #require(await emulator.placeHold().string("id"))
         let before = await emulator.events().count
@@ -278,7 +279,7 @@ actor WebhookReceiver {
     }
 
     @Test func declineAndAuthenticationRequired() async throws {
-        let emulator = StripeEmulator(clock: ManualWallClock())
+        let emulator = StripeEmulator(clock: ManualWallClock(emulatorTestStart))
         let declined = await emulator.placeHold(paymentMethod: "pm_card_chargeDeclined")
         #expect(declined.status == 402)
         #expect(await types(emulator, from: 0)

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// ChittyIDs, asking a new policy revision about pending scheduled actions, running the
 /// scheduled actions that are due, retrying stale pending operations, and re-reading from
 /// Stripe the unsettled holds that have been quiet too long (lost webhooks), until shutdown.
-struct BackgroundWork: Service {
+public struct BackgroundWork: Service {
     let holds: HoldService
     let mintInterval: Duration
     let recoveryInterval: Duration
@@ -17,7 +17,18 @@ struct BackgroundWork: Service {
     let reconciliationQuietPeriod: TimeInterval
     let logger: Logger
 
-    func run() async throws {
+    public init(holds: HoldService, mintInterval: Duration = .seconds(2), recoveryInterval: Duration = .seconds(30),
+                reconciliationInterval: Duration = .seconds(300), reconciliationQuietPeriod: TimeInterval = 15 * 60,
+                logger: Logger) {
+        self.holds = holds
+        self.mintInterval = mintInterval
+        self.recoveryInterval = recoveryInterval
+        self.reconciliationInterval = reconciliationInterval
+        self.reconciliationQuietPeriod = reconciliationQuietPeriod
+        self.logger = logger
+    }
+
+    public func run() async throws {
         await holds.recoverPendingOperations(grace: 0)
         var sinceRecovery = Duration.zero
         var sinceReconciliation = Duration.zero
