@@ -210,7 +210,13 @@ public protocol HoldStore: Sendable {
     /// capture/cancel; otherwise returns that one. Atomically.
     func claimOperation(_ operation: HoldOperation) async throws -> OperationClaim<HoldOperation>
     func operation(key: String) async throws -> HoldOperation?
-    /// Atomically: stores the updated hold and marks the operation succeeded.
+    /// Atomically: stores what the operation learned about the hold and marks the operation
+    /// succeeded. Only the operation's part of `hold` is written: `status`,
+    /// `amountCapturable`, `amountReceived`, `capturedAt` and `canceledAt` (each only when
+    /// none is stored yet: the first one seen stays), `stripeStateAt` and `updatedAt`. The
+    /// rest (`captureBefore`, the ChittyID, …) is left as stored, because a webhook or the
+    /// ChittyID outbox may have changed it since the caller read the hold. Idempotent:
+    /// completing an operation that already succeeded changes nothing.
     func completeOperation(key: String, hold: Hold, response: StoredResponse, at: Date) async throws
     /// Marks the operation failed for good, which frees the hold for another operation.
     func failOperation(key: String, response: StoredResponse, at: Date) async throws

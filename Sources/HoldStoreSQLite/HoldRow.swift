@@ -56,6 +56,15 @@ enum HoldRow {
         WHERE id = ?1 AND updated_at = ?26 AND status = ?27 AND amount_capturable = ?28 AND amount_received = ?29 \
         RETURNING id
         """
+    /// What a finished capture or cancel learned from Stripe, and only that: the rest of the
+    /// row may have been changed by a webhook or the outbox since the operation read it.
+    /// The first `captured_at`/`canceled_at` stored stays. Binds: id, status,
+    /// amount_capturable, amount_received, captured_at, canceled_at, stripe_state_at, updated_at.
+    static let settle = """
+        UPDATE holds SET status = ?2, amount_capturable = ?3, amount_received = ?4, \
+        captured_at = COALESCE(captured_at, ?5), canceled_at = COALESCE(canceled_at, ?6), \
+        stripe_state_at = ?7, updated_at = ?8 WHERE id = ?1 RETURNING id
+        """
     static let selectByID = "SELECT \(readColumns) FROM holds WHERE id = ?"
     static let selectByChittyID = "SELECT \(readColumns) FROM holds WHERE chitty_id = ?"
     static let selectUnsettled = """
@@ -112,6 +121,13 @@ enum HoldRow {
             SQLiteData(hold.capturedAt),
             SQLiteData(hold.canceledAt),
             SQLiteData(hold.stripeStateAt),
+        ]
+    }
+
+    static func settleBinds(for hold: Hold) -> [SQLiteData] {
+        [
+            .text(hold.id), .text(hold.status.rawValue), .integer(hold.amountCapturable), .integer(hold.amountReceived),
+            SQLiteData(hold.capturedAt), SQLiteData(hold.canceledAt), SQLiteData(hold.stripeStateAt), SQLiteData(hold.updatedAt),
         ]
     }
 
