@@ -164,7 +164,7 @@ public enum HoldStoreError: Error, Sendable, Equatable {
 ///
 /// A store must pass `HoldStoreConformance`'s checks; the SQLite store does, and a
 /// PostgreSQL store will have to.
-public protocol HoldStore: Sendable {
+public protocol HoldStore: PolicyRevisionStore {
     // MARK: Create operations (also the client's Idempotency-Key records)
 
     /// Inserts `operation` unless the same client already used the same
@@ -262,15 +262,6 @@ public protocol HoldStore: Sendable {
     /// The events about one hold, oldest first (by Stripe's `created`, then arrival).
     func webhookEvents(holdID: String) async throws -> [WebhookEventRecord]
 
-    // MARK: Policy revisions (rollback)
-
-    /// Stores the revision's sources (once per id) and when and how it became active, then
-    /// forgets all but the `keep` most recently activated revisions.
-    func recordPolicyActivation(_ record: PolicyRevisionRecord, keep: Int) async throws
-    /// Most recently activated first.
-    func policyRevisions(limit: Int) async throws -> [PolicyRevisionRecord]
-    func policyRevision(id: String) async throws -> PolicyRevisionRecord?
-
     // MARK: Backtest
 
     /// Recorded policy decisions, oldest first by (`createdAt`, `id`): those made at or
@@ -286,6 +277,17 @@ public protocol HoldStore: Sendable {
     /// capturable holds with nothing due at least `expiryMargin` before `capture_before`
     /// (`HoldService.expiresWithoutAction`), and the ChittyID outbox's jobs. Reads only.
     func operationalGauges(at now: Date, overdueAfter: TimeInterval, expiryMargin: TimeInterval) async throws -> OperationalGauges
+}
+
+/// Where the sources of recently active policy revisions are kept (rollback): all
+/// `PolicyReloader` needs of the store.
+public protocol PolicyRevisionStore: Sendable {
+    /// Stores the revision's sources (once per id) and when and how it became active, then
+    /// forgets all but the `keep` most recently activated revisions.
+    func recordPolicyActivation(_ record: PolicyRevisionRecord, keep: Int) async throws
+    /// Most recently activated first.
+    func policyRevisions(limit: Int) async throws -> [PolicyRevisionRecord]
+    func policyRevision(id: String) async throws -> PolicyRevisionRecord?
 }
 
 extension HoldStore {
