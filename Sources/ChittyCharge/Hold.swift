@@ -175,9 +175,21 @@ public struct ScheduledAction: Sendable, Equatable, Codable {
     public enum State: String, Sendable, Codable {
         /// Waiting for its time.
         case pending
-        /// Claimed by the scheduler; after a crash it is run again (safely: the capture or
-        /// release reuses its operation and idempotency key).
+        /// Claimed by a scheduler (see `lease`); after a crash it is run again (safely: the
+        /// capture or release reuses its operation and idempotency key).
         case running
+    }
+
+    /// A running action's claim: which scheduler runs it, and until when the others keep
+    /// off it. Past `until` the runner is presumed dead and another may take it over.
+    public struct Lease: Sendable, Equatable, Codable {
+        public var owner: String
+        public var until: Date
+
+        public init(owner: String, until: Date) {
+            self.owner = owner
+            self.until = until
+        }
     }
 
     public var kind: Kind
@@ -186,12 +198,15 @@ public struct ScheduledAction: Sendable, Equatable, Codable {
     public var amount: Int?
     public var revision: String
     public var state: State
+    /// Set while running: who claimed it (`HoldStore.claimScheduledAction`).
+    public var lease: Lease?
 
-    public init(kind: Kind, at: Date, amount: Int? = nil, revision: String, state: State = .pending) {
+    public init(kind: Kind, at: Date, amount: Int? = nil, revision: String, state: State = .pending, lease: Lease? = nil) {
         self.kind = kind
         self.at = at
         self.amount = amount
         self.revision = revision
         self.state = state
+        self.lease = lease
     }
 }

@@ -92,8 +92,9 @@ extension HoldService {
 
     /// Runs the scheduled actions that are due, through the same capture and cancel paths
     /// as the API (same idempotency keys and compare-and-set), each at most once: an action
-    /// is claimed before it runs, and a run interrupted by a crash is finished later by
-    /// replaying its operation. Returns how many actions finished.
+    /// is claimed in the store (owner and lease) before it runs, so another scheduler leaves
+    /// it alone while the lease lasts, and takes it over after (a crashed runner), finishing
+    /// it by replaying its operation. Returns how many actions finished.
     @discardableResult
     public func runDueScheduledActions(limit: Int = 50) async -> Int {
         let due: [Hold]
@@ -108,13 +109,9 @@ extension HoldService {
             guard let action = hold.scheduledAction else { continue }
             guard schedulesRunning.withLock({ $0.insert(hold.id).inserted }) else { continue }
             defer { _ = schedulesRunning.withLock { $0.remove(hold.id) } }
-            if action.state == .pending {
-                guard (try? await store.claimScheduledAction(action, holdID: hold.id)) == true else { continue }
-            } else {
-                // Left running by a crash, or finished by another loop since the list was
-                // read: only the first case is still there once this loop owns the hold.
-                guard let current = try? await store.hold(id: hold.id), current.scheduledAction == action else { continue }
-            }
+            let now = clock.now()
+            let lease = ScheduledAction.Lease(owner: configuration.schedulerID, until: now.addingTimeInterval(configuration.scheduleLease))
+            guard (try? await store.claimScheduledAction(action, holdID: hold.id, lease: lease, at: now)) == true else { continue }
             if await run(action, on: hold) { finished += 1 }
         }
         return finished
@@ -164,8 +161,10 @@ extension HoldService {
             id: "sched_" + UUID().uuidString.lowercased(), type: eventType, created: now,
             payload: JSONCoding.encode(detail), holdID: hold.id, outcome: outcome, receivedAt: now)
         do {
-            _ = try await store.recordWebhookEvent(record, update: nil)
-            try await store.setScheduledAction(nil, holdID: hold.id)
+            guard try await store.finishScheduledAction(holdID: hold.id, owner: configuration.schedulerID, outcome: record) else {
+                logger.warning("another scheduler took this action over (the lease ran out); its outcome is that one's to record")
+                return false
+            }
         } catch {
             logger.error("could not record the scheduled action's outcome", metadata: ["error": "\(error)"])
             return false

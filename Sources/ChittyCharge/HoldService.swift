@@ -26,11 +26,22 @@ public final class HoldService: Sendable {
         public var paymentMethodTypes: [String]
         /// Limits on `hold_schedule`'s reauthorizations (`ReauthorizationLimits`).
         public var reauthorization: ReauthorizationLimits
+        /// Who this scheduler is when it claims a scheduled action: unique per process
+        /// (two processes with one id would both run an action).
+        public var schedulerID: String
+        /// How long a claimed action is this scheduler's alone. Past it another scheduler may
+        /// take the action over (its runner is presumed dead), so it is longer than a run
+        /// (Stripe calls with their retries) takes. A takeover is safe for money anyway: the
+        /// capture or release replays the same operation and idempotency key.
+        public var scheduleLease: TimeInterval
 
         public init(defaultCurrency: String = "usd", maxCreateReplayAge: TimeInterval = 23 * 3600,
                     recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50, expiryMargin: TimeInterval = 12 * 3600,
                     paymentMethodTypes: [String] = PaymentMethodCaptureWindow.defaultTypes,
-                    reauthorization: ReauthorizationLimits = ReauthorizationLimits()) {
+                    reauthorization: ReauthorizationLimits = ReauthorizationLimits(),
+                    schedulerID: String = "scheduler-" + UUID().uuidString.lowercased(), scheduleLease: TimeInterval = 300) {
+            self.schedulerID = schedulerID
+            self.scheduleLease = scheduleLease
             self.paymentMethodTypes = paymentMethodTypes
             self.reauthorization = reauthorization
             self.defaultCurrency = defaultCurrency
@@ -59,7 +70,9 @@ public final class HoldService: Sendable {
     private let createFlights = SingleFlight<Result<Hold, HoldServiceError>>()
     private let operationFlights = SingleFlight<Result<StoredResponse, HoldServiceError>>()
     private let mintFlights = SingleFlight<Bool>()
-    /// Holds whose scheduled action this process is running now.
+    /// Holds whose scheduled action this service is running now. The store's lease keeps
+    /// other schedulers off a running action; this keeps two passes of this one apart, since
+    /// a scheduler may claim again an action it holds (to retry it).
     let schedulesRunning = Mutex<Set<String>>([])
     /// Holds already re-asked under the active revision after a reload: a revision whose
     /// hook fails keeps the old action, and must not be asked again every tick.

@@ -164,7 +164,7 @@ public enum HoldStoreError: Error, Sendable, Equatable {
 ///
 /// A store must pass `HoldStoreConformance`'s checks; the SQLite store does, and a
 /// PostgreSQL store will have to.
-public protocol HoldStore: Sendable {
+public protocol HoldStore: PolicyRevisionStore {
     // MARK: Create operations (also the client's Idempotency-Key records)
 
     /// Inserts `operation` unless the same client already used the same
@@ -210,7 +210,13 @@ public protocol HoldStore: Sendable {
     /// capture/cancel; otherwise returns that one. Atomically.
     func claimOperation(_ operation: HoldOperation) async throws -> OperationClaim<HoldOperation>
     func operation(key: String) async throws -> HoldOperation?
-    /// Atomically: stores the updated hold and marks the operation succeeded.
+    /// Atomically: stores what the operation learned about the hold and marks the operation
+    /// succeeded. Only the operation's part of `hold` is written: `status`,
+    /// `amountCapturable`, `amountReceived`, `capturedAt` and `canceledAt` (each only when
+    /// none is stored yet: the first one seen stays), `stripeStateAt` and `updatedAt`. The
+    /// rest (`captureBefore`, the ChittyID, …) is left as stored, because a webhook or the
+    /// ChittyID outbox may have changed it since the caller read the hold. Idempotent:
+    /// completing an operation that already succeeded changes nothing.
     func completeOperation(key: String, hold: Hold, response: StoredResponse, at: Date) async throws
     /// Marks the operation failed for good, which frees the hold for another operation.
     func failOperation(key: String, response: StoredResponse, at: Date) async throws
@@ -232,12 +238,22 @@ public protocol HoldStore: Sendable {
 
     // MARK: Scheduled actions (the only writers of `Hold.scheduledAction`)
 
-    /// Sets (or with nil clears) the hold's scheduled action. Throws `notFound` if absent.
+    /// Sets (or with nil clears) the hold's scheduled action, as given (its lease too).
+    /// Throws `notFound` if absent.
     func setScheduledAction(_ action: ScheduledAction?, holdID: String) async throws
-    /// Compare-and-set: marks the hold's action running only if it is still exactly
-    /// `action` and pending. True when this caller now owns it.
-    func claimScheduledAction(_ action: ScheduledAction, holdID: String) async throws -> Bool
-    /// Holds whose scheduled action is due at `now` (pending or left running by a crash),
+    /// Compare-and-set: marks the hold's action running under `lease` only if it is still
+    /// `action` (kind, time, amount, revision) and either pending and due at `now`, or
+    /// running under a lease that has expired at `now` (`until <= now`: its runner is
+    /// presumed dead) or that `lease.owner` holds already (the same runner trying again;
+    /// the lease is renewed). True when `lease.owner` now holds it. A running action under
+    /// another owner's live lease is left alone, whoever asks.
+    func claimScheduledAction(_ action: ScheduledAction, holdID: String, lease: ScheduledAction.Lease, at now: Date) async throws -> Bool
+    /// Atomically: records `outcome` (the action's entry in the hold's history) and clears
+    /// the action, only if it is running under `owner`'s lease (expired or not). False,
+    /// changing nothing, when it is not: another runner took it over, and its outcome is
+    /// that runner's to record.
+    func finishScheduledAction(holdID: String, owner: String, outcome: WebhookEventRecord) async throws -> Bool
+    /// Holds whose scheduled action is due at `now` (pending, or running under any lease),
     /// earliest first.
     func holdsWithDueActions(at now: Date, limit: Int) async throws -> [Hold]
     /// Atomically: records that `newHoldID` replaces `oldHoldID` (a reauthorization).
@@ -256,15 +272,6 @@ public protocol HoldStore: Sendable {
     /// The events about one hold, oldest first (by Stripe's `created`, then arrival).
     func webhookEvents(holdID: String) async throws -> [WebhookEventRecord]
 
-    // MARK: Policy revisions (rollback)
-
-    /// Stores the revision's sources (once per id) and when and how it became active, then
-    /// forgets all but the `keep` most recently activated revisions.
-    func recordPolicyActivation(_ record: PolicyRevisionRecord, keep: Int) async throws
-    /// Most recently activated first.
-    func policyRevisions(limit: Int) async throws -> [PolicyRevisionRecord]
-    func policyRevision(id: String) async throws -> PolicyRevisionRecord?
-
     // MARK: Backtest
 
     /// Recorded policy decisions, oldest first by (`createdAt`, `id`): those made at or
@@ -280,6 +287,17 @@ public protocol HoldStore: Sendable {
     /// capturable holds with nothing due at least `expiryMargin` before `capture_before`
     /// (`HoldService.expiresWithoutAction`), and the ChittyID outbox's jobs. Reads only.
     func operationalGauges(at now: Date, overdueAfter: TimeInterval, expiryMargin: TimeInterval) async throws -> OperationalGauges
+}
+
+/// Where the sources of recently active policy revisions are kept (rollback): all
+/// `PolicyReloader` needs of the store.
+public protocol PolicyRevisionStore: Sendable {
+    /// Stores the revision's sources (once per id) and when and how it became active, then
+    /// forgets all but the `keep` most recently activated revisions.
+    func recordPolicyActivation(_ record: PolicyRevisionRecord, keep: Int) async throws
+    /// Most recently activated first.
+    func policyRevisions(limit: Int) async throws -> [PolicyRevisionRecord]
+    func policyRevision(id: String) async throws -> PolicyRevisionRecord?
 }
 
 extension HoldStore {

@@ -4,7 +4,8 @@ import PolicyEngine
 
 /// Reload and rollback of the active policy set, whichever way they are asked for (SIGHUP,
 /// the admin API, the CLI through the API), one at a time so the stored history records
-/// activations in the order they happened.
+/// activations in the order they happened. "One at a time" is the gate, not the actor: an
+/// actor lets the next call in while one awaits the store.
 ///
 /// Every activation's sources go into the store, so `rollback` can bring back an earlier
 /// revision after the folder on disk has changed.
@@ -12,12 +13,14 @@ public actor PolicyReloader {
     public nonisolated let engine: PolicyEngine
     /// The folder reloads read (`POLICY_DIR`).
     public nonisolated let directory: String
-    private let store: any HoldStore
+    private let store: any PolicyRevisionStore
+    /// Held from a reload's or rollback's first read to its stored record.
+    private let gate = SerialGate()
     /// How many recently active revisions keep their sources.
     private let keep: Int
     private let logger: Logger
 
-    public init(engine: PolicyEngine, directory: String, store: any HoldStore, keep: Int = 10,
+    public init(engine: PolicyEngine, directory: String, store: any PolicyRevisionStore, keep: Int = 10,
                 logger: Logger = Logger(label: "chittycharge.policy")) {
         self.engine = engine
         self.directory = directory
@@ -28,16 +31,21 @@ public actor PolicyReloader {
 
     /// Stores the revision the server started with, so a later rollback can return to it.
     public func recordStartup() async {
-        await remember(engine.status.active)
+        await gate.run { await remember(engine.status.active) }
     }
+
+    /// How many reloads and rollbacks wait for the one in progress.
+    nonisolated var waiting: Int { gate.waiting }
 
     /// Reads the folder again; the candidate must compile, pass its smoke test and its own
     /// test cases before it replaces the active revision.
     @discardableResult
     public func reload(trigger: PolicyLoadTrigger) async throws(PolicyLoadError) -> PolicyActivation {
-        let activation = try engine.reload(from: directory, trigger: trigger)
-        if activation.changed { await remember(activation) }
-        return activation
+        try await gate.run { () async throws(PolicyLoadError) -> PolicyActivation in
+            let activation = try engine.reload(from: directory, trigger: trigger)
+            if activation.changed { await remember(activation) }
+            return activation
+        }
     }
 
     public enum RollbackError: Error, Sendable {
@@ -56,6 +64,10 @@ public actor PolicyReloader {
     /// do not change a revision's decisions, so they are not run again.
     @discardableResult
     public func rollback(to id: String? = nil) async throws(RollbackError) -> PolicyActivation {
+        try await gate.run { () async throws(RollbackError) -> PolicyActivation in try await rollbackNow(to: id) }
+    }
+
+    private func rollbackNow(to id: String?) async throws(RollbackError) -> PolicyActivation {
         let current = engine.revision.id
         let target: PolicyRevisionRecord
         do {

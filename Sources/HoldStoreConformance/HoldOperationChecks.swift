@@ -110,6 +110,63 @@ extension HoldStoreConformance {
             try expectEqual(try await store.pendingOperations(), [], "pendingOperations after completeOperation")
         },
 
+        HoldStoreCheck("completeOperation keeps what others wrote after the operation read the hold") { store in
+            try await Fixture.placeHold(in: store, id: "pi_1")
+            _ = try await store.claimOperation(Fixture.holdOperation(key: "capture-1", holdID: "pi_1", amount: 10_000))
+            // The operation reads the hold, then calls Stripe...
+            let read = try unwrap(try await store.hold(id: "pi_1"), "hold pi_1")
+            // ...meanwhile a webhook moves Stripe's deadline and the outbox mints the ChittyID.
+            var webhooked = read
+            webhooked.captureBefore = Fixture.time(9 * 86_400_000)
+            webhooked.stripeStateAt = Fixture.time(300)
+            webhooked.updatedAt = Fixture.time(300)
+            try expectEqual(
+                try await store.recordWebhookEvent(event("evt_1", holdID: "pi_1", created: 300), update: HoldReplacement(expected: read, replacement: webhooked)),
+                true, "the webhook's write")
+            try await store.recordMinted(holdID: "pi_1", chittyID: "CHITTY-AUTH-1", at: Fixture.time(400))
+            // ...and completes with Stripe's answer applied to what it read.
+            var captured = read
+            captured.status = .succeeded
+            captured.amountCapturable = 0
+            captured.amountReceived = 10_000
+            captured.capturedAt = Fixture.time(500)
+            captured.stripeStateAt = Fixture.time(500)
+            captured.updatedAt = Fixture.time(500)
+            try await store.completeOperation(key: "capture-1", hold: captured, response: Fixture.response(), at: Fixture.time(501))
+
+            let stored = try unwrap(try await store.hold(id: "pi_1"), "hold pi_1 after completeOperation")
+            try expectEqual(stored.captureBefore, webhooked.captureBefore, "capture_before the webhook wrote")
+            try expectEqual(stored.chittyID, "CHITTY-AUTH-1", "the ChittyID minted meanwhile")
+            try expectEqual(stored.chittyIDStatus, .minted, "the ChittyID status")
+            try expectEqual(stored.status, .succeeded, "the status the operation learned")
+            try expectEqual(stored.amountCapturable, 0, "amount_capturable the operation learned")
+            try expectEqual(stored.amountReceived, 10_000, "amount_received the operation learned")
+            try expectEqual(stored.capturedAt, Fixture.time(500), "captured_at")
+            try expectEqual(stored.stripeStateAt, Fixture.time(500), "Stripe's state time")
+            try expectEqual(stored.updatedAt, Fixture.time(500), "updated_at")
+        },
+
+        HoldStoreCheck("completeOperation keeps a captured_at or canceled_at already stored") { store in
+            let hold = try await Fixture.placeHold(in: store, id: "pi_1")
+            _ = try await store.claimOperation(Fixture.holdOperation(key: "cancel-1", holdID: "pi_1", kind: .cancel, amount: nil))
+            // A webhook saw the cancel first.
+            var webhooked = hold
+            webhooked.status = .canceled
+            webhooked.amountCapturable = 0
+            webhooked.canceledAt = Fixture.time(200)
+            webhooked.stripeStateAt = Fixture.time(200)
+            webhooked.updatedAt = Fixture.time(250)
+            _ = try await store.recordWebhookEvent(event("evt_1", holdID: "pi_1", created: 200), update: HoldReplacement(expected: hold, replacement: webhooked))
+            var canceled = hold
+            canceled.status = .canceled
+            canceled.amountCapturable = 0
+            canceled.canceledAt = Fixture.time(500)
+            canceled.stripeStateAt = Fixture.time(500)
+            canceled.updatedAt = Fixture.time(500)
+            try await store.completeOperation(key: "cancel-1", hold: canceled, response: Fixture.response(), at: Fixture.time(501))
+            try expectEqual(try await store.hold(id: "pi_1")?.canceledAt, Fixture.time(200), "canceled_at, first seen by the webhook")
+        },
+
         HoldStoreCheck("pendingOperations lists only pending operations") { store in
             for id in ["pi_1", "pi_2", "pi_3"] {
                 try await Fixture.placeHold(in: store, id: id)

@@ -13,6 +13,6 @@ import ChittyCharge
 /// Times in the checks are whole milliseconds, the precision a store must keep.
 public enum HoldStoreConformance {
     public static let checks: [HoldStoreCheck] =
-        createOperationChecks + holdChecks + holdListingChecks + holdOperationChecks + policyDecisionChecks + mintOutboxChecks + webhookEventChecks + scheduledActionChecks
+        createOperationChecks + holdChecks + holdListingChecks + holdOperationChecks + policyDecisionChecks + mintOutboxChecks + webhookEventChecks + scheduledActionChecks + scheduledActionLeaseChecks
         + policyRevisionChecks + operationalGaugeChecks + holdOwnerChecks
 }

@@ -23,7 +23,8 @@ extension HoldStoreConformance {
             try await Fixture.placeHold(in: store, id: "pi_running")
             let running = action(.capture, at: 2_000)
             try await store.setScheduledAction(running, holdID: "pi_running")
-            try expectEqual(try await store.claimScheduledAction(running, holdID: "pi_running"), true, "claim of pi_running")
+            try expectEqual(try await store.claimScheduledAction(running, holdID: "pi_running", lease: lease("a", until: 10_000), at: Fixture.time(2_000)),
+                            true, "claim of pi_running")
             try await Fixture.placeHold(in: store, id: "pi_captured", status: .succeeded)
             try await Fixture.placeHold(in: store, id: "pi_minted", chittyID: "CHITTY-AUTH-1")
             try await store.setScheduledAction(action(at: 100_000), holdID: "pi_minted")

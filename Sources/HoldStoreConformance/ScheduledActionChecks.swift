@@ -6,6 +6,11 @@ extension HoldStoreConformance {
         ScheduledAction(kind: kind, at: Fixture.time(offset), amount: amount, revision: revision)
     }
 
+    /// `owner`'s claim, lasting until `offset`.
+    static func lease(_ owner: String, until offset: Int) -> ScheduledAction.Lease {
+        ScheduledAction.Lease(owner: owner, until: Fixture.time(offset))
+    }
+
     static let scheduledActionChecks: [HoldStoreCheck] = [
         HoldStoreCheck("linkReplacement links both holds, atomically") { store in
             try await Fixture.placeHold(in: store, id: "pi_old")
@@ -39,11 +44,15 @@ extension HoldStoreConformance {
             try await Fixture.placeHold(in: store, id: "pi_1")
             let release = action(at: 5_000)
             try await store.setScheduledAction(release, holdID: "pi_1")
-            try expectEqual(try await store.claimScheduledAction(action(at: 6_000), holdID: "pi_1"), false, "a claim of another time")
-            try expectEqual(try await store.claimScheduledAction(release, holdID: "pi_1"), true, "the first claim")
-            try expectEqual(try await store.claimScheduledAction(release, holdID: "pi_1"), false, "a second claim")
+            let now = Fixture.time(9_000)
+            try expectEqual(try await store.claimScheduledAction(action(at: 6_000), holdID: "pi_1", lease: lease("a", until: 60_000), at: now),
+                            false, "a claim of another time")
+            try expectEqual(try await store.claimScheduledAction(release, holdID: "pi_1", lease: lease("a", until: 60_000), at: now), true, "the first claim")
+            try expectEqual(try await store.claimScheduledAction(release, holdID: "pi_1", lease: lease("b", until: 60_000), at: now),
+                            false, "a second claim, by another owner")
             var running = release
             running.state = .running
+            running.lease = lease("a", until: 60_000)
             try expectEqual(try await store.hold(id: "pi_1")?.scheduledAction, running, "the claimed action")
         },
 
@@ -52,7 +61,11 @@ extension HoldStoreConformance {
             let capture = action(.capture, at: 5_000)
             try await store.setScheduledAction(capture, holdID: "pi_1")
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for _ in 0..<20 { group.addTask { try await store.claimScheduledAction(capture, holdID: "pi_1") } }
+                for index in 0..<20 {
+                    group.addTask {
+                        try await store.claimScheduledAction(capture, holdID: "pi_1", lease: lease("runner-\(index)", until: 60_000), at: Fixture.time(5_000))
+                    }
+                }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             try expectEqual(wins, 1, "claims won")
@@ -64,7 +77,7 @@ extension HoldStoreConformance {
             try await store.setScheduledAction(action(at: 1_000), holdID: "pi_early")
             let running = action(.capture, at: 2_000)
             try await store.setScheduledAction(running, holdID: "pi_running")
-            _ = try await store.claimScheduledAction(running, holdID: "pi_running")
+            _ = try await store.claimScheduledAction(running, holdID: "pi_running", lease: lease("a", until: 60_000), at: Fixture.time(2_000))
             try expectEqual(try await store.holdsWithDueActions(at: Fixture.time(2_500), limit: 10).map(\.id), ["pi_early", "pi_running"], "due at 2.5 s")
             try expectEqual(try await store.holdsWithDueActions(at: Fixture.time(9_000), limit: 2).map(\.id), ["pi_early", "pi_running"], "limit 2")
             try expectEqual(try await store.holdsWithDueActions(at: Fixture.time(500), limit: 10), [], "nothing due yet")
@@ -76,7 +89,7 @@ extension HoldStoreConformance {
             try await store.setScheduledAction(action(at: 1_000, revision: "new"), holdID: "pi_new")
             let running = action(at: 1_000, revision: "old")
             try await store.setScheduledAction(running, holdID: "pi_running")
-            _ = try await store.claimScheduledAction(running, holdID: "pi_running")
+            _ = try await store.claimScheduledAction(running, holdID: "pi_running", lease: lease("a", until: 60_000), at: Fixture.time(1_000))
             try expectEqual(try await store.holdsWithPendingActions(notFrom: "new", limit: 10).map(\.id), ["pi_old"], "pending actions not from 'new'")
         },
     ]

@@ -17,16 +17,28 @@ enum HoldRow {
     /// What reads return: the written columns plus the scheduled action, which only the
     /// scheduling statements below write, and the owner.
     static let readColumns = columns
-        + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state, replaces, replaced_by, owner"
+        + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state, scheduled_owner, "
+        + "scheduled_lease_until, replaces, replaced_by, owner"
     static let setReplacedBy = "UPDATE holds SET replaced_by = ?2 WHERE id = ?1 RETURNING id"
     static let setReplaces = "UPDATE holds SET replaces = ?2 WHERE id = ?1 RETURNING id"
     static let setSchedule = """
         UPDATE holds SET scheduled_action = ?2, scheduled_at = ?3, scheduled_amount = ?4, scheduled_revision = ?5, \
-        scheduled_state = ?6 WHERE id = ?1 RETURNING id
+        scheduled_state = ?6, scheduled_owner = ?7, scheduled_lease_until = ?8 WHERE id = ?1 RETURNING id
         """
+    /// The claim's compare-and-set, in one statement. Binds: id, the action's kind, time,
+    /// amount and revision, then the lease's owner and end, then now.
     static let claimSchedule = """
-        UPDATE holds SET scheduled_state = 'running' WHERE id = ?1 AND scheduled_state = 'pending' \
-        AND scheduled_action = ?2 AND scheduled_at = ?3 AND scheduled_amount IS ?4 AND scheduled_revision = ?5 RETURNING id
+        UPDATE holds SET scheduled_state = 'running', scheduled_owner = ?6, scheduled_lease_until = ?7 \
+        WHERE id = ?1 AND scheduled_action = ?2 AND scheduled_at = ?3 AND scheduled_amount IS ?4 AND scheduled_revision = ?5 \
+        AND ((scheduled_state = 'pending' AND scheduled_at <= ?8) \
+        OR (scheduled_state = 'running' AND (scheduled_owner IS ?6 OR scheduled_lease_until IS NULL OR scheduled_lease_until <= ?8))) \
+        RETURNING id
+        """
+    /// Clears the action only for the owner of its claim. Binds: id, owner.
+    static let finishSchedule = """
+        UPDATE holds SET scheduled_action = NULL, scheduled_at = NULL, scheduled_amount = NULL, scheduled_revision = NULL, \
+        scheduled_state = NULL, scheduled_owner = NULL, scheduled_lease_until = NULL \
+        WHERE id = ?1 AND scheduled_state = 'running' AND scheduled_owner = ?2 RETURNING id
         """
     static let selectDueActions = """
         SELECT \(readColumns) FROM holds WHERE scheduled_action IS NOT NULL AND scheduled_at <= ? \
@@ -55,6 +67,15 @@ enum HoldRow {
         updated_at = ?21, capture_before = ?22, captured_at = ?23, canceled_at = ?24, stripe_state_at = ?25 \
         WHERE id = ?1 AND updated_at = ?26 AND status = ?27 AND amount_capturable = ?28 AND amount_received = ?29 \
         RETURNING id
+        """
+    /// What a finished capture or cancel learned from Stripe, and only that: the rest of the
+    /// row may have been changed by a webhook or the outbox since the operation read it.
+    /// The first `captured_at`/`canceled_at` stored stays. Binds: id, status,
+    /// amount_capturable, amount_received, captured_at, canceled_at, stripe_state_at, updated_at.
+    static let settle = """
+        UPDATE holds SET status = ?2, amount_capturable = ?3, amount_received = ?4, \
+        captured_at = COALESCE(captured_at, ?5), canceled_at = COALESCE(canceled_at, ?6), \
+        stripe_state_at = ?7, updated_at = ?8 WHERE id = ?1 RETURNING id
         """
     static let selectByID = "SELECT \(readColumns) FROM holds WHERE id = ?"
     static let selectByChittyID = "SELECT \(readColumns) FROM holds WHERE chitty_id = ?"
@@ -114,11 +135,18 @@ enum HoldRow {
         ]
     }
 
+    static func settleBinds(for hold: Hold) -> [SQLiteData] {
+        [
+            .text(hold.id), .text(hold.status.rawValue), .integer(hold.amountCapturable), .integer(hold.amountReceived),
+            SQLiteData(hold.capturedAt), SQLiteData(hold.canceledAt), SQLiteData(hold.stripeStateAt), SQLiteData(hold.updatedAt),
+        ]
+    }
+
     static func scheduleBinds(_ action: ScheduledAction?, holdID: String) -> [SQLiteData] {
-        guard let action else { return [.text(holdID), .null, .null, .null, .null, .null] }
+        guard let action else { return [.text(holdID), .null, .null, .null, .null, .null, .null, .null] }
         return [
             .text(holdID), .text(action.kind.rawValue), SQLiteData(action.at), SQLiteData(action.amount),
-            .text(action.revision), .text(action.state.rawValue),
+            .text(action.revision), .text(action.state.rawValue), SQLiteData(action.lease?.owner), SQLiteData(action.lease?.until),
         ]
     }
 
@@ -127,10 +155,14 @@ enum HoldRow {
         guard let at = try column.optionalDate("scheduled_at"), let revision = try column.optionalString("scheduled_revision") else {
             throw HoldStoreError.database("holds: a scheduled action without its time or revision")
         }
+        var lease: ScheduledAction.Lease?
+        if let owner = try column.optionalString("scheduled_owner"), let until = try column.optionalDate("scheduled_lease_until") {
+            lease = ScheduledAction.Lease(owner: owner, until: until)
+        }
         return ScheduledAction(
             kind: try column.raw(ScheduledAction.Kind.self, "scheduled_action"), at: at,
             amount: try column.optionalInt("scheduled_amount"), revision: revision,
-            state: try column.raw(ScheduledAction.State.self, "scheduled_state"))
+            state: try column.raw(ScheduledAction.State.self, "scheduled_state"), lease: lease)
     }
 
     static func decode(_ row: SQLiteRow) throws -> Hold {

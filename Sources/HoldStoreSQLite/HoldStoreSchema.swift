@@ -235,6 +235,13 @@ enum HoldStoreSchema {
             // A client's list is one index range scan in list order.
             "CREATE INDEX holds_by_owner ON holds (owner, created_at, id)",
         ]),
+        SchemaMigration(version: 5, name: "scheduled action leases", statements: [
+            // Which scheduler runs a running action, and until when the others keep off it.
+            // An action left running before leases existed has none, so any scheduler may
+            // take it over at once, as before.
+            "ALTER TABLE holds ADD COLUMN scheduled_owner TEXT",
+            "ALTER TABLE holds ADD COLUMN scheduled_lease_until INTEGER",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -35,7 +35,7 @@ extension SQLiteHoldStore {
     }
 
     public func completeOperation(key: String, hold: Hold, response: StoredResponse, at: Date) async throws {
-        let holdBinds = try HoldRow.binds(for: hold)
+        let settleBinds = HoldRow.settleBinds(for: hold)
         defer { holdCache.invalidate(id: hold.id) }
         try await write("completeOperation") { db in
             let operation = try await Self.holdOperation(key: key, in: db)
@@ -48,7 +48,9 @@ extension SQLiteHoldStore {
             case .failed:
                 throw HoldStoreError.conflict("hold operation \(key) already failed; it cannot succeed")
             case .pending:
-                try await Self.update(hold, binds: holdBinds, in: db)
+                if try await db.rows(HoldRow.settle, settleBinds).isEmpty {
+                    throw HoldStoreError.notFound("hold \(hold.id)")
+                }
                 try await db.execute(HoldOperationRow.markSucceeded, [
                     .integer(response.status), SQLiteData(response.body), SQLiteData(at), .text(key),
                 ])

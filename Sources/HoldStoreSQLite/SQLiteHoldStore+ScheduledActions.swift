@@ -13,13 +13,24 @@ extension SQLiteHoldStore {
         }
     }
 
-    public func claimScheduledAction(_ action: ScheduledAction, holdID: String) async throws -> Bool {
+    public func claimScheduledAction(_ action: ScheduledAction, holdID: String, lease: ScheduledAction.Lease, at now: Date) async throws -> Bool {
         let binds: [SQLiteData] = [
             .text(holdID), .text(action.kind.rawValue), SQLiteData(action.at), SQLiteData(action.amount), .text(action.revision),
+            .text(lease.owner), SQLiteData(lease.until), SQLiteData(now),
         ]
         defer { holdCache.invalidate(id: holdID) }
         return try await writeStatement("claimScheduledAction") { db in
             try await !db.rows(HoldRow.claimSchedule, binds).isEmpty
+        }
+    }
+
+    public func finishScheduledAction(holdID: String, owner: String, outcome: WebhookEventRecord) async throws -> Bool {
+        let eventBinds = WebhookEventRow.binds(for: outcome)
+        defer { holdCache.invalidate(id: holdID) }
+        return try await write("finishScheduledAction") { db in
+            guard try await !db.rows(HoldRow.finishSchedule, [.text(holdID), .text(owner)]).isEmpty else { return false }
+            try await db.execute(WebhookEventRow.insertIfNew, eventBinds)
+            return true
         }
     }
 
