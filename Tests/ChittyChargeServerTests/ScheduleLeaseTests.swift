@@ -1,4 +1,5 @@
 import ChittyCharge
+import ChittyChargeTestSupport
 import Foundation
 import Testing
 
@@ -7,14 +8,14 @@ import Testing
 @Suite("Scheduled action leases, with a clock the test moves")
 struct ScheduleLeaseTests {
     /// A capturable hold whose release (48 h after check-out) is due now.
-    static func dueRelease(_ harness: ServerHarness, _ clock: ManualClock) async throws -> String {
+    static func dueRelease(_ harness: ServerHarness, _ clock: ManualWallClock) async throws -> String {
         let checkOut = clock.now().rounded()
         let (id, _) = try await ScheduleTests.capturableHold(harness, metadata: ["check_out": ScheduleTests.iso(checkOut)])
         clock.set(checkOut.addingTimeInterval(48 * 3600 + 1))
         return id
     }
 
-    static func scheduler(_ harness: ServerHarness, _ clock: ManualClock, id: String, gateway: any PaymentGateway) -> HoldService {
+    static func scheduler(_ harness: ServerHarness, _ clock: ManualWallClock, id: String, gateway: any PaymentGateway) -> HoldService {
         HoldService(store: harness.store, gateway: gateway, minter: harness.minter, policies: harness.policies, clock: clock,
                     configuration: .init(recoveryGrace: 0, schedulerID: id), logger: ServerHarness.quietLogger)
     }
@@ -24,7 +25,7 @@ struct ScheduleLeaseTests {
     }
 
     @Test func aSchedulerLeavesAnActionAnotherIsRunning() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(ScheduleTests.options(clock)) { harness in
             let id = try await Self.dueRelease(harness, clock)
             let held = HeldCancelGateway(harness.gateway)
@@ -49,7 +50,7 @@ struct ScheduleLeaseTests {
     }
 
     @Test func anActionWhoseLeaseRanOutIsTakenOver() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await ServerHarness.run(ScheduleTests.options(clock)) { harness in
             let id = try await Self.dueRelease(harness, clock)
             let action = try #require(try await harness.store.hold(id: id)?.scheduledAction)

@@ -218,7 +218,9 @@ import Testing
             open.finish()
             #expect(run.status == 69, "\(run.output)")
             #expect(run.stderr.contains("ChittyRegistry at \(base)/services did not answer within 1 s"), "\(run.output)")
-            #expect(received.all.count == 1)
+            // Sent once, never retried; on a loaded machine the stand-in may not have read it
+            // before the client's 1 s ran out, so "once" is "at most once".
+            #expect(received.all.count <= 1)
         }
     }
 
