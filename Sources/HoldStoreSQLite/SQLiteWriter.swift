@@ -1,3 +1,4 @@
+import ChittyCharge
 import Logging
 import SQLiteNIO
 
@@ -7,7 +8,7 @@ import SQLiteNIO
 /// connection turns what would be `SQLITE_BUSY` retries into a plain queue.
 final class SQLiteWriter: Sendable {
     let connection: SQLiteConnection
-    private let lock = AsyncSerialLock()
+    private let lock = SerialGate()
     private let logger: Logger
 
     init(connection: SQLiteConnection, logger: Logger) {
@@ -28,7 +29,7 @@ final class SQLiteWriter: Sendable {
         let logger = self.logger
         let lock = self.lock
         return try await Task {
-            try await lock.withLock {
+            try await lock.run {
                 // IMMEDIATE takes the write lock now, so no statement inside can fail with
                 // SQLITE_BUSY half-way because another process began writing.
                 try await connection.execute("BEGIN IMMEDIATE")
@@ -55,10 +56,10 @@ final class SQLiteWriter: Sendable {
     func exclusive<T: Sendable>(
         _ body: @escaping @Sendable (SQLiteConnection) async throws -> T
     ) async throws -> T {
-        try await lock.withLock { try await body(connection) }
+        try await lock.run { try await body(connection) }
     }
 
     func close() async throws {
-        try await lock.withLock { try await connection.close() }
+        try await lock.run { try await connection.close() }
     }
 }
