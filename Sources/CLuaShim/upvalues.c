@@ -161,6 +161,12 @@ static uint64_t written_upvalues(lua_State *L, int index) {
 }
 
 void ccl_note_written_upvalues(lua_State *L, int function, int restore) {
+    // Writes are tracked for the first 64 upvalues (a bit mask); a function with more could
+    // keep data in the 65th. Runs at load, under lua_pcall: the load fails with the message.
+    if (!lua_iscfunction(L, function) && lua_getupvalue(L, function, 65) != NULL) {
+        lua_pop(L, 1);
+        luaL_error(L, "a function uses more than 64 module-level locals; group them in a table");
+    }
     uint64_t written = written_upvalues(L, function);
     if (written == 0) return;
     for (int n = 1; n <= 64 && lua_getupvalue(L, function, n) != NULL; n++) {

@@ -25,6 +25,21 @@ import Testing
         }
     }
 
+    /// Writes are tracked for 64 upvalues per function: a hook reaching more module-level
+    /// locals is refused at load rather than left able to keep data in the 65th.
+    @Test func aHookWithMoreThan64ModuleLocalsIsRefusedAtLoad() {
+        let names = (1...70).map { "v\($0)" }
+        let entry = names.map { "local \($0) = 0" }.joined(separator: "\n") + """
+
+            function hold_limit(req)
+              \(names.map { "\($0) = \($0) + 1" }.joined(separator: " "))
+              return { allow = true, max_amount = v70, tier = "T" }
+            end
+            """
+        let error = loadError(entry)
+        #expect(error?.message.contains("more than 64 module-level locals") == true, "\(String(describing: error))")
+    }
+
     @Test func moduleLocalsWrittenInOneCallAreNotSeenByTheNext() throws {
         let revision = try makeRevision("""
             local last_guest
