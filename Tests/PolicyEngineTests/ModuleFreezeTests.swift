@@ -40,6 +40,25 @@ import Testing
         #expect(error?.message.contains("more than 64 module-level locals") == true, "\(String(describing: error))")
     }
 
+    /// The libraries are shared by every call too: a write to `string`, `math` or the
+    /// string metatable must not carry one guest's data into the next call.
+    @Test func libraryTablesCannotCarryDataBetweenCalls() throws {
+        let revision = try makeRevision("""
+            function hold_limit(req)
+              local seen = tostring(string.leak) .. tostring(math.leak) .. tostring(table.leak) .. tostring(("").leak)
+              pcall(function() string.leak = req.client end)
+              pcall(function() math.leak = req.client end)
+              pcall(function() table.leak = req.client end)
+              pcall(function() getmetatable("").__index.leak = req.client end)
+              pcall(function() rawset(utf8, "leak", req.client) end)
+              return { allow = true, max_amount = 1, tier = "T", details = { seen = seen .. tostring(utf8.leak) } }
+            end
+            """)
+        for client in ["guest-a@example.com", "guest-b@example.com"] {
+            #expect(details(revision, .init(amount: 100, client: client))?["seen"] == "nilnilnilnilnil")
+        }
+    }
+
     @Test func moduleLocalsWrittenInOneCallAreNotSeenByTheNext() throws {
         let revision = try makeRevision("""
             local last_guest
