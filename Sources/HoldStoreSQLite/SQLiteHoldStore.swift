@@ -28,7 +28,7 @@ public final class SQLiteHoldStore: HoldStore {
     /// The store's own threads: a commit waiting on fsync never delays a read queued
     /// behind it on a shared pool.
     private let threadPool: NIOThreadPool
-    private let isClosed = Atomic<Bool>(false)
+    private let calls = InFlightCalls()
     /// Recently read holds; see `HoldCache` for why it stays coherent.
     let holdCache = HoldCache(capacity: 10_000)
 
@@ -140,9 +140,8 @@ public final class SQLiteHoldStore: HoldStore {
 
     /// Closes every connection; later calls fail. Safe to call twice.
     public func close() async throws {
-        guard isClosed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
-            return
-        }
+        // Statements still running must finish before their connections go.
+        guard await calls.closeAndDrain() else { return }
         var firstError: (any Error)?
         for reader in readers {
             do { try await reader.close() } catch { firstError = firstError ?? error }
@@ -204,9 +203,10 @@ public final class SQLiteHoldStore: HoldStore {
     /// undecodable rows become `.database` with the method named.
     private func storeCall<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         // Checked first: the closed thread pool would otherwise answer CancellationError.
-        guard !isClosed.load(ordering: .acquiring) else {
+        guard calls.enter() else {
             throw HoldStoreError.database("\(what): the hold store is closed")
         }
+        defer { calls.leave() }
         do {
             return try await body()
         } catch let error as HoldStoreError {

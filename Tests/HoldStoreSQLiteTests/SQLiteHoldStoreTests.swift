@@ -58,7 +58,6 @@ struct SQLiteHoldStoreTests {
             let readers = Task {
                 while !Task.isCancelled { _ = try? await store.hold(id: "pi_1") }
             }
-            defer { readers.cancel() }
             for amount in 1...150 {
                 var hold = try #require(try await store.hold(id: "pi_1"))
                 hold.amountCapturable = amount
@@ -73,7 +72,35 @@ struct SQLiteHoldStoreTests {
             captured.status = .succeeded
             try await store.completeOperation(key: "cap-1", hold: captured, response: StoredResponse(status: 200, body: Data("{}".utf8)), at: Self.createdAt)
             #expect(try await store.hold(id: "pi_1")?.status == .succeeded)
+            readers.cancel()
+            await readers.value
         }
+    }
+
+    @Test("closing waits for reads still running and refuses new ones")
+    func closeWaitsForReadsInFlight() async throws {
+        let database = try TemporaryDatabase()
+        defer { database.remove() }
+        let store = try await SQLiteHoldStore.open(path: database.path, logger: quietLogger)
+        _ = try await store.claimCreate(Self.operation(key: "op-1"))
+        try await store.completeCreate(key: "op-1", hold: Self.hold(id: "pi_1", operationKey: "op-1"))
+        // Readers that bypass the cache (a listing) keep statements running on the pool
+        // while the store closes; closing under them crashed the process before.
+        let readers = (0..<4).map { _ in
+            Task {
+                var refused = 0
+                while refused == 0 {
+                    do { _ = try await store.holds(matching: HoldFilter(limit: 10)) } catch { refused += 1 }
+                }
+                return refused
+            }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        try await store.close()
+        for reader in readers {
+            #expect(await reader.value == 1)
+        }
+        await #expect(throws: HoldStoreError.self) { _ = try await store.hold(id: "pi_1") }
     }
 
     @Test("migrations run once and are recorded; reopening applies nothing again")
