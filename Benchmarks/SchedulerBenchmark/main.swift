@@ -50,7 +50,7 @@ for index in 0..<holdCount {
     if index.isMultiple(of: 2) { metadata["no_show_fee"] = "2500" }
     let request = HoldRequest(amount: 10_000, description: "Deposit \(index)", metadata: metadata,
                               customer: "cus_bench", paymentMethod: "pm_card_visa", confirm: true)
-    let placement = try await service.placeHold(request, client: "bench", idempotencyKey: nil)
+    let placement = try await service.placeHold(request, client: "bench", idempotencyKey: nil, logger: quiet)
     guard placement.hold.scheduledAction != nil else { fatalError("hold \(index) has nothing scheduled") }
 }
 print(String(format: "  placed in %.1f s", seconds(ContinuousClock.now - placing)))

@@ -108,9 +108,11 @@ public final class HoldService: Sendable {
     }
 
     /// Places a hold (or answers a retry with the first result), counted by outcome.
-    public func placeHold(_ request: HoldRequest, client: String, idempotencyKey: String?) async throws(HoldServiceError) -> Placement {
+    /// `logger` is the caller's (a request's, with `request.id` and `client`): lines about
+    /// this hold are written through it.
+    public func placeHold(_ request: HoldRequest, client: String, idempotencyKey: String?, logger: Logger) async throws(HoldServiceError) -> Placement {
         do {
-            let placement = try await place(request, client: client, idempotencyKey: idempotencyKey)
+            let placement = try await place(request, client: client, idempotencyKey: idempotencyKey, logger: logger)
             countPlacement(placement.replayed ? "replayed" : "placed")
             return placement
         } catch {
@@ -119,7 +121,7 @@ public final class HoldService: Sendable {
         }
     }
 
-    private func place(_ request: HoldRequest, client: String, idempotencyKey: String?) async throws(HoldServiceError) -> Placement {
+    private func place(_ request: HoldRequest, client: String, idempotencyKey: String?, logger requestLogger: Logger) async throws(HoldServiceError) -> Placement {
         guard let gateway else { throw .stripeNotConfigured }
         let now = clock.now()
         let revision = policies.revision
@@ -133,7 +135,7 @@ public final class HoldService: Sendable {
             tier: decision.tier, tierLimit: Int(decision.maxAmount), policyRevision: evaluation.revision,
             propertyID: request.propertyID, tenantID: request.tenantID, createdAt: now, updatedAt: now)
 
-        var logger = self.logger
+        var logger = requestLogger
         logger[metadataKey: "policy.revision"] = .string(evaluation.revision)
         var refusal: HoldServiceError?
         if evaluation.source == .failClosed {
@@ -171,7 +173,7 @@ public final class HoldService: Sendable {
                 logger.info("hold refused by policy", metadata: ["hold.tier": .string(decision.tier), "hold.amount": "\(request.amount)"])
                 throw refusal
             }
-            let hold = try await executeCreate(started, gateway: gateway).get()
+            let hold = try await executeCreate(started, gateway: gateway, logger: requestLogger).get()
             return Placement(hold: hold, replayed: false)
         case .existing(let earlier):
             guard earlier.requestHash == operation.requestHash else {
@@ -188,15 +190,17 @@ public final class HoldService: Sendable {
             case .pending:
                 // The first attempt did not finish (Stripe unreachable, or a crash): finish
                 // it with the same Stripe idempotency key, which cannot create a second hold.
-                let hold = try await executeCreate(earlier, gateway: gateway).get()
+                let hold = try await executeCreate(earlier, gateway: gateway, logger: requestLogger).get()
                 return Placement(hold: hold, replayed: true)
             }
         }
     }
 
-    func executeCreate(_ operation: CreateOperation, gateway: any PaymentGateway) async -> Result<Hold, HoldServiceError> {
+    /// `logger` is the request's when a client asked; background work (recovery,
+    /// reauthorization) passes none and the service's own is used.
+    func executeCreate(_ operation: CreateOperation, gateway: any PaymentGateway, logger baseLogger: Logger? = nil) async -> Result<Hold, HoldServiceError> {
         await createFlights.run(operation.key) { [self] in
-            var logger = self.logger
+            var logger = baseLogger ?? self.logger
             logger[metadataKey: "operation.key"] = .string(operation.key)
             let intent: PaymentIntent
             do throws(PaymentGatewayError) {
@@ -354,13 +358,13 @@ public final class HoldService: Sendable {
 
     /// Captures `amount` (or everything capturable). The rest of the hold is released.
     /// A hold `access` does not permit is not found, and nothing is done at Stripe.
-    public func capture(holdID: String, amount: Int?, access: HoldAccess = .everyHold) async throws(HoldServiceError) -> CaptureReceipt {
-        let response = try await perform(.capture, holdID: holdID, requestedAmount: amount, byScheduler: false, access: access)
+    public func capture(holdID: String, amount: Int?, access: HoldAccess = .everyHold, logger: Logger) async throws(HoldServiceError) -> CaptureReceipt {
+        let response = try await perform(.capture, holdID: holdID, requestedAmount: amount, byScheduler: false, access: access, logger: logger)
         return try decode(CaptureReceipt.self, from: response)
     }
 
-    public func cancel(holdID: String, access: HoldAccess = .everyHold) async throws(HoldServiceError) -> CancelReceipt {
-        let response = try await perform(.cancel, holdID: holdID, requestedAmount: nil, byScheduler: false, access: access)
+    public func cancel(holdID: String, access: HoldAccess = .everyHold, logger: Logger) async throws(HoldServiceError) -> CancelReceipt {
+        let response = try await perform(.cancel, holdID: holdID, requestedAmount: nil, byScheduler: false, access: access, logger: logger)
         return try decode(CancelReceipt.self, from: response)
     }
 
@@ -375,9 +379,9 @@ public final class HoldService: Sendable {
 
     /// A capture or cancel by a client or by the scheduler, counted by outcome.
     func perform(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool,
-                 access: HoldAccess = .everyHold) async throws(HoldServiceError) -> StoredResponse {
+                 access: HoldAccess = .everyHold, logger: Logger? = nil) async throws(HoldServiceError) -> StoredResponse {
         do {
-            let response = try await claimAndExecute(kind, holdID: holdID, requestedAmount: requestedAmount, byScheduler: byScheduler, access: access)
+            let response = try await claimAndExecute(kind, holdID: holdID, requestedAmount: requestedAmount, byScheduler: byScheduler, access: access, logger: logger)
             countOperation(kind, byScheduler: byScheduler, outcome: "succeeded")
             return response
         } catch {
@@ -387,7 +391,7 @@ public final class HoldService: Sendable {
     }
 
     private func claimAndExecute(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool,
-                                 access: HoldAccess) async throws(HoldServiceError) -> StoredResponse {
+                                 access: HoldAccess, logger requestLogger: Logger?) async throws(HoldServiceError) -> StoredResponse {
         guard let gateway else { throw .stripeNotConfigured }
         guard let hold = try await readHold(holdID), access.permits(hold) else { throw .notFound(holdID: holdID) }
         var amount: Int?
@@ -420,7 +424,7 @@ public final class HoldService: Sendable {
                 do {
                     try await store.setScheduledAction(nil, holdID: holdID)
                 } catch {
-                    logger.warning("could not cancel the scheduled action", metadata: ["hold.id": .string(holdID), "error": "\(error)"])
+                    (requestLogger ?? logger).warning("could not cancel the scheduled action", metadata: ["hold.id": .string(holdID), "error": "\(error)"])
                 }
             }
             if hold.status.isFinal {
@@ -431,7 +435,7 @@ public final class HoldService: Sendable {
                 try? await store.failOperation(key: operation.key, response: refusal.stored, at: now)
                 throw refusal
             }
-            return try await execute(operation, gateway: gateway).get()
+            return try await execute(operation, gateway: gateway, logger: requestLogger).get()
         case .existing(let earlier):
             guard earlier.kind == kind, earlier.amount == amount else {
                 throw .conflict(
@@ -447,7 +451,7 @@ public final class HoldService: Sendable {
                 guard let response = earlier.response else { throw .storage(HoldStoreError.notFound(earlier.key)) }
                 return response
             case .pending:
-                return try await execute(earlier, gateway: gateway).get()
+                return try await execute(earlier, gateway: gateway, logger: requestLogger).get()
             case .failed:
                 // The store only reports live operations as existing; a failed one freed the slot.
                 throw HoldServiceError(stored: earlier.response ?? HoldServiceError.conflict("The earlier attempt failed", code: "earlier_attempt_failed").stored)
@@ -455,9 +459,9 @@ public final class HoldService: Sendable {
         }
     }
 
-    private func execute(_ operation: HoldOperation, gateway: any PaymentGateway) async -> Result<StoredResponse, HoldServiceError> {
+    private func execute(_ operation: HoldOperation, gateway: any PaymentGateway, logger baseLogger: Logger? = nil) async -> Result<StoredResponse, HoldServiceError> {
         await operationFlights.run(operation.key) { [self] in
-            var logger = self.logger
+            var logger = baseLogger ?? self.logger
             logger[metadataKey: "hold.id"] = .string(operation.holdID)
             logger[metadataKey: "operation.key"] = .string(operation.key)
             let what = operation.kind == .capture ? "capture" : "cancel"

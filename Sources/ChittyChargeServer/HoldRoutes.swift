@@ -40,7 +40,7 @@ struct HoldRoutes {
             }
             idempotencyKey = key
         }
-        let placement = try await service.placeHold(holdRequest, client: context.client ?? ClientAuthenticator.sharedTokenClientName, idempotencyKey: idempotencyKey)
+        let placement = try await service.placeHold(holdRequest, client: context.client ?? ClientAuthenticator.sharedTokenClientName, idempotencyKey: idempotencyKey, logger: context.logger)
         RequestLogFields.current?.holdID = placement.hold.id
         var headers: HTTPFields = [:]
         if placement.replayed { headers[Self.replayedHeader] = "true" }
@@ -152,7 +152,7 @@ struct HoldRoutes {
                 amount = Int(number)
             }
         }
-        let receipt = try await service.capture(holdID: id, amount: amount, access: context.holdAccess)
+        let receipt = try await service.capture(holdID: id, amount: amount, access: context.holdAccess, logger: context.logger)
         return APIError.jsonResponse(JSONCoding.encode(receipt), status: .ok)
     }
 
@@ -162,7 +162,7 @@ struct HoldRoutes {
         if !body.isEmpty, (try? PolicyValue(jsonData: body))?.objectValue == nil {
             throw HoldServiceError.invalidInput("The request body must be empty or a JSON object")
         }
-        let receipt = try await service.cancel(holdID: id, access: context.holdAccess)
+        let receipt = try await service.cancel(holdID: id, access: context.holdAccess, logger: context.logger)
         return APIError.jsonResponse(JSONCoding.encode(receipt), status: .ok)
     }
 

@@ -90,7 +90,7 @@ import Testing
                 let request = HoldRequest(amount: amount, description: "Deposit \(label)", metadata: metadata,
                                           customer: "cus_backtest", paymentMethod: "pm_card_visa", confirm: true)
                 do {
-                    let placement = try await service.placeHold(request, client: "frontdesk", idempotencyKey: label)
+                    let placement = try await service.placeHold(request, client: "frontdesk", idempotencyKey: label, logger: ServerHarness.quietLogger)
                     subjects[label] = placement.hold.createOperationKey
                 } catch {
                     // Refused: the operation (and its decision's subject) is found by the key.
