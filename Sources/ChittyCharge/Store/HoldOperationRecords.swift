@@ -1,0 +1,53 @@
+import Foundation
+
+public enum HoldOperationKind: String, Sendable, Codable {
+    case capture
+    case cancel
+}
+
+/// A capture or a cancel of one hold. At most one may be pending or succeeded per hold:
+/// the store enforces that, which is what makes 20 concurrent captures one Stripe call.
+public struct HoldOperation: Sendable, Equatable {
+    /// Our key, sent to Stripe as `Idempotency-Key`.
+    public var key: String
+    public var holdID: String
+    public var kind: HoldOperationKind
+    /// For a capture: `amount_to_capture`, or nil for the whole capturable amount.
+    public var amount: Int?
+    public var state: OperationState
+    /// The response the client got, replayed for an identical retry.
+    public var response: StoredResponse?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(key: String, holdID: String, kind: HoldOperationKind, amount: Int?, state: OperationState = .pending,
+                response: StoredResponse? = nil, createdAt: Date, updatedAt: Date) {
+        self.key = key
+        self.holdID = holdID
+        self.kind = kind
+        self.amount = amount
+        self.state = state
+        self.response = response
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// Captures and cancels: at most one live per hold.
+public protocol HoldOperationRecords: Sendable {
+    /// Compare-and-set: inserts `operation` only if the hold has no pending or succeeded
+    /// capture/cancel; otherwise returns that one. Atomically.
+    func claimOperation(_ operation: HoldOperation) async throws -> OperationClaim<HoldOperation>
+    /// Atomically: stores what the operation learned about the hold and marks the operation
+    /// succeeded. Only the operation's part of `hold` is written: `status`,
+    /// `amountCapturable`, `amountReceived`, `capturedAt` and `canceledAt` (each only when
+    /// none is stored yet: the first one seen stays), `stripeStateAt` and `updatedAt`. The
+    /// rest (`captureBefore`, the ChittyID, …) is left as stored, because a webhook or the
+    /// ChittyID outbox may have changed it since the caller read the hold. Idempotent:
+    /// completing an operation that already succeeded changes nothing.
+    func completeOperation(key: String, hold: Hold, response: StoredResponse, at: Date) async throws
+    /// Marks the operation failed for good, which frees the hold for another operation.
+    func failOperation(key: String, response: StoredResponse, at: Date) async throws
+    func pendingOperations() async throws -> [HoldOperation]
+    func operation(key: String) async throws -> HoldOperation?
+}

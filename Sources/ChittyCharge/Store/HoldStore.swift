@@ -1,0 +1,49 @@
+import Foundation
+
+/// Everything a running service keeps, split by aggregate: each service asks only for
+/// the slices it uses (`HoldRecords`, `CreateOperationRecords`, …). Every method is
+/// durable when it returns (nothing is acknowledged to a client before that); methods
+/// that say "atomically" change several records in one transaction. Workflow rules (what
+/// completing an operation also changes) are stated here and written in Swift by each
+/// store, not hidden in database triggers.
+///
+/// A store must pass `HoldStoreConformance`'s checks; the SQLite store does, and a
+/// PostgreSQL store will have to.
+public protocol HoldStore: HoldRecords, CreateOperationRecords, HoldOperationRecords, ScheduledActionQueue,
+    ChittyIDOutbox, WebhookEventLog, PolicyDecisionLog, PolicyRevisionStore, OperationalGaugeSource {}
+
+public enum HoldStoreError: Error, Sendable, Equatable {
+    /// The named record does not exist.
+    case notFound(String)
+    /// A write would break an invariant (for example two holds with one id).
+    case conflict(String)
+    /// The database failed; the message is for logs.
+    case database(String)
+}
+
+/// A response remembered for replay: what an idempotent retry gets back.
+public struct StoredResponse: Sendable, Equatable, Codable {
+    public var status: Int
+    public var body: Data
+    public init(status: Int, body: Data) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// The lifecycle of an operation that calls Stripe. `pending` is written before the call
+/// and survives crashes; recovery replays pending operations with the same key.
+public enum OperationState: String, Sendable, Codable {
+    case pending
+    case succeeded
+    case failed
+}
+
+/// The result of trying to start an operation: either we own it now, or one already
+/// exists (a retry, a concurrent duplicate, or a finished one) and the caller must not
+/// start another.
+public enum OperationClaim<Operation: Sendable & Equatable>: Sendable, Equatable {
+    case started(Operation)
+    case existing(Operation)
+}
+
