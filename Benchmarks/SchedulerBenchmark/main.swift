@@ -33,14 +33,14 @@ let policyFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
     .deletingLastPathComponent().appendingPathComponent("policies").path
 let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-sched-\(UUID().uuidString).sqlite").path
 let emulator = StripeEmulator(callLogCapacity: 4 * holdCount + 1000)
-// Only the hold service runs here: no router, no background work (the loops below are it).
+// Only the hold services run here: no router, no background work (the loops below are it).
 let system = try await ChittyChargeSystem.build(
     .init(databasePath: databasePath, policyDirectory: policyFolder, stripe: .emulator(emulator), chittyID: .emulator(),
           server: ServerConfiguration(), authenticator: ClientAuthenticator()),
     policies: try PolicyEngine(directory: policyFolder, logger: quiet), loggers: .init(all: quiet),
     metrics: .chittyCharge(), holdMetrics: MetricsSystem.factory)
 let store = system.store
-let service = system.service
+let holds = system.holds
 
 let past = Date().addingTimeInterval(-3 * 86_400).formatted(Date.ISO8601FormatStyle())
 print("SchedulerBenchmark: placing \(holdCount) holds with an action already due")
@@ -50,7 +50,7 @@ for index in 0..<holdCount {
     if index.isMultiple(of: 2) { metadata["no_show_fee"] = "2500" }
     let request = HoldRequest(amount: 10_000, description: "Deposit \(index)", metadata: metadata,
                               customer: "cus_bench", paymentMethod: "pm_card_visa", confirm: true)
-    let placement = try await service.placeHold(request, client: "bench", idempotencyKey: nil, logger: quiet)
+    let placement = try await holds.placement.placeHold(request, client: "bench", idempotencyKey: nil, logger: quiet)
     guard placement.hold.scheduledAction != nil else { fatalError("hold \(index) has nothing scheduled") }
 }
 print(String(format: "  placed in %.1f s", seconds(ContinuousClock.now - placing)))
@@ -62,7 +62,7 @@ let finished = await withTaskGroup(of: Int.self) { group in
         group.addTask {
             var done = 0
             while true {
-                let ran = await service.runDueScheduledActions(limit: 100)
+                let ran = await holds.scheduler.runDue(limit: 100)
                 if ran == 0, (try? await store.holdsWithDueActions(at: Date(), limit: 1).isEmpty) ?? true { return done }
                 done += ran
             }

@@ -120,7 +120,7 @@ public struct PolicyBacktest: Sendable {
     /// The hooks whose decisions are recorded with their inputs, in report order.
     public static let replayedHooks: [PolicyHook] = [.holdLimit, .holdSchedule]
 
-    public let store: any HoldStore
+    public let store: any PolicyDecisionLog
     public let candidate: PolicyRevision
     public var since: Date?
     public var examplesPerKind: Int
@@ -129,7 +129,7 @@ public struct PolicyBacktest: Sendable {
     /// backtest leaves room for the API.
     public var concurrency: Int
 
-    public init(store: any HoldStore, candidate: PolicyRevision, since: Date? = nil, examplesPerKind: Int = 5,
+    public init(store: any PolicyDecisionLog, candidate: PolicyRevision, since: Date? = nil, examplesPerKind: Int = 5,
                 pageSize: Int = 1000, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.store = store
         self.candidate = candidate

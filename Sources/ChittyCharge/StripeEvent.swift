@@ -115,7 +115,7 @@ extension Hold {
     /// `requires_payment_method` *with* a `last_payment_error`, while ours is mid-attempt
     /// (`requires_confirmation` or `requires_action`), is that attempt failing, which can
     /// only come after it started. Without the error it is the intent as first created.
-    static func isFailedAttempt(_ event: StripeEvent, after current: PaymentIntentStatus) -> Bool {
+    static func isFailedAttempt(_ event: StripeObservation, after current: PaymentIntentStatus) -> Bool {
         guard let intent = event.paymentIntent, intent.status == .requiresPaymentMethod, intent.lastPaymentError != nil else { return false }
         return current == .requiresAction || current == .requiresConfirmation
     }
@@ -135,11 +135,12 @@ extension Hold {
     /// step we missed); a newer one is Stripe's latest word, which may also be a step back
     /// (a failed attempt returns to `requires_payment_method`). A charge's `capture_before`
     /// is Stripe's own deadline and replaces any estimate.
-    public func judge(_ event: StripeEvent, receivedAt now: Date) -> EventJudgement {
+    public func judge(_ event: StripeObservation, receivedAt now: Date) -> EventJudgement {
         guard !status.isFinal else { return .nothingToChange }
         var next = self
-        switch event.type {
-        case let type where type.hasPrefix("payment_intent.") || type == HoldService.reconciliationEventType:
+        let type = if case .webhook(let type) = event.source { type } else { "" }
+        switch type {
+        case _ where event.describesPaymentIntent:
             guard let intent = event.paymentIntent else { return .nothingToChange }
             next.status = intent.status
             next.amountCapturable = intent.amountCapturable ?? amountCapturable
@@ -191,5 +192,10 @@ extension Hold {
         next.stripeStateAt = max(event.created, stripeStateAt ?? event.created)
         next.updatedAt = now
         return .apply(next)
+    }
+
+    /// Judges a webhook event (`judge(_:receivedAt:)` of its observation).
+    public func judge(_ event: StripeEvent, receivedAt now: Date) -> EventJudgement {
+        judge(StripeObservation(event), receivedAt: now)
     }
 }

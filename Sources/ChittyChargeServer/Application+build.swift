@@ -9,7 +9,11 @@ import Prometheus
 /// Everything the HTTP layer is built from. Tests build the same application with an
 /// emulator-backed service and a temporary store.
 public struct ChittyChargeDependencies: Sendable {
-    public var service: HoldService
+    public var holds: HoldServices
+    /// What `/metrics` reads its gauges from and the backtest reads decisions from.
+    public var store: any OperationalGaugeSource & PolicyDecisionLog
+    public var policies: PolicyEngine
+    public var clock: any WallClock
     public var authenticator: ClientAuthenticator
     public var rateLimiter: FixedWindowRateLimiter
     public var configuration: ServerConfiguration
@@ -20,11 +24,15 @@ public struct ChittyChargeDependencies: Sendable {
     /// service and the policy engine were given (`serve` does), or their metrics are missing.
     public var metrics: PrometheusMetricsFactory
 
-    public init(service: HoldService, authenticator: ClientAuthenticator,
+    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog, policies: PolicyEngine,
+                clock: any WallClock, authenticator: ClientAuthenticator,
                 rateLimiter: FixedWindowRateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration,
                 policyReloader: PolicyReloader? = nil, adminAuthenticator: AdminAuthenticator = AdminAuthenticator(token: nil),
                 metrics: PrometheusMetricsFactory = .chittyCharge()) {
-        self.service = service
+        self.holds = holds
+        self.store = store
+        self.policies = policies
+        self.clock = clock
         self.authenticator = authenticator
         self.rateLimiter = rateLimiter
         self.configuration = configuration
@@ -36,10 +44,10 @@ public struct ChittyChargeDependencies: Sendable {
 
 public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<ChittyChargeRequestContext> {
     let router = Router(context: ChittyChargeRequestContext.self)
-    let policies = dependencies.service.policies
+    let policies = dependencies.policies
     let serverMetrics = ServerMetrics(factory: dependencies.metrics)
     serverMetrics.registerKnownSeries(clients: dependencies.authenticator.clients.map(\.name))
-    dependencies.service.registerKnownMetricSeries()
+    dependencies.holds.metrics.registerKnownSeries()
     router.add(middleware: ErrorMiddleware(metrics: serverMetrics))
     router.add(middleware: CORSPolicyMiddleware(policies: policies, allowedOrigins: dependencies.configuration.allowedOrigins))
 
@@ -59,21 +67,22 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
         return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
     }
 
-    WebhookRoute(service: dependencies.service, secret: dependencies.configuration.webhookSecret,
+    WebhookRoute(stripeSync: dependencies.holds.stripeSync, clock: dependencies.clock, secret: dependencies.configuration.webhookSecret,
                  tolerance: dependencies.configuration.webhookTolerance, metrics: serverMetrics).register(on: router)
-    MetricsRoute(registry: dependencies.metrics.registry, factory: dependencies.metrics, service: dependencies.service).register(on: router)
+    MetricsRoute(registry: dependencies.metrics.registry, factory: dependencies.metrics, store: dependencies.store, policies: policies,
+                 clock: dependencies.clock, expiryMargin: dependencies.holds.configuration.expiryMargin).register(on: router)
 
     let holds = router.group("api/holds")
         .add(middleware: ClientAuthMiddleware(authenticator: dependencies.authenticator))
         .add(middleware: RateLimitMiddleware(policies: policies, limiter: dependencies.rateLimiter, metrics: serverMetrics))
-        .add(middleware: StripeConfiguredMiddleware(configured: dependencies.service.gateway != nil))
-    HoldRoutes(service: dependencies.service).register(on: holds)
+        .add(middleware: StripeConfiguredMiddleware(configured: dependencies.holds.gateway != nil))
+    HoldRoutes(services: dependencies.holds).register(on: holds)
 
     let admin = router.group("admin").add(middleware: AdminAuthMiddleware(authenticator: dependencies.adminAuthenticator))
-    HoldRoutes(service: dependencies.service).registerReads(on: admin.group("holds"))
+    HoldRoutes(services: dependencies.holds).registerReads(on: admin.group("holds"))
     if let reloader = dependencies.policyReloader {
         AdminRoutes(reloader: reloader).register(on: admin)
-        PolicyBacktestRoute(service: dependencies.service, root: dependencies.configuration.backtestRoot).register(on: admin)
+        PolicyBacktestRoute(decisions: dependencies.store, policies: policies, root: dependencies.configuration.backtestRoot).register(on: admin)
     }
 
     return router

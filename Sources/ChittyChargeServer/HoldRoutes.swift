@@ -4,13 +4,13 @@ import HTTPTypes
 import Hummingbird
 import PolicyEngine
 
-/// `/api/holds…`: thin HTTP over `HoldService`. Input is checked here (content type, body
+/// `/api/holds…`: thin HTTP over the hold services. Input is checked here (content type, body
 /// size, ids, query parameters) so nothing malformed reaches the service or Stripe. Every
 /// read and action passes the client's `holdAccess`: another client's hold is not found.
 struct HoldRoutes {
     typealias Context = ChittyChargeRequestContext
 
-    let service: HoldService
+    let services: HoldServices
 
     static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
@@ -32,7 +32,7 @@ struct HoldRoutes {
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let body = try await Self.jsonBody(request, context: context, required: true)
-        let holdRequest = try HoldRequest.parse(body, defaultCurrency: service.configuration.defaultCurrency)
+        let holdRequest = try HoldRequest.parse(body, defaultCurrency: services.configuration.defaultCurrency)
         var idempotencyKey: String?
         if let key = request.headers[Self.idempotencyKeyHeader] {
             guard !key.isEmpty, key.count <= 255, key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
@@ -40,25 +40,25 @@ struct HoldRoutes {
             }
             idempotencyKey = key
         }
-        let placement = try await service.placeHold(holdRequest, client: context.client ?? ClientAuthenticator.sharedTokenClientName, idempotencyKey: idempotencyKey, logger: context.logger)
+        let placement = try await services.placement.placeHold(holdRequest, client: context.client ?? ClientAuthenticator.sharedTokenClientName, idempotencyKey: idempotencyKey, logger: context.logger)
         RequestLogFields.current?.holdID = placement.hold.id
         var headers: HTTPFields = [:]
         if placement.replayed { headers[Self.replayedHeader] = "true" }
-        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(placement.hold, flags: service.flags(for: placement.hold), includeClientSecret: true)), status: .created, headers: headers)
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(placement.hold, flags: services.planner.flags(for: placement.hold), includeClientSecret: true)), status: .created, headers: headers)
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
-        let hold = try await service.hold(id: id, refresh: refresh, access: context.holdAccess)
-        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: service.flags(for: hold))), status: .ok)
+        let hold = try await services.queries.hold(id: id, refresh: refresh, access: context.holdAccess, logger: context.logger)
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: services.planner.flags(for: hold))), status: .ok)
     }
 
     /// The hold's history, oldest first: webhooks, reconciliation, scheduled actions and
     /// the policy decisions about it.
     @Sendable func events(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
-        let history = try await service.history(holdID: id, access: context.holdAccess)
+        let history = try await services.queries.history(holdID: id, access: context.holdAccess)
         var entries: [(at: Date, value: PolicyValue)] = history.events.map { event in
             (event.created, [
                 "id": .string(event.id), "type": .string(event.type), "kind": .string(Self.eventKind(event.type)),
@@ -82,8 +82,9 @@ struct HoldRoutes {
 
     static func eventKind(_ type: String) -> String {
         switch type {
-        case HoldService.reconciliationEventType: "reconciliation"
-        case HoldService.scheduledCaptureEventType, HoldService.scheduledReleaseEventType, HoldService.scheduledReauthorizationEventType:
+        case HoldHistoryEntryType.reconciled: "reconciliation"
+        case HoldHistoryEntryType.scheduledCapture, HoldHistoryEntryType.scheduledRelease, HoldHistoryEntryType.scheduledReauthorization,
+             HoldHistoryEntryType.reauthorizationRefused:
             "scheduled_action"
         default: "webhook"
         }
@@ -93,8 +94,8 @@ struct HoldRoutes {
         guard let chittyID = context.parameters.get("chitty_id"), !chittyID.isEmpty, chittyID.count <= 255 else {
             throw APIError(.notFound, "No hold with that ChittyID", code: "hold_not_found")
         }
-        let hold = try await service.hold(chittyID: chittyID, access: context.holdAccess)
-        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: service.flags(for: hold))), status: .ok)
+        let hold = try await services.queries.hold(chittyID: chittyID, access: context.holdAccess)
+        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: services.planner.flags(for: hold))), status: .ok)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
@@ -125,12 +126,12 @@ struct HoldRoutes {
         let requested = filter.limit
         // One extra tells whether another page exists.
         filter.limit = requested + 1
-        var holds = try await service.holds(matching: filter, access: context.holdAccess)
+        var holds = try await services.queries.holds(matching: filter, access: context.holdAccess)
         let hasMore = holds.count > requested
         if hasMore { holds.removeLast(holds.count - requested) }
         let body: PolicyValue = [
             "object": "list",
-            "data": .array(holds.map { HoldJSON.object($0, flags: service.flags(for: $0)) }),
+            "data": .array(holds.map { HoldJSON.object($0, flags: services.planner.flags(for: $0)) }),
             "has_more": .bool(hasMore),
             "next_starting_after": hasMore ? (holds.last.map { .string($0.id) } ?? .null) : .null,
         ]
@@ -152,7 +153,7 @@ struct HoldRoutes {
                 amount = Int(number)
             }
         }
-        let receipt = try await service.capture(holdID: id, amount: amount, access: context.holdAccess, logger: context.logger)
+        let receipt = try await services.operations.capture(holdID: id, amount: amount, access: context.holdAccess, logger: context.logger)
         return APIError.jsonResponse(JSONCoding.encode(receipt), status: .ok)
     }
 
@@ -162,7 +163,7 @@ struct HoldRoutes {
         if !body.isEmpty, (try? PolicyValue(jsonData: body))?.objectValue == nil {
             throw HoldServiceError.invalidInput("The request body must be empty or a JSON object")
         }
-        let receipt = try await service.cancel(holdID: id, access: context.holdAccess, logger: context.logger)
+        let receipt = try await services.operations.cancel(holdID: id, access: context.holdAccess, logger: context.logger)
         return APIError.jsonResponse(JSONCoding.encode(receipt), status: .ok)
     }
 

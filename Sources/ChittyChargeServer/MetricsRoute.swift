@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Metrics
+import PolicyEngine
 import Prometheus
 
 /// `GET /metrics`: everything in the registry in Prometheus' text format (no token, like
@@ -16,15 +17,23 @@ struct MetricsRoute {
     static let overdueAfter: TimeInterval = 60
 
     let registry: PrometheusCollectorRegistry
-    let service: HoldService
+    let store: any OperationalGaugeSource
+    let policies: PolicyEngine
+    let clock: any WallClock
+    /// What counts as "no action before expiry" (`HoldServiceConfiguration.expiryMargin`).
+    let expiryMargin: TimeInterval
     private let actionsDue: Metrics.Gauge
     private let actionsOverdue: Metrics.Gauge
     private let flaggedHolds: Metrics.Gauge
     private let outboxDepth: Metrics.Gauge
 
-    init(registry: PrometheusCollectorRegistry, factory: any MetricsFactory, service: HoldService) {
+    init(registry: PrometheusCollectorRegistry, factory: any MetricsFactory, store: any OperationalGaugeSource, policies: PolicyEngine,
+         clock: any WallClock, expiryMargin: TimeInterval) {
         self.registry = registry
-        self.service = service
+        self.store = store
+        self.policies = policies
+        self.clock = clock
+        self.expiryMargin = expiryMargin
         actionsDue = Metrics.Gauge(label: "chittycharge_scheduled_actions_due", factory: factory)
         actionsOverdue = Metrics.Gauge(label: "chittycharge_scheduled_actions_overdue", factory: factory)
         flaggedHolds = Metrics.Gauge(label: "chittycharge_flagged_holds", dimensions: [("reason", "no_action_before_expiry")], factory: factory)
@@ -37,7 +46,7 @@ struct MetricsRoute {
 
     @Sendable func scrape(_ request: Request, context: Context) async throws -> Response {
         await readGauges(context: context)
-        service.policies.revision.flushPendingMetrics()
+        policies.revision.flushPendingMetrics()
         return Response(
             status: .ok, headers: [.contentType: Self.contentType],
             body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
@@ -45,8 +54,7 @@ struct MetricsRoute {
 
     private func readGauges(context: Context) async {
         do {
-            let gauges = try await service.store.operationalGauges(
-                at: service.clock.now(), overdueAfter: Self.overdueAfter, expiryMargin: service.configuration.expiryMargin)
+            let gauges = try await store.operationalGauges(at: clock.now(), overdueAfter: Self.overdueAfter, expiryMargin: expiryMargin)
             actionsDue.record(gauges.scheduledActionsDue)
             actionsOverdue.record(gauges.scheduledActionsOverdue)
             flaggedHolds.record(gauges.holdsWithoutActionBeforeExpiry)

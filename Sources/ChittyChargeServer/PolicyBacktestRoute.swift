@@ -18,7 +18,8 @@ import PolicyEngine
 struct PolicyBacktestRoute {
     typealias Context = ChittyChargeRequestContext
 
-    let service: HoldService
+    let decisions: any PolicyDecisionLog
+    let policies: PolicyEngine
     /// `ServerConfiguration.backtestRoot`.
     let root: String?
 
@@ -39,13 +40,13 @@ struct PolicyBacktestRoute {
         let parameters = try Self.parameters(body, root: root)
         let candidate: PolicyRevision
         do {
-            candidate = try PolicyBacktest.loadCandidate(parameters.sources, limits: service.policies.limits)
+            candidate = try PolicyBacktest.loadCandidate(parameters.sources, limits: policies.limits)
         } catch {
             throw Self.invalidCandidate(error)
         }
         // One core is left to the API: a long backtest must not stall holds being placed.
         let backtest = PolicyBacktest(
-            store: service.store, candidate: candidate, since: parameters.since, examplesPerKind: parameters.examples,
+            store: decisions, candidate: candidate, since: parameters.since, examplesPerKind: parameters.examples,
             concurrency: max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
         let summary: PolicyBacktest.Summary
         do {
@@ -57,7 +58,7 @@ struct PolicyBacktestRoute {
             throw APIError(.serviceUnavailable, "The stored policy decisions could not be read", code: "store_unavailable")
         }
         context.logger.info("policy backtest", metadata: [
-            "policy.candidate": .string(candidate.id), "policy.revision": .string(service.policies.revision.id),
+            "policy.candidate": .string(candidate.id), "policy.revision": .string(policies.revision.id),
             "backtest.replayed": "\(summary.replayed)",
             "backtest.changed": "\(summary.hooks.values.map(\.changed).reduce(0, +))",
             "backtest.elapsed_ms": "\(Int((summary.elapsedSeconds * 1000).rounded()))",

@@ -11,7 +11,8 @@ import StripeAPI
 struct WebhookRoute {
     typealias Context = ChittyChargeRequestContext
 
-    let service: HoldService
+    let stripeSync: StripeSync
+    let clock: any WallClock
     let secret: String?
     let tolerance: TimeInterval
     let metrics: ServerMetrics
@@ -36,7 +37,7 @@ struct WebhookRoute {
         do {
             try StripeWebhookSignature.verify(
                 payload: payload, header: request.headers[Self.signatureHeader], secret: secret, tolerance: tolerance,
-                now: service.clock.now())
+                now: clock.now())
         } catch {
             metrics.countWebhook(type: nil, outcome: "bad_signature")
             context.logger.warning("webhook refused: \(error)")
@@ -51,7 +52,7 @@ struct WebhookRoute {
         }
         let outcome: WebhookOutcome
         do {
-            outcome = try await service.ingestWebhook(event)
+            outcome = try await stripeSync.ingestWebhook(event, logger: context.logger)
         } catch {
             metrics.countWebhook(type: event.type, outcome: "error")
             throw error

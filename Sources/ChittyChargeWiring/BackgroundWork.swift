@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// scheduled actions that are due, retrying stale pending operations, and re-reading from
 /// Stripe the unsettled holds that have been quiet too long (lost webhooks), until shutdown.
 public struct BackgroundWork: Service {
-    let holds: HoldService
+    let holds: HoldServices
     let mintInterval: Duration
     let recoveryInterval: Duration
     let reconciliationInterval: Duration
@@ -17,7 +17,7 @@ public struct BackgroundWork: Service {
     let reconciliationQuietPeriod: TimeInterval
     let logger: Logger
 
-    public init(holds: HoldService, mintInterval: Duration = .seconds(2), recoveryInterval: Duration = .seconds(30),
+    public init(holds: HoldServices, mintInterval: Duration = .seconds(2), recoveryInterval: Duration = .seconds(30),
                 reconciliationInterval: Duration = .seconds(300), reconciliationQuietPeriod: TimeInterval = 15 * 60,
                 logger: Logger) {
         self.holds = holds
@@ -29,13 +29,13 @@ public struct BackgroundWork: Service {
     }
 
     public func run() async throws {
-        await holds.recoverPendingOperations(grace: 0)
+        await holds.recovery.recoverPendingOperations(grace: 0)
         var sinceRecovery = Duration.zero
         var sinceReconciliation = Duration.zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await holds.processMintOutbox()
-            await holds.reevaluateSchedules()
-            await holds.runDueScheduledActions()
+            await holds.chittyIDOutbox.processDueJobs()
+            await holds.planner.reevaluate()
+            await holds.scheduler.runDue()
             do {
                 try await gracefulShutdownOrSleep(mintInterval)
             } catch {
@@ -45,11 +45,11 @@ public struct BackgroundWork: Service {
             sinceReconciliation += mintInterval
             if sinceRecovery >= recoveryInterval {
                 sinceRecovery = .zero
-                await holds.recoverPendingOperations()
+                await holds.recovery.recoverPendingOperations()
             }
             if sinceReconciliation >= reconciliationInterval {
                 sinceReconciliation = .zero
-                await holds.reconcile(quietFor: reconciliationQuietPeriod)
+                await holds.stripeSync.reconcile(quietFor: reconciliationQuietPeriod)
             }
         }
     }

@@ -14,7 +14,7 @@ extension ChittyChargeSystem {
         public var policyDirectory: String
         public var stripe: StripeSetup
         public var chittyID: ChittyIDSetup
-        public var holds: HoldService.Configuration
+        public var holds: HoldServiceConfiguration
         /// Host, port, origins, webhook secret, timeouts, backtest root. Its `stripeMode`,
         /// `chittyIDMode` and `database` are set by `build` from what it wired.
         public var server: ServerConfiguration
@@ -23,11 +23,11 @@ extension ChittyChargeSystem {
         public var adminToken: String?
         /// The hold service's clock (the Stripe emulator keeps its own).
         public var clock: any WallClock
-        public var faultPoint: HoldService.FaultPoint?
+        public var faultPoint: FaultPoint?
 
         public init(databasePath: String, policyDirectory: String, stripe: StripeSetup, chittyID: ChittyIDSetup,
-                    holds: HoldService.Configuration = .init(), server: ServerConfiguration, authenticator: ClientAuthenticator,
-                    adminToken: String? = nil, clock: any WallClock = SystemWallClock(), faultPoint: HoldService.FaultPoint? = nil) {
+                    holds: HoldServiceConfiguration = .init(), server: ServerConfiguration, authenticator: ClientAuthenticator,
+                    adminToken: String? = nil, clock: any WallClock = SystemWallClock(), faultPoint: FaultPoint? = nil) {
             self.databasePath = databasePath
             self.policyDirectory = policyDirectory
             self.stripe = stripe

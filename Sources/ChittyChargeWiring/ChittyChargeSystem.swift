@@ -13,7 +13,7 @@ import ServiceLifecycle
 import StripeAPI
 import StripeEmulator
 
-/// The one wiring of ChittyCharge: store, Stripe gateway, ChittyID minter, hold service,
+/// The one wiring of ChittyCharge: store, Stripe gateway, ChittyID minter, hold services,
 /// policy reloader, HTTP dependencies and background work, built the same way for `serve`,
 /// the test harness and the benchmarks.
 ///
@@ -22,11 +22,13 @@ import StripeEmulator
 /// caller's to choose.
 public struct ChittyChargeSystem: Sendable {
     public let store: SQLiteHoldStore
-    public let service: HoldService
+    public let holds: HoldServices
+    /// The ChittyID minter the services were given (the emulator, the HTTP one, or none).
+    public let minter: any ChittyIDMinter
     public let reloader: PolicyReloader
     /// What `buildRouter` and `buildApplication` take.
     public let dependencies: ChittyChargeDependencies
-    /// The service's own chores; `serve` runs them, tests drive the service directly.
+    /// The services' own chores; `serve` runs them, tests drive the services directly.
     public let backgroundWork: BackgroundWork
     /// The Stripe emulator's own HTTP API, when `StripeSetup.emulator` asked for a port.
     public let stripeEmulatorServer: (any Service)?
@@ -36,7 +38,7 @@ public struct ChittyChargeSystem: Sendable {
     /// `application()` (and `backgroundWork`), then `close()`.
     /// - Parameters:
     ///   - metrics: what `/metrics` serves and where the HTTP layer records.
-    ///   - holdMetrics: where the hold service records (nil: `metrics`).
+    ///   - holdMetrics: where the hold services record (nil: `metrics`).
     public static func build(
         _ configuration: Configuration, policies: PolicyEngine, loggers: Loggers,
         metrics: PrometheusMetricsFactory, holdMetrics: (any MetricsFactory)? = nil
@@ -59,10 +61,10 @@ public struct ChittyChargeSystem: Sendable {
             logger.warning("no client tokens configured (CHITTY_ID_TOKEN, CHITTYCHARGE_CLIENTS_FILE): every /api request will be 401")
         }
 
-        let service = HoldService(
+        let holds = HoldServices(
             store: store, gateway: stripe.gateway, minter: minter, policies: policies, clock: configuration.clock,
-            configuration: configuration.holds, logger: loggers.holds, faultPoint: configuration.faultPoint,
-            metricsFactory: holdMetrics ?? metrics)
+            configuration: configuration.holds, logger: loggers.holds, metricsFactory: holdMetrics ?? metrics,
+            faultPoint: configuration.faultPoint)
         if server.webhookSecret == nil {
             logger.warning("STRIPE_WEBHOOK_SECRET is not set: /webhook answers 503 and Stripe keeps retrying its events")
         }
@@ -75,11 +77,11 @@ public struct ChittyChargeSystem: Sendable {
         let reloader = PolicyReloader(engine: policies, directory: configuration.policyDirectory, store: store, logger: loggers.policy)
         await reloader.recordStartup()
         return ChittyChargeSystem(
-            store: store, service: service, reloader: reloader,
+            store: store, holds: holds, minter: minter, reloader: reloader,
             dependencies: ChittyChargeDependencies(
-                service: service, authenticator: configuration.authenticator, configuration: server, policyReloader: reloader,
+                holds: holds, store: store, policies: policies, clock: configuration.clock, authenticator: configuration.authenticator, configuration: server, policyReloader: reloader,
                 adminAuthenticator: AdminAuthenticator(token: configuration.adminToken), metrics: metrics),
-            backgroundWork: BackgroundWork(holds: service, logger: logger),
+            backgroundWork: BackgroundWork(holds: holds, logger: logger),
             stripeEmulatorServer: stripe.emulatorServer, httpLogger: loggers.http)
     }
 

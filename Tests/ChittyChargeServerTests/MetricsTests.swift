@@ -213,7 +213,7 @@ struct MetricsTests {
             let overdue = try await harness.authorisedHold()
             let unscheduled = try await harness.authorisedHold()
             for id in [overdue, unscheduled] {
-                let hold = try await harness.service.hold(id: id, refresh: true)
+                let hold = try await harness.holds.queries.hold(id: id, refresh: true, access: .everyHold, logger: ServerHarness.quietLogger)
                 try #require(hold.status == .requiresCapture && hold.captureBefore != nil, "hold \(id) is not capturable: \(hold)")
                 try await harness.store.setScheduledAction(nil, holdID: id)
             }

@@ -123,11 +123,11 @@ struct MoneySafetyTests {
             let id = try #require(reply.json["id"]?.stringValue)
             #expect(try await harness.store.mintJobCount() == 1)
             // Still down: the job is rescheduled, never given a made-up id.
-            #expect(await harness.service.processMintOutbox() == 0)
+            #expect(await harness.holds.chittyIDOutbox.processDueJobs() == 0)
             #expect(try await harness.api.call(.GET, "/api/holds/\(id)").json["chitty_id"] == .null)
             harness.minter.setFailing(false)
             // The retry waits for its backoff; run the job as the worker would once due.
-            #expect(await harness.service.mint(holdID: id))
+            #expect(await harness.holds.chittyIDOutbox.mint(holdID: id))
             let later = try await harness.api.call(.GET, "/api/holds/\(id)")
             let chittyID = try #require(later.json["chitty_id"]?.stringValue)
             #expect(chittyID.hasPrefix("CHITTY-AUTH-EMU-"))
@@ -191,9 +191,9 @@ struct MoneySafetyTests {
 
             // "Restart": a new service over the same store and Stripe finishes the capture.
             faults.arm(nil)
-            let restarted = HoldService(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
+            let restarted = HoldServices(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
                                         configuration: .init(recoveryGrace: 0), logger: ServerHarness.quietLogger)
-            let recovery = await restarted.recoverPendingOperations(grace: 0)
+            let recovery = await restarted.recovery.recoverPendingOperations(grace: 0)
             #expect(recovery.resolved == 1)
             let hold = try #require(try await harness.store.hold(id: id))
             #expect(hold.status == .succeeded)
@@ -222,9 +222,9 @@ struct MoneySafetyTests {
             #expect(await harness.emulator.paymentIntents().count == 1)
             #expect(try await harness.store.pendingCreates().count == 1)
             faults.arm(nil)
-            let restarted = HoldService(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
+            let restarted = HoldServices(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
                                         configuration: .init(recoveryGrace: 0), logger: ServerHarness.quietLogger)
-            #expect(await restarted.recoverPendingOperations(grace: 0).resolved == 1)
+            #expect(await restarted.recovery.recoverPendingOperations(grace: 0).resolved == 1)
             #expect(try await harness.store.pendingCreates().isEmpty)
             let intentID = try #require(await harness.emulator.paymentIntents().first?.id)
             #expect(try await harness.store.hold(id: intentID) != nil)

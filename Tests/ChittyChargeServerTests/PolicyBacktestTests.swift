@@ -80,7 +80,7 @@ import Testing
         let store = try await SQLiteHoldStore.open(path: database, logger: ServerHarness.quietLogger)
         do {
             let policies = try PolicyEngine(directory: policyFolder, logger: ServerHarness.quietLogger, metricsFactory: TestMetrics())
-            let service = HoldService(store: store, gateway: gateway, minter: EmulatedChittyIDMinter(), policies: policies,
+            let service = HoldServices(store: store, gateway: gateway, minter: EmulatedChittyIDMinter(), policies: policies,
                                       clock: clock, logger: ServerHarness.quietLogger, metricsFactory: TestMetrics())
             var subjects: [String: String] = [:]
             func place(_ label: String, _ amount: Int, tier: String?, metadata: [String: PolicyValue] = [:]) async throws {
@@ -90,7 +90,7 @@ import Testing
                 let request = HoldRequest(amount: amount, description: "Deposit \(label)", metadata: metadata,
                                           customer: "cus_backtest", paymentMethod: "pm_card_visa", confirm: true)
                 do {
-                    let placement = try await service.placeHold(request, client: "frontdesk", idempotencyKey: label, logger: ServerHarness.quietLogger)
+                    let placement = try await service.placement.placeHold(request, client: "frontdesk", idempotencyKey: label, logger: ServerHarness.quietLogger)
                     subjects[label] = placement.hold.createOperationKey
                 } catch {
                     // Refused: the operation (and its decision's subject) is found by the key.

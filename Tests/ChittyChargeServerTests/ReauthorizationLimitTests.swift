@@ -32,7 +32,7 @@ struct ReauthorizationLimitTests {
             #expect(created.json["flags"] == ["no_action_before_expiry"])
             let refused = try metrics.expectCounter("chittycharge_holds_flagged_total", [("reason", "reauthorization_refused")])
             #expect(refused.totalValue == 1)
-            let history = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldService.reauthorizationRefusedEventType }
+            let history = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldHistoryEntryType.reauthorizationRefused }
             #expect(history.map(\.outcome) == [.failed])
             let detail = String(decoding: history.first?.payload ?? Data(), as: UTF8.self)
             #expect(detail.contains("48 h before the capture deadline"), "\(detail)")
@@ -40,7 +40,7 @@ struct ReauthorizationLimitTests {
             // Time passes and the scheduler runs: no new authorization is ever placed.
             for _ in 0..<5 {
                 clock.advance(by: 2)
-                _ = await harness.service.runDueScheduledActions()
+                _ = await harness.holds.scheduler.runDue()
             }
             #expect(await harness.emulator.paymentIntents().count == 1)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/v1/payment_intents").count == 1)
@@ -61,16 +61,16 @@ struct ReauthorizationLimitTests {
 
             // With a cap of one reauthorization per original hold, the replacement may not
             // be reauthorized again, even at a proper time.
-            let strict = HoldService(
+            let strict = HoldServices(
                 store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies, clock: clock,
                 configuration: .init(recoveryGrace: 0, reauthorization: ReauthorizationLimits(maxPerChain: 1)),
                 logger: ServerHarness.quietLogger)
             second.scheduledAction = nil
-            #expect(await strict.schedule(second) == nil)
-            let refusals = try await harness.store.webhookEvents(holdID: secondID).filter { $0.type == HoldService.reauthorizationRefusedEventType }
+            #expect(await strict.planner.schedule(second) == nil)
+            let refusals = try await harness.store.webhookEvents(holdID: secondID).filter { $0.type == HoldHistoryEntryType.reauthorizationRefused }
             #expect(refusals.count == 1)
             // The default cap (8) allows it.
-            #expect(await harness.service.schedule(second)?.kind == .reauthorize)
+            #expect(await harness.holds.planner.schedule(second)?.kind == .reauthorize)
         }
     }
 }

@@ -15,13 +15,13 @@ struct ScheduleLeaseTests {
         return id
     }
 
-    static func scheduler(_ harness: ServerHarness, _ clock: ManualWallClock, id: String, gateway: any PaymentGateway) -> HoldService {
-        HoldService(store: harness.store, gateway: gateway, minter: harness.minter, policies: harness.policies, clock: clock,
+    static func scheduler(_ harness: ServerHarness, _ clock: ManualWallClock, id: String, gateway: any PaymentGateway) -> HoldServices {
+        HoldServices(store: harness.store, gateway: gateway, minter: harness.minter, policies: harness.policies, clock: clock,
                     configuration: .init(recoveryGrace: 0, schedulerID: id), logger: ServerHarness.quietLogger)
     }
 
     static func releaseEntries(_ harness: ServerHarness, _ id: String) async throws -> Int {
-        try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldService.scheduledReleaseEventType }.count
+        try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldHistoryEntryType.scheduledRelease }.count
     }
 
     @Test func aSchedulerLeavesAnActionAnotherIsRunning() async throws {
@@ -31,13 +31,13 @@ struct ScheduleLeaseTests {
             let held = HeldCancelGateway(harness.gateway)
             let runnerA = Self.scheduler(harness, clock, id: "runner-a", gateway: held)
             let runnerB = Self.scheduler(harness, clock, id: "runner-b", gateway: harness.gateway)
-            let a = Task { await runnerA.runDueScheduledActions() }
+            let a = Task { await runnerA.scheduler.runDue() }
             await held.cancelArrived.wait()
             // A has claimed the action and is inside its Stripe call; B looks at it.
             let claimed = try await harness.store.hold(id: id)?.scheduledAction
             #expect(claimed?.state == .running)
             #expect(claimed?.lease?.owner == "runner-a")
-            #expect(await runnerB.runDueScheduledActions() == 0)
+            #expect(await runnerB.scheduler.runDue() == 0)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").isEmpty)
 
             held.release.open()
@@ -58,15 +58,15 @@ struct ScheduleLeaseTests {
             let lease = ScheduledAction.Lease(owner: "crashed", until: clock.now().addingTimeInterval(300))
             #expect(try await harness.store.claimScheduledAction(action, holdID: id, lease: lease, at: clock.now()))
             let survivor = Self.scheduler(harness, clock, id: "survivor", gateway: harness.gateway)
-            #expect(await survivor.runDueScheduledActions() == 0)
+            #expect(await survivor.scheduler.runDue() == 0)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").isEmpty)
 
             clock.advance(by: 300)
-            #expect(await survivor.runDueScheduledActions() == 1)
+            #expect(await survivor.scheduler.runDue() == 1)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").count == 1)
             #expect(try await Self.releaseEntries(harness, id) == 1)
             #expect(try await harness.store.hold(id: id)?.status == .canceled)
-            #expect(await survivor.runDueScheduledActions() == 0)
+            #expect(await survivor.scheduler.runDue() == 0)
         }
     }
 }

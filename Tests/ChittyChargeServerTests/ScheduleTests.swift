@@ -59,10 +59,10 @@ struct ScheduleTests {
             #expect(scheduled["at"] == Self.iso(checkOut.addingTimeInterval(48 * 3600)))
             #expect(scheduled["revision"]?.stringValue == harness.policies.revision.id)
             #expect(json["flags"] == .array([]))
-            #expect(await harness.service.runDueScheduledActions() == 0)
+            #expect(await harness.holds.scheduler.runDue() == 0)
             clock.set(checkOut.addingTimeInterval(48 * 3600 + 1))
-            #expect(await harness.service.runDueScheduledActions() == 1)
-            #expect(await harness.service.runDueScheduledActions() == 0)
+            #expect(await harness.holds.scheduler.runDue() == 1)
+            #expect(await harness.holds.scheduler.runDue() == 0)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").count == 1)
             let hold = try await harness.api.call(.GET, "/api/holds/\(id)")
             #expect(hold.json["status"] == "canceled")
@@ -84,7 +84,7 @@ struct ScheduleTests {
             #expect(json["scheduled_action"]?["action"] == "capture")
             #expect(json["scheduled_action"]?["amount"] == 2_500)
             clock.set(checkIn.addingTimeInterval(24 * 3600))
-            #expect(await harness.service.runDueScheduledActions() == 1)
+            #expect(await harness.holds.scheduler.runDue() == 1)
             #expect(await harness.emulator.paymentIntent(id: id)?.amountReceived == 2_500)
             #expect(try await harness.store.hold(id: id)?.status == .succeeded)
         }
@@ -97,12 +97,12 @@ struct ScheduleTests {
             let (id, _) = try await Self.capturableHold(harness, metadata: ["check_in": Self.iso(checkIn), "no_show_fee": "20000"])
             clock.set(checkIn.addingTimeInterval(24 * 3600 + 1))
             async let manual = harness.api.call(.POST, "/api/holds/\(id)/capture", json: ["amount_to_capture": 20_000])
-            async let scheduled = harness.service.runDueScheduledActions()
+            async let scheduled = harness.holds.scheduler.runDue()
             let (reply, _) = try await (manual, scheduled)
             #expect(reply.status == 200)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/capture").filter { !$0.replayed }.count == 1)
             #expect(await harness.emulator.paymentIntent(id: id)?.amountReceived == 20_000)
-            #expect(await harness.service.runDueScheduledActions() == 0)
+            #expect(await harness.holds.scheduler.runDue() == 0)
         }
     }
 
@@ -114,7 +114,7 @@ struct ScheduleTests {
             #expect(try await harness.api.call(.POST, "/api/holds/\(id)/cancel").status == 200)
             #expect(try await harness.api.call(.GET, "/api/holds/\(id)").json["scheduled_action"] == .null)
             clock.set(checkOut.addingTimeInterval(49 * 3600))
-            #expect(await harness.service.runDueScheduledActions() == 0)
+            #expect(await harness.holds.scheduler.runDue() == 0)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").count == 1)
         }
     }
@@ -126,10 +126,10 @@ struct ScheduleTests {
             let (id, _) = try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)])
             clock.set(checkOut.addingTimeInterval(48 * 3600 + 1))
             // "Restart": a new service over the same store finds the due action.
-            let restarted = HoldService(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
+            let restarted = HoldServices(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
                                         clock: clock, configuration: .init(recoveryGrace: 0), logger: ServerHarness.quietLogger)
-            #expect(await restarted.runDueScheduledActions() == 1)
-            #expect(await harness.service.runDueScheduledActions() == 0)
+            #expect(await restarted.scheduler.runDue() == 1)
+            #expect(await harness.holds.scheduler.runDue() == 0)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").count == 1)
             #expect(try await harness.store.hold(id: id)?.status == .canceled)
         }
@@ -146,11 +146,11 @@ struct ScheduleTests {
                 $1.replacingOccurrences(of: "M.RELEASE_AFTER_CHECKOUT_HOURS = 48", with: "M.RELEASE_AFTER_CHECKOUT_HOURS = 24")
             }
             #expect(reloaded.id != firstRevision)
-            #expect(await harness.service.reevaluateSchedules() == 1)
+            #expect(await harness.holds.planner.reevaluate() == 1)
             let after = try await harness.api.call(.GET, "/api/holds/\(id)")
             #expect(after.json["scheduled_action"]?["at"] == Self.iso(checkOut.addingTimeInterval(24 * 3600)))
             #expect(after.json["scheduled_action"]?["revision"]?.stringValue == reloaded.id)
-            #expect(await harness.service.reevaluateSchedules() == 0)
+            #expect(await harness.holds.planner.reevaluate() == 0)
         }
     }
 
@@ -166,8 +166,8 @@ struct ScheduleTests {
                     ? text.replacingOccurrences(of: "function M.decide(hold)", with: "function M.decide(hold)\n  if hold.amount == 20000 then error(\"broken rule\") end")
                     : text
             }
-            #expect(await harness.service.reevaluateSchedules() == 1)
-            #expect(await harness.service.reevaluateSchedules() == 0)
+            #expect(await harness.holds.planner.reevaluate() == 1)
+            #expect(await harness.holds.planner.reevaluate() == 0)
             #expect(try await harness.api.call(.GET, "/api/holds/\(id)").json["scheduled_action"] == before)
         }
     }
@@ -180,11 +180,11 @@ struct ScheduleTests {
             for _ in 0..<6 { ids.append(try await Self.capturableHold(harness, metadata: ["check_out": Self.iso(checkOut)]).id) }
             clock.set(checkOut.addingTimeInterval(48 * 3600 + 1))
             // Two "processes" (services over one store), two loops each.
-            let other = HoldService(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
+            let other = HoldServices(store: harness.store, gateway: harness.gateway, minter: harness.minter, policies: harness.policies,
                                     clock: clock, configuration: .init(recoveryGrace: 0), logger: ServerHarness.quietLogger)
             let finished = await withTaskGroup(of: Int.self) { group in
-                for service in [harness.service, harness.service, other, other] {
-                    group.addTask { await service.runDueScheduledActions() }
+                for service in [harness.holds, harness.holds, other, other] {
+                    group.addTask { await service.scheduler.runDue() }
                 }
                 var total = 0
                 for await count in group { total += count }
@@ -193,7 +193,7 @@ struct ScheduleTests {
             #expect(finished == ids.count)
             #expect(await harness.stripeCalls("POST", pathSuffix: "/cancel").filter { !$0.replayed }.count == ids.count)
             for id in ids {
-                let entries = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldService.scheduledReleaseEventType }
+                let entries = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldHistoryEntryType.scheduledRelease }
                 #expect(entries.count == 1, "\(id)")
             }
         }
@@ -238,7 +238,7 @@ struct ReauthorizationTests {
         let action = try #require(hold.scheduledAction)
         #expect(action.kind == .reauthorize)
         clock.set(action.at.addingTimeInterval(1))
-        return await harness.service.runDueScheduledActions()
+        return await harness.holds.scheduler.runDue()
     }
 
     @Test func aSavedCardHoldIsReplacedByANewHoldThenReleased() async throws {
@@ -268,9 +268,9 @@ struct ReauthorizationTests {
             #expect(create.params["customer"] == "cus_guest")
             // Running again never acts on the old hold twice (the new one may come due in turn,
             // as its own deadline is only a moment later).
-            _ = await harness.service.runDueScheduledActions()
+            _ = await harness.holds.scheduler.runDue()
             #expect(try await harness.store.hold(id: oldID)?.replacedBy == newID)
-            let oldHistory = try await harness.store.webhookEvents(holdID: oldID).filter { $0.type == HoldService.scheduledReauthorizationEventType }
+            let oldHistory = try await harness.store.webhookEvents(holdID: oldID).filter { $0.type == HoldHistoryEntryType.scheduledReauthorization }
             #expect(oldHistory.map(\.outcome) == [.applied])
             #expect(await harness.stripeCalls("POST", pathSuffix: "\(oldID)/cancel").count == 1)
         }
@@ -288,7 +288,7 @@ struct ReauthorizationTests {
             #expect(hold.json["status"] == "requires_capture")
             #expect(hold.json["replaced_by"] == .null)
             #expect(hold.json["flags"] == ["no_action_before_expiry"])
-            let history = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldService.scheduledReauthorizationEventType }
+            let history = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldHistoryEntryType.scheduledReauthorization }
             #expect(history.map(\.outcome) == [.failed])
             let detail = String(decoding: history.first?.payload ?? Data(), as: UTF8.self)
             #expect(detail.contains("reauthorization_impossible"), "\(detail)")
@@ -317,7 +317,7 @@ struct ReauthorizationTests {
             #expect(hold.json["status"] == "requires_capture")
             #expect(hold.json["replaced_by"] == .null)
             #expect(hold.json["flags"] == ["no_action_before_expiry"])
-            let history = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldService.scheduledReauthorizationEventType }
+            let history = try await harness.store.webhookEvents(holdID: id).filter { $0.type == HoldHistoryEntryType.scheduledReauthorization }
             #expect(history.map(\.outcome) == [.failed])
             let detail = String(decoding: history.first?.payload ?? Data(), as: UTF8.self)
             #expect(detail.contains("card_declined"), "\(detail)")

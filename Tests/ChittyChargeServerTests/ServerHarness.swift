@@ -26,7 +26,7 @@ struct ServerHarness {
     let emulatorBaseURL: String
     let store: SQLiteHoldStore
     let minter: EmulatedChittyIDMinter
-    let service: HoldService
+    let holds: HoldServices
     let policies: PolicyEngine
     let gateway: StripeClient
     let reloader: PolicyReloader
@@ -41,7 +41,7 @@ struct ServerHarness {
         /// Requests per minute the test policy allows (the shipped policy allows 10).
         var rateLimit: Int? = 10_000
         var stripeConfigured = true
-        var faultPoint: HoldService.FaultPoint?
+        var faultPoint: FaultPoint?
         /// Wraps the HTTP transport to Stripe, to lose responses and the like.
         var wrapTransport: (@Sendable (any StripeTransport) -> any StripeTransport)?
         var extraPolicy: String?
@@ -135,7 +135,7 @@ struct ServerHarness {
                     }
                     let harness = ServerHarness(
                         api: APIClient(baseURL: "http://127.0.0.1:\(client.port!)"), emulator: emulator, emulatorBaseURL: emulatorBase,
-                        store: store, minter: minter, service: system.service, policies: policies, gateway: gateway,
+                        store: store, minter: minter, holds: system.holds, policies: policies, gateway: gateway,
                         reloader: system.reloader, policyDirectory: policyFolder)
                     try await body(harness)
                 }

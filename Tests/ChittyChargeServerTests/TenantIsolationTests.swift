@@ -48,7 +48,7 @@ struct TenantIsolationTests {
             let alice = Self.client(harness, Self.aliceToken)
             let bob = Self.client(harness, Self.bobToken)
             let id = try await Self.authorisedHold(harness, as: bob, email: "guest-of-bob@example.com")
-            _ = await harness.service.mint(holdID: id)
+            _ = await harness.holds.chittyIDOutbox.mint(holdID: id)
             let chittyID = try #require(try await harness.store.hold(id: id)?.chittyID)
             let retrievesBefore = await harness.stripeCalls("GET", pathSuffix: "/v1/payment_intents/\(id)").count
 

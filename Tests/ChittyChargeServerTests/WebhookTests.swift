@@ -175,9 +175,9 @@ struct WebhookTests {
             #expect(try await harness.store.hold(id: id)?.status == .requiresPaymentMethod)
             await harness.emulator.resetCalls()
             // Not quiet long enough yet: nothing is asked.
-            #expect(await harness.service.reconcile(quietFor: 3_600) == 0)
+            #expect(await harness.holds.stripeSync.reconcile(quietFor: 3_600) == 0)
             #expect(await harness.emulator.calls().isEmpty)
-            #expect(await harness.service.reconcile(quietFor: 0) == 1)
+            #expect(await harness.holds.stripeSync.reconcile(quietFor: 0) == 1)
             let hold = try await harness.api.call(.GET, "/api/holds/\(id)")
             #expect(hold.json["status"] == "requires_capture")
             #expect(hold.json["amount_capturable"] == 9_000)
@@ -197,7 +197,7 @@ struct WebhookTests {
                 Issue.record("no events: \(events.text)")
             }
             // A second pass finds nothing more to change.
-            #expect(await harness.service.reconcile(quietFor: 0) == 0)
+            #expect(await harness.holds.stripeSync.reconcile(quietFor: 0) == 0)
         }
     }
 

@@ -40,9 +40,9 @@ import Testing
             #expect(configuration.stripeMode == nil)
             #expect(configuration.chittyIDMode == nil)
             #expect(configuration.database == "sqlite")
-            #expect(system.service.gateway == nil)
+            #expect(system.holds.gateway == nil)
             await #expect(throws: (any Error).self) {
-                try await system.service.minter.mint(entityType: "hold", metadata: [:])
+                try await system.minter.mint(entityType: "hold", metadata: [:])
             }
         }
     }

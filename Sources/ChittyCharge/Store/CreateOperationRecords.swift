@@ -73,7 +73,7 @@ public protocol CreateOperationRecords: Sendable {
     func recordRefusedCreate(key: String, hold: Hold, response: StoredResponse, at: Date) async throws
 }
 
-extension HoldStore {
+extension CreateOperationRecords {
     /// Claims a create operation with no decision to record.
     public func claimCreate(_ operation: CreateOperation) async throws -> OperationClaim<CreateOperation> {
         try await claimCreate(operation, decision: nil)

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Metrics
 
 /// Stripe stores a 5xx under its idempotency key for at least 24 hours and replays it
 /// ("reconcile the request before starting another operation"). A capture or cancel whose
@@ -18,7 +17,7 @@ import Metrics
 /// - the intent cannot be read: the operation stays pending and the next pass tries again.
 /// No double capture is possible: Stripe captures a PaymentIntent at most once, and never
 /// more than `amount_capturable`, whatever keys are used.
-extension HoldService {
+extension HoldOperations {
     func settleAfterReplayedServerError(
         _ operation: HoldOperation, gateway: any PaymentGateway, reason: String, logger: Logger
     ) async -> Result<StoredResponse, HoldServiceError> {
@@ -43,15 +42,13 @@ extension HoldService {
         if done {
             var settled = hold
             settled.apply(intent, at: now)
-            let response: StoredResponse = operation.kind == .capture
-                ? .ok(CaptureReceipt(hold: settled, capturedAt: settled.capturedAt ?? now))
-                : .ok(CancelReceipt(hold: settled, canceledAt: settled.canceledAt ?? now))
+            let response = Self.receipt(operation.kind, for: settled, at: now)
             do {
                 try await store.completeOperation(key: operation.key, hold: settled, response: response, at: now)
             } catch {
                 return .failure(.storage(error))
             }
-            countReplayedServerError(operation.kind, outcome: "done")
+            metrics.countReplayedServerError(operation.kind, outcome: "done")
             logger.notice("Stripe answered a server error but did the \(what); recorded what it did", metadata: [
                 "hold.status": .string(settled.status.rawValue), "hold.amount_received": "\(settled.amountReceived)",
             ])
@@ -71,21 +68,13 @@ extension HoldService {
         }
         do {
             // Take Stripe's view (by the webhook rules) so the hold shows what is true.
-            _ = try await applyStripeView(intent, to: hold)
+            _ = try await stripeSync.applyRead(intent, to: hold, logger: logger)
         } catch {
             logger.warning("could not record Stripe's view after reconciling", metadata: ["error": .string(error.message)])
         }
-        countReplayedServerError(operation.kind, outcome: "not_done")
+        metrics.countReplayedServerError(operation.kind, outcome: "not_done")
         logger.warning("Stripe answered a server error and did not do the \(what); the operation is closed so the next request can proceed",
                        metadata: ["stripe.status": .string(intent.status.rawValue), "error": .string(reason)])
         return .failure(failure)
-    }
-
-    /// Counts one reconciliation after a replayed Stripe 5xx: `done` (Stripe had acted)
-    /// or `not_done` (the operation was closed so a new one can start).
-    func countReplayedServerError(_ kind: HoldOperationKind, outcome: String) {
-        Counter(label: "chittycharge_stripe_replayed_errors_total",
-                dimensions: [("operation", kind == .capture ? "capture" : "release"), ("outcome", outcome)],
-                factory: metricsFactory).increment()
     }
 }
