@@ -1,69 +1,89 @@
 import Foundation
 import PolicyEngine
 
-/// Every way a hold operation can fail, already in the API's terms: an HTTP status, a
-/// human sentence, a machine code and optional details. The HTTP layer renders it as
-/// `{"error","code","details"}`; the service stores the same rendering so an idempotent
-/// retry gets the identical answer.
+/// Every way a hold operation can fail: a kind (a stable machine code), a human sentence
+/// and optional details. The server chooses the HTTP status from the kind; the store keeps
+/// failures as these values (an idempotent retry gets the identical answer).
 public struct HoldServiceError: Error, Sendable, Equatable {
-    public var httpStatus: Int
+    /// The kinds of failure, named by the API's `code`.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        // The request cannot be done as asked.
+        case invalidRequest = "invalid_request"
+        case amountExceedsAuthorized = "amount_exceeds_authorized"
+        case holdLimitExceeded = "hold_limit_exceeded"
+        case holdNotFound = "hold_not_found"
+        // The hold's state or an earlier request stands in the way.
+        case idempotencyKeyReused = "idempotency_key_reused"
+        case earlierAttemptFailed = "earlier_attempt_failed"
+        case holdAlreadyFinal = "hold_already_final"
+        case holdAlreadyCaptured = "hold_already_captured"
+        case holdAlreadyCanceled = "hold_already_canceled"
+        case reauthorizationImpossible = "reauthorization_impossible"
+        case reauthorizationNotNeeded = "reauthorization_not_needed"
+        case reauthorizationRefused = "reauthorization_refused"
+        case reauthorizationIncomplete = "reauthorization_incomplete"
+        case reauthorizationFailed = "reauthorization_failed"
+        // Stripe refused, for good.
+        case cardDeclined = "card_declined"
+        case paymentIntentUnexpectedState = "payment_intent_unexpected_state"
+        case chargeExpiredForCapture = "charge_expired_for_capture"
+        case stripeResourceMissing = "stripe_resource_missing"
+        case stripeInvalidRequest = "stripe_invalid_request"
+        case stripeAuthenticationFailed = "stripe_authentication_failed"
+        case stripeIdempotencyError = "stripe_idempotency_error"
+        // Nothing was decided; trying again may work.
+        case stripeUnavailable = "stripe_unavailable"
+        case stripeErrorNotApplied = "stripe_error_not_applied"
+        case createAbandoned = "create_abandoned"
+        case storageError = "storage_error"
+        case policyError = "policy_error"
+        case stripeNotConfigured = "stripe_not_configured"
+        case webhookContention = "webhook_contention"
+        /// A test stopped the service on purpose (`FaultPoint`).
+        case injectedFault = "injected_fault"
+    }
+
+    public var kind: Kind
     public var message: String
-    public var code: String
     public var details: [String: PolicyValue]?
 
-    public init(httpStatus: Int, message: String, code: String, details: [String: PolicyValue]? = nil) {
-        self.httpStatus = httpStatus
+    public init(_ kind: Kind, _ message: String, details: [String: PolicyValue]? = nil) {
+        self.kind = kind
         self.message = message
-        self.code = code
         self.details = details
     }
 
+    /// The API's machine code.
+    public var code: String { kind.rawValue }
+
+    /// Stripe or the store did not answer: the operation stays pending, and trying it again
+    /// (same idempotency key) may finish it.
+    public var leavesOperationPending: Bool {
+        kind == .stripeUnavailable || kind == .storageError
+    }
+
     public static func invalidInput(_ message: String, field: String? = nil) -> HoldServiceError {
-        HoldServiceError(httpStatus: 400, message: message, code: "invalid_request",
-                         details: field.map { ["field": .string($0)] })
+        HoldServiceError(.invalidRequest, message, details: field.map { ["field": .string($0)] })
     }
 
     public static func notFound(holdID: String) -> HoldServiceError {
-        HoldServiceError(httpStatus: 404, message: "No hold with id '\(holdID)'", code: "hold_not_found")
+        HoldServiceError(.holdNotFound, "No hold with id '\(holdID)'")
     }
 
-    public static func conflict(_ message: String, code: String, details: [String: PolicyValue]? = nil) -> HoldServiceError {
-        HoldServiceError(httpStatus: 409, message: message, code: code, details: details)
+    public static func conflict(_ message: String, kind: Kind, details: [String: PolicyValue]? = nil) -> HoldServiceError {
+        HoldServiceError(kind, message, details: details)
     }
 
     public static func stripeUnavailable(_ what: String, reason: String) -> HoldServiceError {
-        HoldServiceError(
-            httpStatus: 502, message: "Stripe did not confirm the \(what): \(reason). Retrying is safe: the retry reuses the same Stripe idempotency key.",
-            code: "stripe_unavailable")
+        HoldServiceError(.stripeUnavailable, "Stripe did not confirm the \(what): \(reason). Retrying is safe: the retry reuses the same Stripe idempotency key.")
     }
 
     public static func storage(_ error: any Error) -> HoldServiceError {
-        HoldServiceError(httpStatus: 500, message: "The hold store failed; nothing was acknowledged", code: "storage_error")
+        HoldServiceError(.storageError, "The hold store failed; nothing was acknowledged")
     }
 
     public static let stripeNotConfigured = HoldServiceError(
-        httpStatus: 503,
-        message: "Stripe is not configured: set STRIPE_SECRET_KEY, or start with --stripe emulator for the built-in emulator",
-        code: "stripe_not_configured")
-
-    /// The JSON body the API answers with.
-    public var body: Data {
-        var object: [String: PolicyValue] = ["error": .string(message), "code": .string(code)]
-        if let details { object["details"] = .object(details) }
-        return JSONCoding.encode(PolicyValue.object(object))
-    }
-
-    /// Rebuilds an error from a stored response (an idempotent replay).
-    public init(stored: StoredResponse) {
-        let object = (try? JSONDecoder().decode(PolicyValue.self, from: stored.body))?.objectValue ?? [:]
-        self.init(
-            httpStatus: stored.status,
-            message: object["error"]?.stringValue ?? "The earlier attempt failed",
-            code: object["code"]?.stringValue ?? "error",
-            details: object["details"]?.objectValue)
-    }
-
-    public var stored: StoredResponse { StoredResponse(status: httpStatus, body: body) }
+        .stripeNotConfigured, "Stripe is not configured: set STRIPE_SECRET_KEY, or start with --stripe emulator for the built-in emulator")
 
     /// What a final Stripe error means for our client.
     public static func fromStripe(_ detail: PaymentErrorDetail, doing what: String) -> HoldServiceError {
@@ -72,23 +92,32 @@ public struct HoldServiceError: Error, Sendable, Equatable {
         if let param = detail.param { details["param"] = .string(param) }
         if detail.type == "card_error" {
             if let decline = detail.declineCode { details["decline_code"] = .string(decline) }
-            return HoldServiceError(httpStatus: 402, message: "The card was declined: \(detail.message)", code: "card_declined", details: details)
+            return HoldServiceError(.cardDeclined, "The card was declined: \(detail.message)", details: details)
         }
         switch detail.code {
-        case "payment_intent_unexpected_state", "charge_expired_for_capture":
-            return HoldServiceError(httpStatus: 409, message: "Stripe refused the \(what): \(detail.message)", code: detail.code ?? "conflict", details: details)
+        case "payment_intent_unexpected_state":
+            return HoldServiceError(.paymentIntentUnexpectedState, "Stripe refused the \(what): \(detail.message)", details: details)
+        case "charge_expired_for_capture":
+            return HoldServiceError(.chargeExpiredForCapture, "Stripe refused the \(what): \(detail.message)", details: details)
         case "resource_missing":
-            return HoldServiceError(httpStatus: 404, message: "Stripe does not know this PaymentIntent: \(detail.message)", code: "stripe_resource_missing", details: details)
+            return HoldServiceError(.stripeResourceMissing, "Stripe does not know this PaymentIntent: \(detail.message)", details: details)
         default:
             break
         }
         if detail.httpStatus == 401 || detail.httpStatus == 403 {
-            return HoldServiceError(httpStatus: 502, message: "Stripe refused our API key; check STRIPE_SECRET_KEY", code: "stripe_authentication_failed")
+            return HoldServiceError(.stripeAuthenticationFailed, "Stripe refused our API key; check STRIPE_SECRET_KEY")
         }
         if detail.type == "idempotency_error" {
-            return HoldServiceError(httpStatus: 502, message: "Stripe refused the \(what) as an idempotency conflict: \(detail.message)", code: "stripe_idempotency_error", details: details)
+            return HoldServiceError(.stripeIdempotencyError, "Stripe refused the \(what) as an idempotency conflict: \(detail.message)", details: details)
         }
-        return HoldServiceError(httpStatus: 400, message: "Stripe refused the \(what): \(detail.message)", code: "stripe_invalid_request", details: details)
+        return HoldServiceError(.stripeInvalidRequest, "Stripe refused the \(what): \(detail.message)", details: details)
+    }
+}
+
+/// Kept as `{"error": message, "code": kind, "details": …}`: the same words the API shows.
+extension HoldServiceError: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case message = "error", kind = "code", details
     }
 }
 
@@ -109,5 +138,11 @@ public enum JSONCoding {
         encoder.dateEncodingStrategy = .iso8601
         // Encoding our own plain values cannot fail; an empty object is the safe fallback.
         return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(type, from: data)
     }
 }

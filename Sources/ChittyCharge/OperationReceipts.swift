@@ -1,7 +1,7 @@
 import Foundation
 
-/// What `POST /api/holds/{id}/capture` answers (the earlier service's fields). Stored
-/// with the operation so a retry with the same amount gets exactly this back.
+/// A capture's receipt (the earlier service's fields), kept with the operation so a retry
+/// with the same amount gets exactly this back.
 public struct CaptureReceipt: Sendable, Equatable, Codable {
     public var id: String
     public var status: String
@@ -57,8 +57,16 @@ public struct CancelReceipt: Sendable, Equatable, Codable {
     }
 }
 
-extension StoredResponse {
-    static func ok(_ value: some Encodable) -> StoredResponse {
-        StoredResponse(status: 200, body: JSONCoding.encode(value))
+/// What a finished capture or cancel answered.
+public enum HoldOperationReceipt: Sendable, Equatable {
+    case captured(CaptureReceipt)
+    case canceled(CancelReceipt)
+
+    /// The receipt of `kind` done to `hold` (as Stripe left it) at `now`.
+    public init(_ kind: HoldOperationKind, for hold: Hold, at now: Date) {
+        switch kind {
+        case .capture: self = .captured(CaptureReceipt(hold: hold, capturedAt: hold.capturedAt ?? now))
+        case .cancel: self = .canceled(CancelReceipt(hold: hold, canceledAt: hold.canceledAt ?? now))
+        }
     }
 }

@@ -24,9 +24,14 @@ public struct APIError: HTTPResponseError, Sendable {
     public static let unauthorized = APIError(.unauthorized, "Unauthorized", code: "unauthorized")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Self.jsonResponse(
-            HoldServiceError(httpStatus: status.code, message: message, code: code, details: details).body,
-            status: status, headers: headers)
+        Self.jsonResponse(Self.body(message: message, code: code, details: details), status: status, headers: headers)
+    }
+
+    /// The contract's error body, keys sorted.
+    static func body(message: String, code: String, details: [String: PolicyValue]?) -> Data {
+        var object: [String: PolicyValue] = ["error": .string(message), "code": .string(code)]
+        if let details { object["details"] = .object(details) }
+        return JSONCoding.encode(PolicyValue.object(object))
     }
 
     static func jsonResponse(_ body: Data, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
@@ -36,10 +41,25 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 }
 
+/// The HTTP status of each kind of hold failure: the domain names what went wrong, the API
+/// decides how it is said.
 extension HoldServiceError: HTTPResponseError {
-    public var status: HTTPResponse.Status { HTTPResponse.Status(code: httpStatus) }
+    public var status: HTTPResponse.Status {
+        switch kind {
+        case .invalidRequest, .amountExceedsAuthorized, .holdLimitExceeded, .stripeInvalidRequest: .badRequest
+        case .cardDeclined: HTTPResponse.Status(code: 402)
+        case .holdNotFound, .stripeResourceMissing: .notFound
+        case .idempotencyKeyReused, .earlierAttemptFailed, .holdAlreadyFinal, .holdAlreadyCaptured, .holdAlreadyCanceled,
+             .paymentIntentUnexpectedState, .chargeExpiredForCapture, .reauthorizationImpossible, .reauthorizationNotNeeded,
+             .reauthorizationRefused, .reauthorizationIncomplete, .reauthorizationFailed:
+            .conflict
+        case .storageError, .injectedFault: .internalServerError
+        case .stripeUnavailable, .stripeAuthenticationFailed, .stripeIdempotencyError, .stripeErrorNotApplied, .createAbandoned: .badGateway
+        case .policyError, .stripeNotConfigured, .webhookContention: .serviceUnavailable
+        }
+    }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        APIError.jsonResponse(body, status: status)
+        APIError.jsonResponse(APIError.body(message: message, code: code, details: details), status: status)
     }
 }

@@ -62,8 +62,19 @@ enum Fixture {
         return hold
     }
 
-    static func response(status: Int = 200, body: String = #"{"ok":true}"#) -> StoredResponse {
-        StoredResponse(status: status, body: Data(body.utf8))
+    /// What a finished capture (or cancel) of a hold of 12,500 answered.
+    static func receipt(_ kind: HoldOperationKind = .capture, holdID: String = "pi_1") -> HoldOperationReceipt {
+        var hold = hold(id: holdID, operationKey: "op-\(holdID)", status: kind == .capture ? .succeeded : .canceled)
+        hold.amountReceived = kind == .capture ? hold.amount : 0
+        // Whole seconds: a receipt keeps its times as ISO 8601 seconds, as the API shows them.
+        return HoldOperationReceipt(kind, for: hold, at: Date(timeIntervalSince1970: (time(100).timeIntervalSince1970).rounded(.down)))
+    }
+
+    /// A failure the client was told, with nested details that must survive the round trip.
+    static func failure(_ kind: HoldServiceError.Kind = .cardDeclined) -> HoldServiceError {
+        HoldServiceError(kind, "The card was declined: insufficient funds", details: [
+            "stripe_code": "card_declined", "decline_code": "insufficient_funds", "attempt": ["number": 2, "retryable": false],
+        ])
     }
 
     static func holdOperation(

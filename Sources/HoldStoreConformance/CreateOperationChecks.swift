@@ -145,16 +145,16 @@ extension HoldStoreConformance {
             try expectEqual(try await store.hold(id: "pi_1"), nil, "hold after the refused completeCreate")
         },
 
-        HoldStoreCheck("failCreate stores the response and the failed state") { store in
+        HoldStoreCheck("failCreate stores the failure and the failed state") { store in
             let operation = Fixture.createOperation(key: "op-1", clientIdempotencyKey: "idem-1")
             _ = try await store.claimCreate(operation)
-            let response = Fixture.response(status: 402, body: #"{"error":{"code":"card_declined"}}"#)
+            let failure = Fixture.failure()
             let at = Fixture.time(3_000)
-            try await store.failCreate(key: "op-1", response: response, at: at)
+            try await store.failCreate(key: "op-1", failure: failure, at: at)
 
             var expected = operation
             expected.state = .failed
-            expected.failure = response
+            expected.failure = failure
             expected.updatedAt = at
             try expectEqual(try await store.createOperation(key: "op-1"), expected, "operation after failCreate")
             try expectEqual(try await store.pendingCreates(), [], "pendingCreates after failCreate")
@@ -166,14 +166,14 @@ extension HoldStoreConformance {
             let operation = Fixture.createOperation(key: "op-1", clientIdempotencyKey: "idem-1")
             _ = try await store.claimCreate(operation)
             let hold = Fixture.hold(id: "pi_refused", operationKey: "op-1", status: .requiresPaymentMethod)
-            let response = Fixture.response(status: 402, body: #"{"error":{"code":"card_declined"}}"#)
+            let failure = Fixture.failure()
             let at = Fixture.time(3_000)
-            try await store.recordRefusedCreate(key: "op-1", hold: hold, response: response, at: at)
-            try await store.recordRefusedCreate(key: "op-1", hold: hold, response: response, at: at)
+            try await store.recordRefusedCreate(key: "op-1", hold: hold, failure: failure, at: at)
+            try await store.recordRefusedCreate(key: "op-1", hold: hold, failure: failure, at: at)
 
             var expected = operation
             expected.state = .failed
-            expected.failure = response
+            expected.failure = failure
             expected.holdID = "pi_refused"
             expected.updatedAt = at
             try expectEqual(try await store.createOperation(key: "op-1"), expected, "operation after recordRefusedCreate")
@@ -188,7 +188,7 @@ extension HoldStoreConformance {
             _ = try await store.claimCreate(Fixture.createOperation(key: "op-pending-1", at: Fixture.time(0)))
             try await Fixture.placeHold(in: store, id: "pi_done", createdAt: Fixture.time(1))
             _ = try await store.claimCreate(Fixture.createOperation(key: "op-failed", at: Fixture.time(2)))
-            try await store.failCreate(key: "op-failed", response: Fixture.response(status: 400), at: Fixture.time(3))
+            try await store.failCreate(key: "op-failed", failure: Fixture.failure(.stripeInvalidRequest), at: Fixture.time(3))
             let pending = Fixture.createOperation(key: "op-pending-2", at: Fixture.time(4))
             _ = try await store.claimCreate(pending)
 

@@ -28,13 +28,12 @@ extension HoldStoreConformance {
             try await Fixture.placeHold(in: store, id: "pi_1")
             let first = Fixture.holdOperation(key: "capture-1", holdID: "pi_1")
             _ = try await store.claimOperation(first)
-            // An empty body must survive as empty, not as no response.
-            let response = StoredResponse(status: 402, body: Data())
-            try await store.failOperation(key: "capture-1", response: response, at: Fixture.time(100))
+            let failure = Fixture.failure(.paymentIntentUnexpectedState)
+            try await store.failOperation(key: "capture-1", failure: failure, at: Fixture.time(100))
 
             var failed = first
             failed.state = .failed
-            failed.response = response
+            failed.failure = failure
             failed.updatedAt = Fixture.time(100)
             try expectEqual(try await store.operation(key: "capture-1"), failed, "operation after failOperation")
             let retry = Fixture.holdOperation(key: "capture-2", holdID: "pi_1", at: Fixture.time(200))
@@ -49,7 +48,7 @@ extension HoldStoreConformance {
             _ = try await store.claimOperation(first)
             var captured = hold
             captured.status = .succeeded
-            try await store.completeOperation(key: "capture-1", hold: captured, response: Fixture.response(), at: Fixture.time(100))
+            try await store.completeOperation(key: "capture-1", hold: captured, receipt: Fixture.receipt(), at: Fixture.time(100))
 
             let later = Fixture.holdOperation(key: "cancel-1", holdID: "pi_1", kind: .cancel, amount: nil, at: Fixture.time(200))
             guard case .existing(let existing) = try await store.claimOperation(later) else {
@@ -57,7 +56,7 @@ extension HoldStoreConformance {
             }
             try expectEqual(existing.key, "capture-1", "key of the existing operation")
             try expectEqual(existing.state, .succeeded, "state of the existing operation")
-            try expectEqual(existing.response, Fixture.response(), "response of the existing operation")
+            try expectEqual(existing.receipt, Fixture.receipt(), "receipt of the existing operation")
             try expectEqual(try await store.operation(key: "cancel-1"), nil, "the refused operation must not be stored")
         },
 
@@ -88,7 +87,7 @@ extension HoldStoreConformance {
             try expectEqual(try await store.pendingOperations().map(\.key), [winner.key], "pendingOperations")
         },
 
-        HoldStoreCheck("completeOperation stores the hold and the response") { store in
+        HoldStoreCheck("completeOperation stores the hold and the receipt") { store in
             let hold = try await Fixture.placeHold(in: store, id: "pi_1")
             let operation = Fixture.holdOperation(key: "capture-1", holdID: "pi_1", amount: 10_000)
             _ = try await store.claimOperation(operation)
@@ -98,13 +97,13 @@ extension HoldStoreConformance {
             captured.amountReceived = 10_000
             captured.capturedAt = Fixture.time(500)
             captured.updatedAt = Fixture.time(500)
-            let response = Fixture.response(status: 200, body: #"{"id":"pi_1","status":"succeeded"}"#)
-            try await store.completeOperation(key: "capture-1", hold: captured, response: response, at: Fixture.time(501))
+            let receipt = Fixture.receipt()
+            try await store.completeOperation(key: "capture-1", hold: captured, receipt: receipt, at: Fixture.time(501))
 
             try expectEqual(try await store.hold(id: "pi_1"), captured, "hold after completeOperation")
             var succeeded = operation
             succeeded.state = .succeeded
-            succeeded.response = response
+            succeeded.receipt = receipt
             succeeded.updatedAt = Fixture.time(501)
             try expectEqual(try await store.operation(key: "capture-1"), succeeded, "operation after completeOperation")
             try expectEqual(try await store.pendingOperations(), [], "pendingOperations after completeOperation")
@@ -132,7 +131,7 @@ extension HoldStoreConformance {
             captured.capturedAt = Fixture.time(500)
             captured.stripeStateAt = Fixture.time(500)
             captured.updatedAt = Fixture.time(500)
-            try await store.completeOperation(key: "capture-1", hold: captured, response: Fixture.response(), at: Fixture.time(501))
+            try await store.completeOperation(key: "capture-1", hold: captured, receipt: Fixture.receipt(), at: Fixture.time(501))
 
             let stored = try unwrap(try await store.hold(id: "pi_1"), "hold pi_1 after completeOperation")
             try expectEqual(stored.captureBefore, webhooked.captureBefore, "capture_before the webhook wrote")
@@ -163,7 +162,7 @@ extension HoldStoreConformance {
             canceled.canceledAt = Fixture.time(500)
             canceled.stripeStateAt = Fixture.time(500)
             canceled.updatedAt = Fixture.time(500)
-            try await store.completeOperation(key: "cancel-1", hold: canceled, response: Fixture.response(), at: Fixture.time(501))
+            try await store.completeOperation(key: "cancel-1", hold: canceled, receipt: Fixture.receipt(.cancel), at: Fixture.time(501))
             try expectEqual(try await store.hold(id: "pi_1")?.canceledAt, Fixture.time(200), "canceled_at, first seen by the webhook")
         },
 
@@ -174,10 +173,10 @@ extension HoldStoreConformance {
             let pending = Fixture.holdOperation(key: "capture-1", holdID: "pi_1", at: Fixture.time(1))
             _ = try await store.claimOperation(pending)
             _ = try await store.claimOperation(Fixture.holdOperation(key: "cancel-2", holdID: "pi_2", kind: .cancel, amount: nil))
-            try await store.failOperation(key: "cancel-2", response: Fixture.response(status: 400), at: Fixture.time(2))
+            try await store.failOperation(key: "cancel-2", failure: Fixture.failure(.paymentIntentUnexpectedState), at: Fixture.time(2))
             let hold3 = try unwrap(try await store.hold(id: "pi_3"), "hold pi_3")
             _ = try await store.claimOperation(Fixture.holdOperation(key: "capture-3", holdID: "pi_3"))
-            try await store.completeOperation(key: "capture-3", hold: hold3, response: Fixture.response(), at: Fixture.time(3))
+            try await store.completeOperation(key: "capture-3", hold: hold3, receipt: Fixture.receipt(holdID: "pi_3"), at: Fixture.time(3))
             try expectEqual(try await store.pendingOperations(), [pending], "pendingOperations")
         },
     ]

@@ -39,8 +39,8 @@ enum CreateOperationRow {
             SQLiteData(operation.tenantID),
             .text(operation.state.rawValue),
             SQLiteData(operation.holdID),
-            SQLiteData(operation.failure?.status),
-            SQLiteData(operation.failure?.body),
+            .null,
+            StoredOutcome.bind(operation.failure),
             SQLiteData(operation.createdAt),
             SQLiteData(operation.updatedAt),
         ]
@@ -61,7 +61,7 @@ enum CreateOperationRow {
             tenantID: try column.optionalString("tenant_id"),
             state: try column.raw(OperationState.self, "state"),
             holdID: try column.optionalString("hold_id"),
-            failure: try column.optionalResponse("failure"),
+            failure: try column.optionalFailure("failure_body"),
             createdAt: try column.date("created_at"),
             updatedAt: try column.date("updated_at")
         )

@@ -32,8 +32,8 @@ enum HoldOperationRow {
             .text(operation.kind.rawValue),
             SQLiteData(operation.amount),
             .text(operation.state.rawValue),
-            SQLiteData(operation.response?.status),
-            SQLiteData(operation.response?.body),
+            .null,
+            operation.state == .failed ? StoredOutcome.bind(operation.failure) : StoredOutcome.bind(operation.receipt),
             SQLiteData(operation.createdAt),
             SQLiteData(operation.updatedAt),
         ]
@@ -41,13 +41,16 @@ enum HoldOperationRow {
 
     static func decode(_ row: SQLiteRow) throws -> HoldOperation {
         let column = RowReader(row: row, table: "hold_operations", keyColumn: "key")
+        let kind = try column.raw(HoldOperationKind.self, "kind")
+        let state = try column.raw(OperationState.self, "state")
         return HoldOperation(
             key: try column.string("key"),
             holdID: try column.string("hold_id"),
-            kind: try column.raw(HoldOperationKind.self, "kind"),
+            kind: kind,
             amount: try column.optionalInt("amount"),
-            state: try column.raw(OperationState.self, "state"),
-            response: try column.optionalResponse("response"),
+            state: state,
+            receipt: state == .succeeded ? try column.optionalReceipt("response_body", kind: kind) : nil,
+            failure: state == .failed ? try column.optionalFailure("response_body") : nil,
             createdAt: try column.date("created_at"),
             updatedAt: try column.date("updated_at")
         )

@@ -12,7 +12,7 @@ struct RowReader {
     let keyColumn: String
 
     /// Worked out only when there is an error to report, to keep decoding cheap.
-    private var context: String {
+    var context: String {
         "\(table) \(row.column(keyColumn)?.string ?? "?")"
     }
 
@@ -104,11 +104,5 @@ struct RowReader {
         } catch {
             throw HoldStoreError.database("\(context): column \(column) is not a JSON object of strings: \(error)")
         }
-    }
-
-    /// A response stored as two columns: `<prefix>_status` and `<prefix>_body`.
-    func optionalResponse(_ prefix: String) throws -> StoredResponse? {
-        guard let status = try optionalInt("\(prefix)_status") else { return nil }
-        return StoredResponse(status: status, body: try data("\(prefix)_body"))
     }
 }

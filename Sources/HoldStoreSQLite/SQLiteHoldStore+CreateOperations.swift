@@ -65,7 +65,7 @@ extension SQLiteHoldStore {
         }
     }
 
-    public func failCreate(key: String, response: StoredResponse, at: Date) async throws {
+    public func failCreate(key: String, failure: HoldServiceError, at: Date) async throws {
         try await write("failCreate") { db in
             let operation = try await Self.createOperation(key: key, in: db)
             switch operation.state {
@@ -76,13 +76,13 @@ extension SQLiteHoldStore {
                 return
             case .pending:
                 try await db.execute(CreateOperationRow.markFailed, [
-                    .integer(response.status), SQLiteData(response.body), SQLiteData(at), .text(key),
+                    .null, StoredOutcome.bind(failure), SQLiteData(at), .text(key),
                 ])
             }
         }
     }
 
-    public func recordRefusedCreate(key: String, hold: Hold, response: StoredResponse, at: Date) async throws {
+    public func recordRefusedCreate(key: String, hold: Hold, failure: HoldServiceError, at: Date) async throws {
         let holdBinds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
         defer { holdCache.invalidate(id: hold.id) }
         try await write("recordRefusedCreate") { db in
@@ -96,7 +96,7 @@ extension SQLiteHoldStore {
                 // for an intent that holds no money.
                 try await db.execute(HoldRow.insert, holdBinds)
                 try await db.execute(CreateOperationRow.markFailed, [
-                    .integer(response.status), SQLiteData(response.body), SQLiteData(at), .text(key),
+                    .null, StoredOutcome.bind(failure), SQLiteData(at), .text(key),
                 ])
                 try await db.execute("DELETE FROM chittyid_outbox WHERE hold_id = ?", [.text(hold.id)])
             default:

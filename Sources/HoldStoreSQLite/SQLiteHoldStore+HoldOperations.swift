@@ -34,7 +34,7 @@ extension SQLiteHoldStore {
         }
     }
 
-    public func completeOperation(key: String, hold: Hold, response: StoredResponse, at: Date) async throws {
+    public func completeOperation(key: String, hold: Hold, receipt: HoldOperationReceipt, at: Date) async throws {
         let settleBinds = HoldRow.settleBinds(for: hold)
         defer { holdCache.invalidate(id: hold.id) }
         try await write("completeOperation") { db in
@@ -52,13 +52,13 @@ extension SQLiteHoldStore {
                     throw HoldStoreError.notFound("hold \(hold.id)")
                 }
                 try await db.execute(HoldOperationRow.markSucceeded, [
-                    .integer(response.status), SQLiteData(response.body), SQLiteData(at), .text(key),
+                    .null, StoredOutcome.bind(receipt), SQLiteData(at), .text(key),
                 ])
             }
         }
     }
 
-    public func failOperation(key: String, response: StoredResponse, at: Date) async throws {
+    public func failOperation(key: String, failure: HoldServiceError, at: Date) async throws {
         try await write("failOperation") { db in
             let operation = try await Self.holdOperation(key: key, in: db)
             switch operation.state {
@@ -69,7 +69,7 @@ extension SQLiteHoldStore {
                 return
             case .pending:
                 try await db.execute(HoldOperationRow.markFailed, [
-                    .integer(response.status), SQLiteData(response.body), SQLiteData(at), .text(key),
+                    .null, StoredOutcome.bind(failure), SQLiteData(at), .text(key),
                 ])
             }
         }

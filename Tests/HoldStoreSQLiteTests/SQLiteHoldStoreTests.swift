@@ -70,7 +70,7 @@ struct SQLiteHoldStoreTests {
             _ = try await store.claimOperation(capture)
             var captured = try #require(try await store.hold(id: "pi_1"))
             captured.status = .succeeded
-            try await store.completeOperation(key: "cap-1", hold: captured, response: StoredResponse(status: 200, body: Data("{}".utf8)), at: Self.createdAt)
+            try await store.completeOperation(key: "cap-1", hold: captured, receipt: HoldOperationReceipt(.capture, for: captured, at: Self.createdAt), at: Self.createdAt)
             #expect(try await store.hold(id: "pi_1")?.status == .succeeded)
             readers.cancel()
             await readers.value

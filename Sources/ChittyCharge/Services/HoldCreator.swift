@@ -52,7 +52,7 @@ public final class HoldCreator: Sendable {
             do {
                 try faultPoint?("create.after_stripe")
             } catch {
-                return .failure(HoldServiceError(httpStatus: 500, message: "Injected fault after the Stripe create", code: "injected_fault"))
+                return .failure(HoldServiceError(.injectedFault, "Injected fault after the Stripe create"))
             }
             var hold = Self.hold(from: intent, operation: operation, at: clock.now())
             // Mint before storing, so a hold usually reaches the store complete in one
@@ -108,9 +108,9 @@ public final class HoldCreator: Sendable {
         do {
             if let intentID = detail.paymentIntentID {
                 try await store.recordRefusedCreate(
-                    key: operation.key, hold: refusedHold(intentID, operation: operation), response: failure.stored, at: clock.now())
+                    key: operation.key, hold: refusedHold(intentID, operation: operation), failure: failure, at: clock.now())
             } else {
-                try await store.failCreate(key: operation.key, response: failure.stored, at: clock.now())
+                try await store.failCreate(key: operation.key, failure: failure, at: clock.now())
             }
         } catch {
             logger.error("could not record the failed create", metadata: ["error": "\(error)"])

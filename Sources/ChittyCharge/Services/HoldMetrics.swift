@@ -58,28 +58,26 @@ public struct HoldMetrics: Sendable {
                 factory: factory).increment()
     }
 
-    /// A failure as a metric label: a few stable words, whatever the message (the error's
-    /// `code` names Stripe's own codes too, which would make the label unbounded).
+    /// A failure as a metric label: a few stable words (the kinds name Stripe's own
+    /// refusals too, which would make the label wider than a dashboard needs).
     static func outcome(of error: HoldServiceError) -> String {
-        switch error.code {
-        case "hold_limit_exceeded": return "refused"
-        case "policy_error": return "policy_error"
-        case "card_declined": return "declined"
-        case "stripe_unavailable": return "stripe_unavailable"
-        case "stripe_not_configured": return "not_configured"
-        case "storage_error": return "storage_error"
-        case "hold_not_found": return "not_found"
-        case "invalid_request", "amount_exceeds_authorized": return "invalid"
-        case let code where code.hasPrefix("stripe_") || code == "payment_intent_unexpected_state" || code == "charge_expired_for_capture":
-            return "stripe_error"
-        default:
-            break
-        }
-        return switch error.httpStatus {
-        case 400: "invalid"
-        case 404: "not_found"
-        case 409: "conflict"
-        default: "error"
+        switch error.kind {
+        case .holdLimitExceeded: "refused"
+        case .policyError: "policy_error"
+        case .cardDeclined: "declined"
+        case .stripeUnavailable: "stripe_unavailable"
+        case .stripeNotConfigured: "not_configured"
+        case .storageError: "storage_error"
+        case .holdNotFound: "not_found"
+        case .invalidRequest, .amountExceedsAuthorized: "invalid"
+        case .paymentIntentUnexpectedState, .chargeExpiredForCapture, .stripeResourceMissing, .stripeInvalidRequest,
+             .stripeAuthenticationFailed, .stripeIdempotencyError, .stripeErrorNotApplied:
+            "stripe_error"
+        case .idempotencyKeyReused, .earlierAttemptFailed, .holdAlreadyFinal, .holdAlreadyCaptured, .holdAlreadyCanceled,
+             .reauthorizationImpossible, .reauthorizationNotNeeded, .reauthorizationRefused, .reauthorizationIncomplete,
+             .reauthorizationFailed:
+            "conflict"
+        case .createAbandoned, .webhookContention, .injectedFault: "error"
         }
     }
 }

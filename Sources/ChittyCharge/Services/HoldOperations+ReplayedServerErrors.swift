@@ -20,7 +20,7 @@ import Logging
 extension HoldOperations {
     func settleAfterReplayedServerError(
         _ operation: HoldOperation, gateway: any PaymentGateway, reason: String, logger: Logger
-    ) async -> Result<StoredResponse, HoldServiceError> {
+    ) async -> Result<HoldOperationReceipt, HoldServiceError> {
         let what = operation.kind == .capture ? "capture" : "cancel"
         let intent: PaymentIntent
         do throws(PaymentGatewayError) {
@@ -42,9 +42,9 @@ extension HoldOperations {
         if done {
             var settled = hold
             settled.apply(intent, at: now)
-            let response = Self.receipt(operation.kind, for: settled, at: now)
+            let receipt = HoldOperationReceipt(operation.kind, for: settled, at: now)
             do {
-                try await store.completeOperation(key: operation.key, hold: settled, response: response, at: now)
+                try await store.completeOperation(key: operation.key, hold: settled, receipt: receipt, at: now)
             } catch {
                 return .failure(.storage(error))
             }
@@ -52,17 +52,14 @@ extension HoldOperations {
             logger.notice("Stripe answered a server error but did the \(what); recorded what it did", metadata: [
                 "hold.status": .string(settled.status.rawValue), "hold.amount_received": "\(settled.amountReceived)",
             ])
-            return .success(response)
+            return .success(receipt)
         }
         let failure: HoldServiceError = intent.status.isFinal
             ? .conflict("Stripe answered the \(what) with a server error; the hold is \(intent.status == .canceled ? "canceled" : "captured") at Stripe",
-                        code: "hold_already_final", details: ["status": .string(intent.status.rawValue)])
-            : HoldServiceError(
-                httpStatus: 502,
-                message: "Stripe answered the \(what) with a server error it keeps for this request, and the PaymentIntent shows nothing was done. Retrying is safe: the next attempt is a new request to Stripe",
-                code: "stripe_error_not_applied", details: ["status": .string(intent.status.rawValue)])
+                        kind: .holdAlreadyFinal, details: ["status": .string(intent.status.rawValue)])
+            : HoldServiceError(.stripeErrorNotApplied, "Stripe answered the \(what) with a server error it keeps for this request, and the PaymentIntent shows nothing was done. Retrying is safe: the next attempt is a new request to Stripe", details: ["status": .string(intent.status.rawValue)])
         do {
-            try await store.failOperation(key: operation.key, response: failure.stored, at: now)
+            try await store.failOperation(key: operation.key, failure: failure, at: now)
         } catch {
             return .failure(.storage(error))
         }

@@ -18,7 +18,7 @@ public final class HoldOperations: Sendable {
     let metrics: HoldMetrics
     let logger: Logger
     let faultPoint: FaultPoint?
-    private let flights = SingleFlight<Result<StoredResponse, HoldServiceError>>()
+    private let flights = SingleFlight<Result<HoldOperationReceipt, HoldServiceError>>()
 
     public init(store: any Store, gateway: (any PaymentGateway)?, stripeSync: StripeSync, clock: any WallClock,
                 metrics: HoldMetrics, logger: Logger, faultPoint: FaultPoint? = nil) {
@@ -35,31 +35,27 @@ public final class HoldOperations: Sendable {
     /// A hold `access` does not permit is not found, and nothing is done at Stripe.
     /// `logger` is the caller's (a request's, with `request.id` and `client`).
     public func capture(holdID: String, amount: Int?, access: HoldAccess, logger: Logger) async throws(HoldServiceError) -> CaptureReceipt {
-        let response = try await perform(.capture, holdID: holdID, requestedAmount: amount, byScheduler: false, access: access, logger: logger)
-        return try decode(CaptureReceipt.self, from: response)
+        let receipt = try await perform(.capture, holdID: holdID, requestedAmount: amount, byScheduler: false, access: access, logger: logger)
+        guard case .captured(let captured) = receipt else { throw Self.mismatchedReceipt }
+        return captured
     }
 
     public func cancel(holdID: String, access: HoldAccess, logger: Logger) async throws(HoldServiceError) -> CancelReceipt {
-        let response = try await perform(.cancel, holdID: holdID, requestedAmount: nil, byScheduler: false, access: access, logger: logger)
-        return try decode(CancelReceipt.self, from: response)
+        let receipt = try await perform(.cancel, holdID: holdID, requestedAmount: nil, byScheduler: false, access: access, logger: logger)
+        guard case .canceled(let canceled) = receipt else { throw Self.mismatchedReceipt }
+        return canceled
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from response: StoredResponse) throws(HoldServiceError) -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        guard let value = try? decoder.decode(type, from: response.body) else {
-            throw HoldServiceError(httpStatus: 500, message: "A stored operation result could not be read", code: "storage_error")
-        }
-        return value
-    }
+    /// A stored receipt of the other kind: the store returned an operation it should not have.
+    private static let mismatchedReceipt = HoldServiceError(.storageError, "A stored operation result could not be read")
 
     /// A capture or cancel by a client or by the scheduler, counted by outcome.
     func perform(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool,
-                 access: HoldAccess, logger: Logger? = nil) async throws(HoldServiceError) -> StoredResponse {
+                 access: HoldAccess, logger: Logger? = nil) async throws(HoldServiceError) -> HoldOperationReceipt {
         do {
-            let response = try await claimAndExecute(kind, holdID: holdID, requestedAmount: requestedAmount, byScheduler: byScheduler, access: access, logger: logger)
+            let receipt = try await claimAndExecute(kind, holdID: holdID, requestedAmount: requestedAmount, byScheduler: byScheduler, access: access, logger: logger)
             metrics.countOperation(kind, byScheduler: byScheduler, outcome: "succeeded")
-            return response
+            return receipt
         } catch {
             metrics.countOperation(kind, byScheduler: byScheduler, outcome: HoldMetrics.outcome(of: error))
             throw error
@@ -67,7 +63,7 @@ public final class HoldOperations: Sendable {
     }
 
     private func claimAndExecute(_ kind: HoldOperationKind, holdID: String, requestedAmount: Int?, byScheduler: Bool,
-                                 access: HoldAccess, logger requestLogger: Logger?) async throws(HoldServiceError) -> StoredResponse {
+                                 access: HoldAccess, logger requestLogger: Logger?) async throws(HoldServiceError) -> HoldOperationReceipt {
         guard let gateway else { throw .stripeNotConfigured }
         let found: Hold?
         do {
@@ -81,8 +77,7 @@ public final class HoldOperations: Sendable {
             if let requestedAmount {
                 guard requestedAmount > 0 else { throw .invalidInput("amount_to_capture must be a positive number of cents", field: "amount_to_capture") }
                 guard requestedAmount <= hold.amount else {
-                    throw HoldServiceError(httpStatus: 400, message: "amount_to_capture \(requestedAmount) is more than the \(hold.amount) authorised",
-                                           code: "amount_exceeds_authorized", details: ["authorized_amount": .integer(Int64(hold.amount))])
+                    throw HoldServiceError(.amountExceedsAuthorized, "amount_to_capture \(requestedAmount) is more than the \(hold.amount) authorised", details: ["authorized_amount": .integer(Int64(hold.amount))])
                 }
             }
             // "The whole hold" is stated as a number, so a retry that names it explicitly is
@@ -112,9 +107,9 @@ public final class HoldOperations: Sendable {
             if hold.status.isFinal {
                 // Captured or released elsewhere (dashboard, expiry): nothing to do at Stripe.
                 let refusal = HoldServiceError.conflict(
-                    "This hold is already \(hold.status == .canceled ? "canceled" : "captured")", code: "hold_already_final",
+                    "This hold is already \(hold.status == .canceled ? "canceled" : "captured")", kind: .holdAlreadyFinal,
                     details: ["status": .string(hold.status.rawValue)])
-                try? await store.failOperation(key: operation.key, response: refusal.stored, at: now)
+                try? await store.failOperation(key: operation.key, failure: refusal, at: now)
                 throw refusal
             }
             return try await execute(operation, gateway: gateway, logger: requestLogger).get()
@@ -124,19 +119,19 @@ public final class HoldOperations: Sendable {
                     earlier.kind == .capture
                         ? "This hold already has a capture of \(earlier.amount ?? 0) (\(earlier.state.rawValue)); it cannot be \(kind == .capture ? "captured again with another amount" : "canceled")"
                         : "This hold was already canceled (\(earlier.state.rawValue))",
-                    code: earlier.kind == .capture ? "hold_already_captured" : "hold_already_canceled",
+                    kind: earlier.kind == .capture ? .holdAlreadyCaptured : .holdAlreadyCanceled,
                     details: ["operation": .string(earlier.kind.rawValue), "state": .string(earlier.state.rawValue)]
                         .merging(earlier.amount.map { ["amount": PolicyValue.integer(Int64($0))] } ?? [:]) { a, _ in a })
             }
             switch earlier.state {
             case .succeeded:
-                guard let response = earlier.response else { throw .storage(HoldStoreError.notFound(earlier.key)) }
-                return response
+                guard let receipt = earlier.receipt else { throw .storage(HoldStoreError.notFound(earlier.key)) }
+                return receipt
             case .pending:
                 return try await execute(earlier, gateway: gateway, logger: requestLogger).get()
             case .failed:
                 // The store only reports live operations as existing; a failed one freed the slot.
-                throw HoldServiceError(stored: earlier.response ?? HoldServiceError.conflict("The earlier attempt failed", code: "earlier_attempt_failed").stored)
+                throw earlier.failure ?? .conflict("The earlier attempt failed", kind: .earlierAttemptFailed)
             }
         }
     }
@@ -144,7 +139,7 @@ public final class HoldOperations: Sendable {
     /// Calls Stripe for a claimed (or pending) operation with its own idempotency key and
     /// records the result. `logger` is the request's when a client asked; recovery passes
     /// none and the service's own is used.
-    func execute(_ operation: HoldOperation, gateway: any PaymentGateway, logger baseLogger: Logger? = nil) async -> Result<StoredResponse, HoldServiceError> {
+    func execute(_ operation: HoldOperation, gateway: any PaymentGateway, logger baseLogger: Logger? = nil) async -> Result<HoldOperationReceipt, HoldServiceError> {
         await flights.run(operation.key) { [self] in
             var logger = baseLogger ?? self.logger
             logger[metadataKey: "hold.id"] = .string(operation.holdID)
@@ -169,7 +164,7 @@ public final class HoldOperations: Sendable {
                 case .rejected(let detail):
                     let failure = HoldServiceError.fromStripe(detail, doing: what)
                     do {
-                        try await store.failOperation(key: operation.key, response: failure.stored, at: clock.now())
+                        try await store.failOperation(key: operation.key, failure: failure, at: clock.now())
                     } catch {
                         return .failure(.storage(error))
                     }
@@ -181,7 +176,7 @@ public final class HoldOperations: Sendable {
             do {
                 try faultPoint?("\(what).after_stripe")
             } catch {
-                return .failure(HoldServiceError(httpStatus: 500, message: "Injected fault after the Stripe \(what)", code: "injected_fault"))
+                return .failure(HoldServiceError(.injectedFault, "Injected fault after the Stripe \(what)"))
             }
             if operation.kind == .capture, intent.status == .succeeded, intent.capturedAmount == nil {
                 intent = await capturedAmountRead(intent, operation: operation, gateway: gateway, logger: logger)
@@ -192,22 +187,15 @@ public final class HoldOperations: Sendable {
                     return .failure(.notFound(holdID: operation.holdID))
                 }
                 hold.apply(intent, at: now)
-                let response = Self.receipt(operation.kind, for: hold, at: now)
-                try await store.completeOperation(key: operation.key, hold: hold, response: response, at: now)
+                let receipt = HoldOperationReceipt(operation.kind, for: hold, at: now)
+                try await store.completeOperation(key: operation.key, hold: hold, receipt: receipt, at: now)
                 logger.info(operation.kind == .capture ? "hold captured" : "hold released", metadata: ["hold.status": .string(hold.status.rawValue), "hold.amount_received": "\(hold.amountReceived)"])
-                return .success(response)
+                return .success(receipt)
             } catch {
                 logger.error("Stripe did the \(what) but the store failed; recovery will finish it", metadata: ["error": "\(error)"])
                 return .failure(.storage(error))
             }
         }
-    }
-
-    /// What a finished capture or cancel answers (and keeps for identical retries).
-    static func receipt(_ kind: HoldOperationKind, for hold: Hold, at now: Date) -> StoredResponse {
-        kind == .capture
-            ? .ok(CaptureReceipt(hold: hold, capturedAt: hold.capturedAt ?? now))
-            : .ok(CancelReceipt(hold: hold, canceledAt: hold.canceledAt ?? now))
     }
 
     /// After Stripe refused a capture or cancel because of the intent's state, our copy is

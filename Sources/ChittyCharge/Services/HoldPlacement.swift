@@ -72,7 +72,7 @@ public struct HoldPlacement: Sendable {
             } catch {
                 logger.error("could not record the hold_limit decision", metadata: ["error": "\(error)"])
             }
-            throw HoldServiceError(httpStatus: 503, message: "The hold policy failed to decide; the hold was not placed", code: "policy_error",
+            throw HoldServiceError(.policyError, "The hold policy failed to decide; the hold was not placed",
                                    details: ["policy_revision": .string(evaluation.revision)])
         }
         var refusal: HoldServiceError?
@@ -85,9 +85,9 @@ public struct HoldPlacement: Sendable {
             let reason = decision.reason ?? (decision.allow
                 ? "Amount exceeds limit for \(decision.tier) tier"
                 : "The hold policy refused this hold")
-            refusal = HoldServiceError(httpStatus: 400, message: reason, code: "hold_limit_exceeded", details: details)
+            refusal = HoldServiceError(.holdLimitExceeded, reason, details: details)
             operation.state = .failed
-            operation.failure = refusal?.stored
+            operation.failure = refusal
         }
 
         let claim: OperationClaim<CreateOperation>
@@ -107,7 +107,7 @@ public struct HoldPlacement: Sendable {
             return Placement(hold: hold, replayed: false)
         case .existing(let earlier):
             guard earlier.requestHash == operation.requestHash else {
-                throw .conflict("This Idempotency-Key was already used with a different request body", code: "idempotency_key_reused")
+                throw .conflict("This Idempotency-Key was already used with a different request body", kind: .idempotencyKeyReused)
             }
             switch earlier.state {
             case .succeeded:
@@ -120,7 +120,7 @@ public struct HoldPlacement: Sendable {
                 guard let hold else { throw .storage(HoldStoreError.notFound(earlier.key)) }
                 return Placement(hold: hold, replayed: true)
             case .failed:
-                throw HoldServiceError(stored: earlier.failure ?? HoldServiceError.conflict("The earlier attempt failed", code: "earlier_attempt_failed").stored)
+                throw earlier.failure ?? .conflict("The earlier attempt failed", kind: .earlierAttemptFailed)
             case .pending:
                 // The first attempt did not finish (Stripe unreachable, or a crash): finish
                 // it with the same Stripe idempotency key, which cannot create a second hold.

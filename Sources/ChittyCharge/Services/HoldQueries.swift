@@ -33,7 +33,7 @@ public struct HoldQueries: Sendable {
             throw .storage(error)
         }
         guard let found, access.permits(found) else {
-            throw HoldServiceError(httpStatus: 404, message: "No hold with ChittyID '\(chittyID)'", code: "hold_not_found")
+            throw HoldServiceError(.holdNotFound, "No hold with ChittyID '\(chittyID)'")
         }
         return found
     }

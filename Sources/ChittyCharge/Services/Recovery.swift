@@ -37,24 +37,22 @@ public struct Recovery: Sendable {
         do {
             for operation in try await store.pendingCreates() where operation.updatedAt <= cutoff {
                 if clock.now().timeIntervalSince(operation.createdAt) > maxCreateReplayAge {
-                    let abandoned = HoldServiceError(
-                        httpStatus: 502, message: "Stripe never confirmed this hold and its idempotency key has expired; check the Stripe dashboard for an intent with this operation key",
-                        code: "create_abandoned", details: ["operation_key": .string(operation.key)])
+                    let abandoned = HoldServiceError(.createAbandoned, "Stripe never confirmed this hold and its idempotency key has expired; check the Stripe dashboard for an intent with this operation key", details: ["operation_key": .string(operation.key)])
                     logger.error("abandoning a create older than Stripe's idempotency window", metadata: ["operation.key": .string(operation.key)])
-                    try await store.failCreate(key: operation.key, response: abandoned.stored, at: clock.now())
+                    try await store.failCreate(key: operation.key, failure: abandoned, at: clock.now())
                     resolved += 1
                     continue
                 }
                 switch await creator.execute(operation, gateway: gateway) {
                 case .success: resolved += 1
-                case .failure(let error) where error.code == "stripe_unavailable" || error.code == "storage_error": stillPending += 1
+                case .failure(let error) where error.leavesOperationPending: stillPending += 1
                 case .failure: resolved += 1
                 }
             }
             for operation in try await store.pendingOperations() where operation.updatedAt <= cutoff {
                 switch await operations.execute(operation, gateway: gateway) {
                 case .success: resolved += 1
-                case .failure(let error) where error.code == "stripe_unavailable" || error.code == "storage_error": stillPending += 1
+                case .failure(let error) where error.leavesOperationPending: stillPending += 1
                 case .failure: resolved += 1
                 }
             }

@@ -16,16 +16,15 @@ extension ScheduleRunner {
             throw .storage(error)
         }
         guard let original, original.params.customer != nil, original.params.paymentMethod != nil else {
-            throw HoldServiceError(httpStatus: 409, message: "The hold was not placed on a saved card, so it cannot be reauthorized; it is left to Stripe's deadline",
-                                   code: "reauthorization_impossible")
+            throw HoldServiceError(.reauthorizationImpossible, "The hold was not placed on a saved card, so it cannot be reauthorized; it is left to Stripe's deadline")
         }
         guard hold.status == .requiresCapture else {
-            throw .conflict("Only a capturable hold is reauthorized (this one is \(hold.status.rawValue))", code: "reauthorization_not_needed")
+            throw .conflict("Only a capturable hold is reauthorized (this one is \(hold.status.rawValue))", kind: .reauthorizationNotNeeded)
         }
         if let violation = await planner.reauthorizationViolation(hold, at: clock.now()) {
             // An action stored before these limits, or a clock that jumped: refuse it here too.
             metrics.countFlagged("reauthorization_refused")
-            throw .conflict("The reauthorization is outside the limits: \(violation)", code: "reauthorization_refused")
+            throw .conflict("The reauthorization is outside the limits: \(violation)", kind: .reauthorizationRefused)
         }
         var params = original.params
         params.confirm = true
@@ -47,7 +46,7 @@ extension ScheduleRunner {
                 guard let id = earlier.holdID, let found = try await store.hold(id: id) else { throw HoldServiceError.storage(HoldStoreError.notFound(earlier.key)) }
                 replacement = found
             case .existing(let earlier):
-                throw HoldServiceError(stored: earlier.failure ?? HoldServiceError.conflict("The reauthorization failed", code: "reauthorization_failed").stored)
+                throw earlier.failure ?? .conflict("The reauthorization failed", kind: .reauthorizationFailed)
             }
         } catch let error as HoldServiceError {
             throw error
@@ -55,7 +54,7 @@ extension ScheduleRunner {
             throw .storage(error)
         }
         guard replacement.status == .requiresCapture else {
-            throw .conflict("The new hold is \(replacement.status.rawValue), not in place; the old hold is kept", code: "reauthorization_incomplete",
+            throw .conflict("The new hold is \(replacement.status.rawValue), not in place; the old hold is kept", kind: .reauthorizationIncomplete,
                             details: ["new_hold": .string(replacement.id)])
         }
         do {

@@ -90,7 +90,7 @@ public final class ScheduleRunner: Sendable {
         } catch {
             // `stripe_error_not_applied`: Stripe did nothing and the operation is closed, so
             // the next try is a new request (new key), which is safe.
-            if error.code == "stripe_unavailable" || error.code == "storage_error" || error.code == "stripe_error_not_applied" {
+            if error.leavesOperationPending || error.kind == .stripeErrorNotApplied {
                 logger.warning("scheduled action could not finish; it will be tried again", metadata: ["error": .string(error.message)])
                 return false
             }

@@ -83,7 +83,7 @@ public struct StripeSync: Sendable {
             }
             return outcome
         }
-        throw HoldServiceError(httpStatus: 503, message: "The hold kept changing while this event was applied; Stripe will retry it", code: "webhook_contention")
+        throw HoldServiceError(.webhookContention, "The hold kept changing while this event was applied; Stripe will retry it")
     }
 
     /// Applies Stripe's current view of a hold that we just read (a refresh, a

@@ -22,14 +22,14 @@ public struct CreateOperation: Sendable, Equatable {
     /// Set when it succeeded.
     public var holdID: String?
     /// Set when it failed for good: the error the client got, replayed on retry.
-    public var failure: StoredResponse?
+    public var failure: HoldServiceError?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(key: String, client: String, clientIdempotencyKey: String?, requestHash: String,
                 params: CreatePaymentIntentParams, tier: String, tierLimit: Int, policyRevision: String,
                 propertyID: String?, tenantID: String?, state: OperationState = .pending,
-                holdID: String? = nil, failure: StoredResponse? = nil, createdAt: Date, updatedAt: Date) {
+                holdID: String? = nil, failure: HoldServiceError? = nil, createdAt: Date, updatedAt: Date) {
         self.key = key
         self.client = client
         self.clientIdempotencyKey = clientIdempotencyKey
@@ -63,14 +63,14 @@ public protocol CreateOperationRecords: Sendable {
     /// already succeeded with this hold changes nothing.
     func completeCreate(key: String, hold: Hold) async throws
     /// Marks the operation failed for good with the response the client got.
-    func failCreate(key: String, response: StoredResponse, at: Date) async throws
+    func failCreate(key: String, failure: HoldServiceError, at: Date) async throws
     /// Operations still pending (a crash or an unanswered Stripe call left them).
     func pendingCreates() async throws -> [CreateOperation]
     /// Atomically: inserts `hold` (a PaymentIntent Stripe made although it refused the
     /// create, e.g. a declined saved card) and marks the operation failed with `response`,
     /// so the intent is tracked (its webhooks find it) while retries replay the refusal.
     /// Queues no ChittyID. Idempotent like `completeCreate`.
-    func recordRefusedCreate(key: String, hold: Hold, response: StoredResponse, at: Date) async throws
+    func recordRefusedCreate(key: String, hold: Hold, failure: HoldServiceError, at: Date) async throws
 }
 
 extension CreateOperationRecords {

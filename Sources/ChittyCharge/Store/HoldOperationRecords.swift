@@ -15,19 +15,22 @@ public struct HoldOperation: Sendable, Equatable {
     /// For a capture: `amount_to_capture`, or nil for the whole capturable amount.
     public var amount: Int?
     public var state: OperationState
-    /// The response the client got, replayed for an identical retry.
-    public var response: StoredResponse?
+    /// Set when it succeeded: what the client got, replayed for an identical retry.
+    public var receipt: HoldOperationReceipt?
+    /// Set when it failed for good: the error the client got.
+    public var failure: HoldServiceError?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(key: String, holdID: String, kind: HoldOperationKind, amount: Int?, state: OperationState = .pending,
-                response: StoredResponse? = nil, createdAt: Date, updatedAt: Date) {
+                receipt: HoldOperationReceipt? = nil, failure: HoldServiceError? = nil, createdAt: Date, updatedAt: Date) {
         self.key = key
         self.holdID = holdID
         self.kind = kind
         self.amount = amount
         self.state = state
-        self.response = response
+        self.receipt = receipt
+        self.failure = failure
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -45,9 +48,10 @@ public protocol HoldOperationRecords: Sendable {
     /// rest (`captureBefore`, the ChittyID, …) is left as stored, because a webhook or the
     /// ChittyID outbox may have changed it since the caller read the hold. Idempotent:
     /// completing an operation that already succeeded changes nothing.
-    func completeOperation(key: String, hold: Hold, response: StoredResponse, at: Date) async throws
-    /// Marks the operation failed for good, which frees the hold for another operation.
-    func failOperation(key: String, response: StoredResponse, at: Date) async throws
+    func completeOperation(key: String, hold: Hold, receipt: HoldOperationReceipt, at: Date) async throws
+    /// Marks the operation failed for good with the error the client got, which frees the
+    /// hold for another operation.
+    func failOperation(key: String, failure: HoldServiceError, at: Date) async throws
     func pendingOperations() async throws -> [HoldOperation]
     func operation(key: String) async throws -> HoldOperation?
 }

@@ -21,16 +21,6 @@ public enum HoldStoreError: Error, Sendable, Equatable {
     case database(String)
 }
 
-/// A response remembered for replay: what an idempotent retry gets back.
-public struct StoredResponse: Sendable, Equatable, Codable {
-    public var status: Int
-    public var body: Data
-    public init(status: Int, body: Data) {
-        self.status = status
-        self.body = body
-    }
-}
-
 /// The lifecycle of an operation that calls Stripe. `pending` is written before the call
 /// and survives crashes; recovery replays pending operations with the same key.
 public enum OperationState: String, Sendable, Codable {
