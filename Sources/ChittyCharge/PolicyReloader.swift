@@ -21,7 +21,7 @@ public actor PolicyReloader {
     private let logger: Logger
 
     public init(engine: PolicyEngine, directory: String, store: any PolicyRevisionStore, keep: Int = 10,
-                logger: Logger = Logger(label: "chittycharge.policy")) {
+                logger: Logger) {
         self.engine = engine
         self.directory = directory
         self.store = store

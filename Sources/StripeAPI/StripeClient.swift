@@ -27,7 +27,7 @@ public struct StripeClient: PaymentGateway {
         transport: any StripeTransport,
         secretKey: String,
         retryPolicy: StripeRetryPolicy = .default,
-        logger: Logger = Logger(label: "chittycharge.stripe"),
+        logger: Logger,
         sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
     ) {
         self.transport = transport

@@ -1,4 +1,5 @@
 import ChittyCharge
+import Logging
 import Foundation
 import StripeAPI
 import Synchronization
@@ -123,10 +124,12 @@ func formFields(_ body: Data) -> [String: String] {
 }
 
 let testSecretKey = "sk_test_scripted_123"
+/// The client's retries and refusals are logged at warning and error; tests do not need them.
+let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
 func makeClient(
     _ transport: ScriptedStripeTransport, retryPolicy: StripeRetryPolicy = .immediate(),
     sleeps: SleepRecorder = SleepRecorder()
 ) -> StripeClient {
-    StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: retryPolicy, sleep: sleeps.sleep)
+    StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: retryPolicy, logger: quietLogger, sleep: sleeps.sleep)
 }

@@ -218,7 +218,7 @@ struct StripeClientReplayedErrorTests {
             .stripeError(500, type: "api_error", headers: ["Idempotent-Replayed": "true"]),
             .intent(),
         ])
-        let client = StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4))
+        let client = StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4), logger: quietLogger)
         let error = await gatewayError { try await client.capturePaymentIntent(id: "pi_123", amountToCapture: nil, idempotencyKey: "cap-9") }
         guard case .serverErrorReplayed(let message)? = error else {
             Issue.record("expected .serverErrorReplayed, got \(String(describing: error))")
@@ -236,7 +236,7 @@ struct StripeClientReplayedErrorTests {
             .stripeError(500, type: "api_error", headers: ["Request-Id": "req_2", "Original-Request": "req_1"]),
             .intent(),
         ])
-        let client = StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4))
+        let client = StripeClient(transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4), logger: quietLogger)
         let error = await gatewayError { try await client.cancelPaymentIntent(id: "pi_123", idempotencyKey: "can-9") }
         guard case .serverErrorReplayed? = error else {
             Issue.record("expected .serverErrorReplayed, got \(String(describing: error))")
@@ -253,7 +253,7 @@ struct StripeClientCancellationTests {
         let transport = ScriptedStripeTransport([.stripeError(500, type: "api_error")], repeatsLastStep: true)
         // The "sleep" cancels the task it runs in, as a shutdown would mid-wait.
         let client = StripeClient(
-            transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4),
+            transport: transport, secretKey: testSecretKey, retryPolicy: .immediate(maxAttempts: 4), logger: quietLogger,
             sleep: { _ in withUnsafeCurrentTask { $0?.cancel() } })
         let error = await Task {
             await gatewayError { try await client.retrievePaymentIntent(id: "pi_123") }
