@@ -279,6 +279,21 @@ let package = Package(
             name: "HoldStoreSQLiteTests",
             dependencies: ["HoldStoreSQLite", "HoldStoreConformance"]
         ),
+        // The domain's services driven directly: a store in memory, the Stripe emulator in-process.
+        .testTarget(
+            name: "ChittyChargeTests",
+            dependencies: [
+                "ChittyCharge",
+                "ChittyChargeTestSupport",
+                "HoldStoreSQLite",
+                "PolicyEngine",
+                "StripeAPI",
+                "StripeEmulator",
+                "ChittyIDClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(
             name: "ChittyChargeServerTests",
             dependencies: [
