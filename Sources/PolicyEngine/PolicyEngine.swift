@@ -26,7 +26,7 @@ public final class PolicyEngine: Sendable {
     /// Loads the policy folder and its test cases; throws when it does not compile, fails its
     /// smoke test or fails one of its own tests, which stops the server at startup.
     public convenience init(
-        directory: String, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy"),
+        directory: String, limits: PolicyLimits = .default, logger: Logger,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(PolicyLoadError) {
         try self.init(candidate: PolicyCandidate(directory: directory), limits: limits, logger: logger, metricsFactory: metricsFactory)
@@ -34,14 +34,14 @@ public final class PolicyEngine: Sendable {
 
     /// A policy set from memory, with no test cases (tests and tools).
     public convenience init(
-        sources: PolicySourceSet, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy"),
+        sources: PolicySourceSet, limits: PolicyLimits = .default, logger: Logger,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(PolicyLoadError) {
         try self.init(candidate: PolicyCandidate(sources: sources), limits: limits, logger: logger, metricsFactory: metricsFactory)
     }
 
     public init(
-        candidate: PolicyCandidate, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy"),
+        candidate: PolicyCandidate, limits: PolicyLimits = .default, logger: Logger,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(PolicyLoadError) {
         self.limits = limits

@@ -21,7 +21,7 @@ public final class PolicyRevision: Sendable {
     private let metrics: PolicyMetrics
 
     /// Compiles and loads the policy, then smoke-tests every defined hook; throws if any step fails.
-    public convenience init(sources: PolicySourceSet, limits: PolicyLimits = .default, logger: Logger = Logger(label: "chittycharge.policy")) throws(PolicyLoadError) {
+    public convenience init(sources: PolicySourceSet, limits: PolicyLimits = .default, logger: Logger) throws(PolicyLoadError) {
         try self.init(sources: sources, limits: limits, logger: logger, metrics: PolicyMetrics())
     }
 
