@@ -13,6 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         // 1.16: LogHandler.log(event:), which JSONLogHandler implements.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        // Tests start the CLI through it: Foundation's Process.run() crashes now and then on Linux (ChildProcess.swift).
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
@@ -320,6 +323,8 @@ let package = Package(
             name: "chittychargeTests",
             dependencies: [
                 "chittycharge",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 // A stand-in ChittyRegistry for `chittycharge register`.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -7,15 +7,14 @@ import Testing
 /// `chittycharge serve` with `LOG_FORMAT`: json gives one JSON object per line, request lines
 /// included; anything but text or json is refused before the server starts.
 @Suite struct LogFormatCLITests {
-    static func serve(port: Int = 0, _ arguments: [String] = [], environment extra: [String: String]) throws -> (Process, Pipe) {
-        let server = try ServedProcess.start(port: port, arguments: arguments, environment: extra)
-        return (server.process, server.output)
+    static func serve(port: Int = 0, _ arguments: [String] = [], environment extra: [String: String]) async throws -> ServedProcess {
+        try await ServedProcess.start(port: port, arguments: arguments, environment: extra)
     }
 
     @Test func jsonLogsAreOneObjectPerLineWithRequestLines() async throws {
         let port = Int.random(in: 21_000..<29_000)
         let token = "json-log-test-token-4242"
-        let (process, output) = try Self.serve(port: port, environment: ["CHITTY_ID_TOKEN": token, "LOG_FORMAT": "json"])
+        let server = try await Self.serve(port: port, environment: ["CHITTY_ID_TOKEN": token, "LOG_FORMAT": "json"])
         var metricsType: String?
         for _ in 0..<100 where metricsType == nil {
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!) {
@@ -30,10 +29,8 @@ import Testing
                 try await Task.sleep(for: .milliseconds(100))
             }
         }
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(log)")
+        let (status, log) = await server.stop()
+        #expect(status == 0, "\(log)")
         #expect(metricsType?.hasPrefix("text/plain; version=0.0.4") == true)
         let lines = log.split(separator: "\n")
         let objects = lines.map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
@@ -49,21 +46,17 @@ import Testing
     }
 
     @Test(arguments: [["LOG_FORMAT": "xml"], ["LOG_FORMAT": "JSON "]])
-    func anUnknownLogFormatIsRefusedAtStartup(_ environment: [String: String]) throws {
-        let (process, output) = try Self.serve(environment: environment)
-        process.waitUntilExit()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus != 0)
+    func anUnknownLogFormatIsRefusedAtStartup(_ environment: [String: String]) async throws {
+        let (status, log) = await (try await Self.serve(environment: environment)).exit()
+        #expect(status != 0)
         #expect(log.contains("LOG_FORMAT"), "\(log)")
         #expect(log.contains("'text' or 'json'"), "\(log)")
         #expect(!log.contains("listening"), "refused before serving: \(log)")
     }
 
-    @Test func theFlagRefusesTooAndWins() throws {
-        let (process, output) = try Self.serve(["--log-format", "yaml"], environment: ["LOG_FORMAT": "json"])
-        process.waitUntilExit()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus != 0)
+    @Test func theFlagRefusesTooAndWins() async throws {
+        let (status, log) = await (try await Self.serve(["--log-format", "yaml"], environment: ["LOG_FORMAT": "json"])).exit()
+        #expect(status != 0)
         #expect(log.contains("got 'yaml'"), "\(log)")
     }
 }

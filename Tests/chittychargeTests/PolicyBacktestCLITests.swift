@@ -70,7 +70,7 @@ import Testing
 
     @Test func printsCountsByHookAndKindThenExamples() async throws {
         let database = try await seededDatabase()
-        let result = try cli.run(["policy", "backtest", "--dir", try lowerNewGuestLimit(), "--database-url", "sqlite://" + database])
+        let result = try await cli.run(["policy", "backtest", "--dir", try lowerNewGuestLimit(), "--database-url", "sqlite://" + database])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         func count(_ kind: String, after heading: String) -> String? {
@@ -95,7 +95,7 @@ import Testing
     @Test func printsTheSameAsJSONAndFiltersBySince() async throws {
         let database = try await seededDatabase()
         let candidate = try lowerNewGuestLimit()
-        let all = try cli.run(["policy", "backtest", "--dir", candidate, "--database-url", "sqlite://" + database, "--json"])
+        let all = try await cli.run(["policy", "backtest", "--dir", candidate, "--database-url", "sqlite://" + database, "--json"])
         #expect(all.status == 0, "\(all.stderr)")
         let summary = try cli.json(all.stdout)
         #expect(summary["replayed"] as? Int == 4)
@@ -107,7 +107,7 @@ import Testing
         let examples = try #require((limit["examples"] as? [String: Any])?["newly_refused"] as? [[String: Any]])
         #expect(examples.first?["subject"] as? String == "op-new-200k")
 
-        let sinceDayTwo = try cli.run(["policy", "backtest", "--dir", candidate, "--database-url", "sqlite://" + database,
+        let sinceDayTwo = try await cli.run(["policy", "backtest", "--dir", candidate, "--database-url", "sqlite://" + database,
                                        "--since", "2026-03-03", "--json"])
         #expect(sinceDayTwo.status == 0, "\(sinceDayTwo.stderr)")
         let later = try cli.json(sinceDayTwo.stdout)
@@ -119,7 +119,7 @@ import Testing
     @Test func aCandidateThatDoesNotCompileExitsOneWithFileAndLine() async throws {
         let database = try await seededDatabase()
         let broken = try candidateFolder { _ in "local M = {}\nM.LIMITS = {\n\nreturn M\n" }
-        let result = try cli.run(["policy", "backtest", "--dir", broken, "--database-url", "sqlite://" + database])
+        let result = try await cli.run(["policy", "backtest", "--dir", broken, "--database-url", "sqlite://" + database])
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.hasPrefix("tiers.lua:4:"), "\(result.stderr)")
@@ -127,16 +127,16 @@ import Testing
 
     @Test func aBadSinceSaysWhichFormatsAreAccepted() async throws {
         let database = try await seededDatabase()
-        let result = try cli.run(["policy", "backtest", "--dir", PolicyCLITests.policies, "--database-url", "sqlite://" + database,
+        let result = try await cli.run(["policy", "backtest", "--dir", PolicyCLITests.policies, "--database-url", "sqlite://" + database,
                                   "--since", "last tuesday"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--since 'last tuesday' is not a date"), "\(result.stderr)")
         #expect(result.stderr.contains("ISO-8601 date (2026-01-31"))
     }
 
-    @Test func aMissingDatabaseIsAnErrorAndIsNotCreated() throws {
+    @Test func aMissingDatabaseIsAnErrorAndIsNotCreated() async throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("cli-backtest-missing-\(UUID()).sqlite").path
-        let result = try cli.run(["policy", "backtest", "--dir", PolicyCLITests.policies, "--database-url", "sqlite://" + missing])
+        let result = try await cli.run(["policy", "backtest", "--dir", PolicyCLITests.policies, "--database-url", "sqlite://" + missing])
         #expect(result.status == 1)
         #expect(result.stderr.contains("no database file at '\(missing)'"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: missing))
@@ -144,19 +144,11 @@ import Testing
 
     @Test func readsTheDatabaseFromDATABASE_URL() async throws {
         let database = try await seededDatabase()
-        let process = Process()
-        process.executableURL = PolicyCLITests.executable
-        process.arguments = ["policy", "backtest", "--dir", try lowerNewGuestLimit(), "--json"]
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = "sqlite://" + database
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(try cli.json(String(decoding: data, as: UTF8.self))["replayed"] as? Int == 4)
+        let result = try await ChildProcess.run(
+            PolicyCLITests.executable, ["policy", "backtest", "--dir", try lowerNewGuestLimit(), "--json"], environment: environment)
+        #expect(result.status == 0)
+        #expect(try cli.json(result.stdout)["replayed"] as? Int == 4)
     }
 }

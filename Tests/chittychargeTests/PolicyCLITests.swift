@@ -23,23 +23,10 @@ import Testing
         return packageRoot.appendingPathComponent(".build/debug/chittycharge")
     }
 
-    func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+    func run(_ arguments: [String]) async throws -> Run {
         let start = Date()
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self), seconds: Date().timeIntervalSince(start)
-        )
+        let finished = try await ChildProcess.run(Self.executable, arguments)
+        return Run(status: finished.status, stdout: finished.stdout, stderr: finished.stderr, seconds: Date().timeIntervalSince(start))
     }
 
     func folder(_ policy: String) throws -> String {
@@ -53,21 +40,21 @@ import Testing
         try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    @Test func checkSummarisesTheDefaultPolicy() throws {
-        let result = try run(["policy", "check", "--dir", Self.policies])
+    @Test func checkSummarisesTheDefaultPolicy() async throws {
+        let result = try await run(["policy", "check", "--dir", Self.policies])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("policy OK: revision "))
         #expect(result.stdout.contains("hold_limit (policy.lua:"))
     }
 
-    @Test func checkReportsFileAndLine() throws {
-        let result = try run(["policy", "check", "--dir", try folder("function cors(req)\n  return { allow = \nend\n")])
+    @Test func checkReportsFileAndLine() async throws {
+        let result = try await run(["policy", "check", "--dir", try folder("function cors(req)\n  return { allow = \nend\n")])
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("policy.lua:3:"), "\(result.stderr)")
     }
 
-    @Test func evalPrintsTheDecisionWithTheRevision() throws {
-        let result = try run(["policy", "eval", "--dir", Self.policies, "hold_limit", #"{"amount":300000,"metadata":{"guest_tier":"NEW_GUEST"}}"#])
+    @Test func evalPrintsTheDecisionWithTheRevision() async throws {
+        let result = try await run(["policy", "eval", "--dir", Self.policies, "hold_limit", #"{"amount":300000,"metadata":{"guest_tier":"NEW_GUEST"}}"#])
         #expect(result.status == 0, "\(result.stderr)")
         let decision = try json(result.stdout)
         #expect(decision["allow"] as? Bool == false)
@@ -77,45 +64,45 @@ import Testing
         #expect(decision["source"] as? String == "policy")
     }
 
-    @Test func evalDecidesOrigins() throws {
+    @Test func evalDecidesOrigins() async throws {
         for (origin, allowed) in [("https://app.chitty.cc", true), ("https://evilchitty.cc", false), ("https://chitty.cc.evil.com", false)] {
-            let result = try run(["policy", "eval", "--dir", Self.policies, "cors", #"{"origin":"\#(origin)","method":"GET","path":"/api/holds"}"#])
+            let result = try await run(["policy", "eval", "--dir", Self.policies, "cors", #"{"origin":"\#(origin)","method":"GET","path":"/api/holds"}"#])
             #expect(result.status == 0)
             #expect(try json(result.stdout)["allow"] as? Bool == allowed, "\(origin)")
         }
     }
 
-    @Test func evalStopsAnInfiniteLoopQuickly() throws {
-        let result = try run(["policy", "eval", "--dir", try folder("function cors(req)\n  while req.origin == 'loop' do end\n  return { allow = true }\nend\n"), "cors", #"{"origin":"loop"}"#])
+    @Test func evalStopsAnInfiniteLoopQuickly() async throws {
+        let result = try await run(["policy", "eval", "--dir", try folder("function cors(req)\n  while req.origin == 'loop' do end\n  return { allow = true }\nend\n"), "cors", #"{"origin":"loop"}"#])
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("policy error (instruction_budget): policy.lua:2: instruction budget"), "\(result.stderr)")
         #expect(result.seconds < 5)
     }
 
-    @Test func evalRefusesBadInput() throws {
-        let unknownHook = try run(["policy", "eval", "--dir", Self.policies, "hold_limitz", "{}"])
+    @Test func evalRefusesBadInput() async throws {
+        let unknownHook = try await run(["policy", "eval", "--dir", Self.policies, "hold_limitz", "{}"])
         #expect(unknownHook.status != 0 && unknownHook.stderr.contains("unknown hook 'hold_limitz'"))
-        let badJSON = try run(["policy", "eval", "--dir", Self.policies, "cors", "{origin:"])
+        let badJSON = try await run(["policy", "eval", "--dir", Self.policies, "cors", "{origin:"])
         #expect(badJSON.status != 0 && badJSON.stderr.contains("not valid JSON"))
-        let notObject = try run(["policy", "eval", "--dir", Self.policies, "cors", "[1]"])
+        let notObject = try await run(["policy", "eval", "--dir", Self.policies, "cors", "[1]"])
         #expect(notObject.status != 0 && notObject.stderr.contains("must be a JSON object"))
     }
 
-    @Test func testRunsTheDefaultCases() throws {
-        let result = try run(["policy", "test", "--dir", Self.policies])
+    @Test func testRunsTheDefaultCases() async throws {
+        let result = try await run(["policy", "test", "--dir", Self.policies])
         #expect(result.status == 0, "\(result.stdout)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.last?.hasSuffix(" 0 failed") == true)
         #expect(lines.filter { $0.hasPrefix("PASS ") }.count >= 40)
     }
 
-    @Test func testFailsWhenACaseFails() throws {
+    @Test func testFailsWhenACaseFails() async throws {
         let dir = try folder("function cors(req) return { allow = true } end")
         try FileManager.default.createDirectory(atPath: dir + "/tests", withIntermediateDirectories: true)
         try #"[{"name": "evil is refused", "hook": "cors", "input": {"origin": "https://evil.example"}, "expect": {"allow": false}}]"#
             .write(toFile: dir + "/tests/cors.json", atomically: true, encoding: .utf8)
-        let result = try run(["policy", "test", "--dir", dir])
+        let result = try await run(["policy", "test", "--dir", dir])
         #expect(result.status == 1)
         #expect(result.stdout.contains("FAIL tests/cors.json: evil is refused"))
         #expect(result.stdout.hasSuffix("0 passed, 1 failed\n"))

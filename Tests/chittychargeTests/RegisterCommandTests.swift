@@ -58,49 +58,20 @@ import Testing
         }
     }
 
-    /// Runs the binary without blocking a concurrency thread (the stand-in registry needs
-    /// them): output goes to files and the exit is awaited through the termination handler.
+    /// Runs the binary without blocking a concurrency thread (the stand-in registry needs them).
     static func register(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Run {
         var environment = ProcessInfo.processInfo.environment
         for name in ["CHITTYREGISTRY_URL", "CHITTYREGISTRY_TOKEN", "CHITTYREGISTRY_TOKEN_FILE", "CHITTYCHARGE_PUBLIC_URL"] {
             environment.removeValue(forKey: name)
         }
         environment.merge(extra) { $1 }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("register-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let stdoutURL = folder.appendingPathComponent("stdout"), stderrURL = folder.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        let stdout = try FileHandle(forWritingTo: stdoutURL), stderr = try FileHandle(forWritingTo: stderrURL)
-        let process = Process()
-        process.executableURL = PolicyCLITests.executable
-        process.arguments = ["register"] + arguments
-        process.environment = environment
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        try stdout.close()
-        try stderr.close()
-        return Run(status: status, stdout: try String(contentsOf: stdoutURL, encoding: .utf8),
-                   stderr: try String(contentsOf: stderrURL, encoding: .utf8))
+        let finished = try await ChildProcess.run(PolicyCLITests.executable, ["register"] + arguments, environment: environment)
+        return Run(status: finished.status, stdout: finished.stdout, stderr: finished.stderr)
     }
 
     /// What `chittycharge --version` prints: the record must carry the same.
-    static func version() throws -> String {
-        let process = Process()
-        process.executableURL = PolicyCLITests.executable
-        process.arguments = ["--version"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    static func version() async throws -> String {
+        try await ChildProcess.run(PolicyCLITests.executable, ["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func json(_ data: Data) throws -> [String: Any] {
@@ -108,7 +79,7 @@ import Testing
     }
 
     @Test func postsTheServiceRecordWithTheBearerToken() async throws {
-        let version = try Self.version()
+        let version = try await Self.version()
         try await Self.withRegistry(status: .created, body: #"{"id":"svc_01HXCHARGE","name":"chittycharge","status":"registered"}"#) { base, received in
             let run = try await Self.register(
                 ["--public-url", Self.publicURL + "/"],

@@ -6,27 +6,24 @@ import FoundationNetworking
 /// `chittycharge serve` started as an operator would, with both emulators, a fresh SQLite
 /// file and its output collected, for the suites that drive the running binary.
 struct ServedProcess {
-    let process: Process
-    let output: Pipe
+    let process: ChildProcess.Running
+    /// Where its standard output and error go.
+    let log: URL
     let port: Int
 
     /// `arguments` come after the defaults (a later flag wins); `environment` is added to
     /// this process's own.
     static func start(port: Int = Int.random(in: 21_000..<29_000), policyDirectory: String = PolicyCLITests.policies,
-                      arguments: [String] = [], environment: [String: String]) throws -> ServedProcess {
-        let process = Process()
-        process.executableURL = PolicyCLITests.executable
-        process.arguments = [
+                      arguments: [String] = [], environment: [String: String]) async throws -> ServedProcess {
+        let arguments = [
             "serve", "--stripe", "emulator", "--chittyid", "emulator", "--stripe-emulator-port", "0",
             "--port", String(port), "--policy-dir", policyDirectory, "--database-url", ServeCLITests.temporaryDatabaseURL(),
         ] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return ServedProcess(process: process, output: output, port: port)
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("served-\(UUID().uuidString).log")
+        let process = try await ChildProcess.Running.start(
+            PolicyCLITests.executable, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+            logFile: log)
+        return ServedProcess(process: process, log: log, port: port)
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -45,10 +42,16 @@ struct ServedProcess {
         return nil
     }
 
-    /// SIGTERM, then everything it wrote.
-    func stop() -> String {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
-        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    /// SIGTERM, then its exit status and everything it wrote.
+    func stop() async -> (status: Int32, log: String) {
+        process.send(SIGTERM)
+        return await exit()
+    }
+
+    /// Waits for it to end by itself (a refused start), then its status and output.
+    func exit() async -> (status: Int32, log: String) {
+        let status = (try? await process.waitForExit()) ?? -1
+        defer { try? FileManager.default.removeItem(at: log) }
+        return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 }
