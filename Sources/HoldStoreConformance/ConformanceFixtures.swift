@@ -62,6 +62,11 @@ enum Fixture {
         return hold
     }
 
+    /// How many holds wait for their ChittyID, as `/metrics` reads it.
+    static func outboxDepth(_ store: any HoldStore) async throws -> Int {
+        try await store.operationalGauges(at: time(0), overdueAfter: 60, expiryMargin: 0).chittyIDOutboxDepth
+    }
+
     /// What a finished capture (or cancel) of a hold of 12,500 answered.
     static func receipt(_ kind: HoldOperationKind = .capture, holdID: String = "pi_1") -> HoldOperationReceipt {
         var hold = hold(id: holdID, operationKey: "op-\(holdID)", status: kind == .capture ? .succeeded : .canceled)

@@ -97,7 +97,7 @@ extension HoldStoreConformance {
             try expectEqual(stored.holdID, "pi_1", "operation holdID")
             try expectEqual(stored.updatedAt, at, "operation updatedAt")
             try expectEqual(try await store.pendingCreates(), [], "pendingCreates after completion")
-            try expectEqual(try await store.mintJobCount(), 1, "mint jobs after completing a hold without a ChittyID")
+            try expectEqual(try await Fixture.outboxDepth(store), 1, "mint jobs after completing a hold without a ChittyID")
             try expectEqual(
                 try await store.dueMintJobs(at: at, limit: 10),
                 [ChittyIDMintJob(holdID: "pi_1", attempts: 0, nextAttemptAt: at, lastError: nil)],
@@ -107,7 +107,7 @@ extension HoldStoreConformance {
         HoldStoreCheck("completeCreate queues no minting for a hold that has its ChittyID") { store in
             let hold = try await Fixture.placeHold(in: store, id: "pi_1", chittyID: "CHITTY-AUTH-1")
             try expectEqual(try await store.hold(id: "pi_1"), hold, "hold(id:)")
-            try expectEqual(try await store.mintJobCount(), 0, "mint jobs for a hold that already has a ChittyID")
+            try expectEqual(try await Fixture.outboxDepth(store), 0, "mint jobs for a hold that already has a ChittyID")
         },
 
         HoldStoreCheck("completeCreate is idempotent for the same operation and hold") { store in
@@ -120,7 +120,7 @@ extension HoldStoreConformance {
             try expectEqual(try await store.createOperation(key: "op-1"), afterFirst, "operation after a repeated completeCreate")
             try expectEqual(try await store.hold(id: "pi_1"), hold, "hold after a repeated completeCreate")
             try expectEqual(try await store.holds(matching: HoldFilter()).map(\.id), ["pi_1"], "holds after a repeated completeCreate")
-            try expectEqual(try await store.mintJobCount(), 1, "mint jobs after a repeated completeCreate")
+            try expectEqual(try await Fixture.outboxDepth(store), 1, "mint jobs after a repeated completeCreate")
         },
 
         HoldStoreCheck("completeCreate changes nothing when the hold cannot be stored") { store in
@@ -134,7 +134,7 @@ extension HoldStoreConformance {
             }
             try expectEqual(try await store.createOperation(key: "op-2"), operation, "operation after the failed completeCreate")
             try expectEqual(try await store.hold(id: "pi_1"), existing, "the existing hold")
-            try expectEqual(try await store.mintJobCount(), 1, "mint jobs after the failed completeCreate")
+            try expectEqual(try await Fixture.outboxDepth(store), 1, "mint jobs after the failed completeCreate")
         },
 
         HoldStoreCheck("completeCreate of an unknown operation throws notFound") { store in
@@ -178,7 +178,7 @@ extension HoldStoreConformance {
             expected.updatedAt = at
             try expectEqual(try await store.createOperation(key: "op-1"), expected, "operation after recordRefusedCreate")
             try expectEqual(try await store.hold(id: "pi_refused"), hold, "the refused intent as a hold")
-            try expectEqual(try await store.mintJobCount(), 0, "no ChittyID for a refused intent")
+            try expectEqual(try await Fixture.outboxDepth(store), 0, "no ChittyID for a refused intent")
             try expectEqual(try await store.pendingCreates(), [], "pendingCreates after recordRefusedCreate")
             let retry = Fixture.createOperation(key: "op-2", clientIdempotencyKey: "idem-1")
             try expectEqual(try await store.claimCreate(retry), .existing(expected), "a retry gets the failed operation to replay")

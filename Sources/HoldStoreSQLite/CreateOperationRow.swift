@@ -5,14 +5,10 @@ import SQLiteNIO
 enum CreateOperationRow {
     static let columns = """
         key, client, client_idempotency_key, request_hash, params, tier, tier_limit, policy_revision, \
-        property_id, tenant_id, state, hold_id, failure_status, failure_body, created_at, updated_at
+        property_id, tenant_id, state, hold_id, failure_body, created_at, updated_at
         """
 
-    /// The operation and its decision in one statement, through the `create_claims` view.
-    static let insertClaim = """
-        INSERT INTO create_claims (\(columns), decision_id, decision_hook, decision_revision, decision_source, \
-        decision_input, decision_output, decision_created_at) VALUES (\(placeholders(23)))
-        """
+    static let insert = "INSERT INTO create_operations (\(columns)) VALUES (\(placeholders(15)))"
     static let selectByKey = "SELECT \(columns) FROM create_operations WHERE key = ?"
     static let selectByClientKey = """
         SELECT \(columns) FROM create_operations WHERE client = ? AND client_idempotency_key = ?
@@ -21,8 +17,14 @@ enum CreateOperationRow {
         SELECT \(columns) FROM create_operations WHERE state = 'pending' ORDER BY created_at, key
         """
     static let markFailed = """
-        UPDATE create_operations SET state = 'failed', failure_status = ?, failure_body = ?, updated_at = ? \
-        WHERE key = ?
+        UPDATE create_operations SET state = 'failed', failure_body = ?, updated_at = ? WHERE key = ?
+        """
+    /// Failed, but with the intent Stripe made (and refused) recorded as its hold.
+    static let markRefused = """
+        UPDATE create_operations SET state = 'failed', hold_id = ?, failure_body = ?, updated_at = ? WHERE key = ?
+        """
+    static let markSucceeded = """
+        UPDATE create_operations SET state = 'succeeded', hold_id = ?, updated_at = ? WHERE key = ?
         """
 
     static func binds(for operation: CreateOperation) throws -> [SQLiteData] {
@@ -39,7 +41,6 @@ enum CreateOperationRow {
             SQLiteData(operation.tenantID),
             .text(operation.state.rawValue),
             SQLiteData(operation.holdID),
-            .null,
             StoredOutcome.bind(operation.failure),
             SQLiteData(operation.createdAt),
             SQLiteData(operation.updatedAt),

@@ -4,10 +4,10 @@ import SQLiteNIO
 /// How a `HoldOperation` maps to a row of `hold_operations`.
 enum HoldOperationRow {
     static let columns = """
-        key, hold_id, kind, amount, state, response_status, response_body, created_at, updated_at
+        key, hold_id, kind, amount, state, response_body, created_at, updated_at
         """
 
-    static let insert = "INSERT INTO hold_operations (\(columns)) VALUES (\(placeholders(9)))"
+    static let insert = "INSERT INTO hold_operations (\(columns)) VALUES (\(placeholders(8)))"
     static let selectByKey = "SELECT \(columns) FROM hold_operations WHERE key = ?"
     /// The one the partial unique index allows per hold.
     static let selectLiveForHold = """
@@ -17,12 +17,10 @@ enum HoldOperationRow {
         SELECT \(columns) FROM hold_operations WHERE state = 'pending' ORDER BY created_at, key
         """
     static let markSucceeded = """
-        UPDATE hold_operations SET state = 'succeeded', response_status = ?, response_body = ?, updated_at = ? \
-        WHERE key = ?
+        UPDATE hold_operations SET state = 'succeeded', response_body = ?, updated_at = ? WHERE key = ?
         """
     static let markFailed = """
-        UPDATE hold_operations SET state = 'failed', response_status = ?, response_body = ?, updated_at = ? \
-        WHERE key = ?
+        UPDATE hold_operations SET state = 'failed', response_body = ?, updated_at = ? WHERE key = ?
         """
 
     static func binds(for operation: HoldOperation) -> [SQLiteData] {
@@ -32,7 +30,6 @@ enum HoldOperationRow {
             .text(operation.kind.rawValue),
             SQLiteData(operation.amount),
             .text(operation.state.rawValue),
-            .null,
             operation.state == .failed ? StoredOutcome.bind(operation.failure) : StoredOutcome.bind(operation.receipt),
             SQLiteData(operation.createdAt),
             SQLiteData(operation.updatedAt),

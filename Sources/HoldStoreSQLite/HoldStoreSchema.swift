@@ -129,10 +129,8 @@ enum HoldStoreSchema {
             """,
             "CREATE INDEX chittyid_outbox_due ON chittyid_outbox (next_attempt_at, hold_id)",
 
-            // Claiming a create writes the operation and the hold_limit decision that
-            // decided it. Inserting into this view does both in one statement (atomic
-            // without an explicit transaction: one trip to SQLite's thread and one commit
-            // before Stripe is called). The view's rows are never read.
+            // (Until version 6) claiming a create went through this view, and completing
+            // one through triggers on the hold insert; the store's methods do it now.
             """
             CREATE VIEW create_claims AS SELECT
                 o.key, o.client, o.client_idempotency_key, o.request_hash, o.params, o.tier, o.tier_limit,
@@ -160,11 +158,6 @@ enum HoldStoreSchema {
             END
             """,
 
-            // Completing a create is one INSERT of the hold: these triggers make the rest
-            // of it (operation succeeded, mint job queued) part of the same statement, so
-            // it is atomic without an explicit transaction and costs one trip to SQLite's
-            // thread, on the path of every new hold. The guard also means a hold can only
-            // appear by completing a pending create.
             """
             CREATE TRIGGER holds_insert_requires_pending_create BEFORE INSERT ON holds
             WHEN (SELECT state FROM create_operations WHERE key = NEW.create_operation_key) IS NOT 'pending'
@@ -241,6 +234,19 @@ enum HoldStoreSchema {
             // take it over at once, as before.
             "ALTER TABLE holds ADD COLUMN scheduled_owner TEXT",
             "ALTER TABLE holds ADD COLUMN scheduled_lease_until INTEGER",
+        ]),
+        SchemaMigration(version: 6, name: "workflow rules in Swift; outcomes without HTTP statuses", statements: [
+            // What claiming and completing a create also change (the decision, the
+            // operation's state, the ChittyID job) is written by the store's methods, where
+            // the protocol states it and another store can read it; the constraints stay.
+            "DROP TRIGGER create_claims_insert",
+            "DROP VIEW create_claims",
+            "DROP TRIGGER holds_insert_requires_pending_create",
+            "DROP TRIGGER holds_insert_completes_create",
+            // Outcomes are kept as domain values in the *_body columns; the HTTP status
+            // that went with them is the server's to choose.
+            "ALTER TABLE create_operations DROP COLUMN failure_status",
+            "ALTER TABLE hold_operations DROP COLUMN response_status",
         ]),
     ]
 

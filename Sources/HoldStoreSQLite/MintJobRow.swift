@@ -9,12 +9,16 @@ enum MintJobRow {
         SELECT \(columns) FROM chittyid_outbox WHERE next_attempt_at <= ? \
         ORDER BY next_attempt_at, hold_id LIMIT ?
         """
-    static let count = "SELECT COUNT(*) AS count FROM chittyid_outbox"
+    static let insert = "INSERT INTO chittyid_outbox (\(columns)) VALUES (\(placeholders(4)))"
     static let delete = "DELETE FROM chittyid_outbox WHERE hold_id = ?"
     static let reschedule = """
         UPDATE chittyid_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE hold_id = ? \
         RETURNING hold_id
         """
+
+    static func binds(for job: ChittyIDMintJob) -> [SQLiteData] {
+        [.text(job.holdID), .integer(job.attempts), SQLiteData(job.nextAttemptAt), SQLiteData(job.lastError)]
+    }
 
     static func decode(_ row: SQLiteRow) throws -> ChittyIDMintJob {
         let column = RowReader(row: row, table: "chittyid_outbox", keyColumn: "hold_id")

@@ -4,22 +4,17 @@ import SQLiteNIO
 
 extension SQLiteHoldStore {
     public func claimCreate(_ operation: CreateOperation, decision: PolicyDecisionRecord?) async throws -> OperationClaim<CreateOperation> {
-        var claimBinds = try CreateOperationRow.binds(for: operation)
-        if let decision {
-            let record = PolicyDecisionRow.binds(for: decision)
-            // id, hook, revision, source, input, decision, (subject is the key), created_at
-            claimBinds += [record[0], record[1], record[2], record[3], record[4], record[5], record[7]]
-        } else {
-            claimBinds += Array(repeating: .null, count: 7)
+        let operationBinds = try CreateOperationRow.binds(for: operation)
+        let decisionBinds = decision.map { record in
+            var record = record
+            record.subject = operation.key
+            return PolicyDecisionRow.binds(for: record)
         }
-        let binds = claimBinds
-        // One statement (see the create_claims view): atomic and durable by itself.
-        return try await writeStatement("claimCreate") { db in
+        return try await write("claimCreate") { db in
             do {
-                try await db.execute(CreateOperationRow.insertClaim, binds)
-                return .started(operation)
+                try await db.execute(CreateOperationRow.insert, operationBinds)
             } catch let error as SQLiteError where error.isUniquenessViolation {
-                // Still holding the writer: look up who holds the key.
+                // The failed INSERT changed nothing; the transaction is still ours to read in.
                 if let clientKey = operation.clientIdempotencyKey,
                    let row = try await db.rows(CreateOperationRow.selectByClientKey, [.text(operation.client), .text(clientKey)]).first {
                     return .existing(try CreateOperationRow.decode(row))
@@ -30,6 +25,11 @@ extension SQLiteHoldStore {
                 }
                 throw HoldStoreError.conflict("create operation key \(operation.key) is already in use")
             }
+            // The decision that allowed or refused it, in the same transaction.
+            if let decisionBinds {
+                try await db.execute(PolicyDecisionRow.insert, decisionBinds)
+            }
+            return .started(operation)
         }
     }
 
@@ -42,24 +42,27 @@ extension SQLiteHoldStore {
     public func completeCreate(key: String, hold: Hold) async throws {
         let holdBinds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
         defer { holdCache.invalidate(id: hold.id) }
-        // One INSERT; the schema's triggers mark the operation succeeded and queue the
-        // mint job in the same statement. When it is refused, find out why.
-        try await writeStatement("completeCreate") { db in
-            do {
-                try await db.execute(HoldRow.insert, holdBinds)
-            } catch let error as SQLiteError where error.isConstraintViolation {
-                let operation = try await Self.createOperation(key: key, in: db)
-                switch operation.state {
-                case .succeeded where operation.holdID == hold.id:
-                    // A retry of a completion that already happened: nothing to do.
-                    return
-                case .succeeded:
-                    throw HoldStoreError.conflict(
-                        "create operation \(key) already succeeded with hold \(operation.holdID ?? "(none)"), not \(hold.id)")
-                case .failed:
-                    throw HoldStoreError.conflict("create operation \(key) already failed; it cannot succeed")
-                case .pending:
+        try await write("completeCreate") { db in
+            let operation = try await Self.createOperation(key: key, in: db)
+            switch operation.state {
+            case .succeeded where operation.holdID == hold.id:
+                // A retry of a completion that already happened: nothing to do.
+                return
+            case .succeeded:
+                throw HoldStoreError.conflict(
+                    "create operation \(key) already succeeded with hold \(operation.holdID ?? "(none)"), not \(hold.id)")
+            case .failed:
+                throw HoldStoreError.conflict("create operation \(key) already failed; it cannot succeed")
+            case .pending:
+                do {
+                    try await db.execute(HoldRow.insert, holdBinds)
+                } catch let error as SQLiteError where error.isConstraintViolation {
                     throw HoldStoreError.conflict("hold \(hold.id) (or its ChittyID) already exists: \(error.message)")
+                }
+                try await db.execute(CreateOperationRow.markSucceeded, [.text(hold.id), SQLiteData(hold.updatedAt), .text(key)])
+                if hold.chittyID == nil {
+                    try await db.execute(MintJobRow.insert, MintJobRow.binds(for: ChittyIDMintJob(
+                        holdID: hold.id, attempts: 0, nextAttemptAt: hold.updatedAt, lastError: nil)))
                 }
             }
         }
@@ -75,9 +78,7 @@ extension SQLiteHoldStore {
                 // Keep the first answer: retries must replay what the client was told.
                 return
             case .pending:
-                try await db.execute(CreateOperationRow.markFailed, [
-                    .null, StoredOutcome.bind(failure), SQLiteData(at), .text(key),
-                ])
+                try await db.execute(CreateOperationRow.markFailed, [StoredOutcome.bind(failure), SQLiteData(at), .text(key)])
             }
         }
     }
@@ -91,14 +92,9 @@ extension SQLiteHoldStore {
             case .failed where operation.holdID == hold.id:
                 return
             case .pending:
-                // The insert's triggers mark the operation succeeded and queue a ChittyID;
-                // in the same transaction it is marked failed instead, and nothing is minted
-                // for an intent that holds no money.
+                // Nothing is minted for an intent that holds no money.
                 try await db.execute(HoldRow.insert, holdBinds)
-                try await db.execute(CreateOperationRow.markFailed, [
-                    .null, StoredOutcome.bind(failure), SQLiteData(at), .text(key),
-                ])
-                try await db.execute("DELETE FROM chittyid_outbox WHERE hold_id = ?", [.text(hold.id)])
+                try await db.execute(CreateOperationRow.markRefused, [.text(hold.id), StoredOutcome.bind(failure), SQLiteData(at), .text(key)])
             default:
                 throw HoldStoreError.conflict("create operation \(key) is \(operation.state.rawValue); it cannot record a refused intent")
             }

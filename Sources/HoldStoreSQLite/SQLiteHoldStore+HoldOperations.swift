@@ -28,12 +28,6 @@ extension SQLiteHoldStore {
         }
     }
 
-    public func operation(key: String) async throws -> HoldOperation? {
-        try await read("operation(key:)") { db in
-            try await db.rows(HoldOperationRow.selectByKey, [.text(key)]).first.map(HoldOperationRow.decode)
-        }
-    }
-
     public func completeOperation(key: String, hold: Hold, receipt: HoldOperationReceipt, at: Date) async throws {
         let settleBinds = HoldRow.settleBinds(for: hold)
         defer { holdCache.invalidate(id: hold.id) }
@@ -52,7 +46,7 @@ extension SQLiteHoldStore {
                     throw HoldStoreError.notFound("hold \(hold.id)")
                 }
                 try await db.execute(HoldOperationRow.markSucceeded, [
-                    .null, StoredOutcome.bind(receipt), SQLiteData(at), .text(key),
+                    StoredOutcome.bind(receipt), SQLiteData(at), .text(key),
                 ])
             }
         }
@@ -69,7 +63,7 @@ extension SQLiteHoldStore {
                 return
             case .pending:
                 try await db.execute(HoldOperationRow.markFailed, [
-                    .null, StoredOutcome.bind(failure), SQLiteData(at), .text(key),
+                    StoredOutcome.bind(failure), SQLiteData(at), .text(key),
                 ])
             }
         }

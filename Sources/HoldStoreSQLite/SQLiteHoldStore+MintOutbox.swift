@@ -12,15 +12,6 @@ extension SQLiteHoldStore {
         }
     }
 
-    public func mintJobCount() async throws -> Int {
-        try await read("mintJobCount") { db in
-            guard let count = try await db.rows(MintJobRow.count).first?.column("count")?.integer else {
-                throw HoldStoreError.database("mintJobCount: COUNT(*) returned no integer")
-            }
-            return Int(count)
-        }
-    }
-
     public func recordMinted(holdID: String, chittyID: String, at: Date) async throws {
         defer { holdCache.invalidate(id: holdID) }
         try await write("recordMinted") { db in

@@ -3,9 +3,8 @@ import Foundation
 import SQLiteNIO
 
 /// How an operation's outcome is kept: the domain value (a receipt, or the failure the
-/// client was told) as JSON in the `*_body` column. The `*_status` columns held an HTTP
-/// status before the domain stopped speaking HTTP; they are written NULL and not read (a
-/// body written then is the same JSON, so old rows read as they are).
+/// client was told) as JSON in the `*_body` column. Before schema version 6 an HTTP status
+/// was kept beside it; the body written then is the same JSON, so old rows read as they are.
 enum StoredOutcome {
     static func bind(_ failure: HoldServiceError?) -> SQLiteData {
         SQLiteData(failure.map { JSONCoding.encode($0) })

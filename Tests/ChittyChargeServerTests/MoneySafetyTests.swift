@@ -121,7 +121,7 @@ struct MoneySafetyTests {
             #expect(reply.json["chitty_id"] == .null)
             #expect(reply.json["chitty_id_status"] == "pending")
             let id = try #require(reply.json["id"]?.stringValue)
-            #expect(try await harness.store.mintJobCount() == 1)
+            #expect(try await harness.store.operationalGauges(at: Date(), overdueAfter: 60, expiryMargin: 0).chittyIDOutboxDepth == 1)
             // Still down: the job is rescheduled, never given a made-up id.
             #expect(await harness.holds.chittyIDOutbox.processDueJobs() == 0)
             #expect(try await harness.api.call(.GET, "/api/holds/\(id)").json["chitty_id"] == .null)
@@ -132,7 +132,7 @@ struct MoneySafetyTests {
             let chittyID = try #require(later.json["chitty_id"]?.stringValue)
             #expect(chittyID.hasPrefix("CHITTY-AUTH-EMU-"))
             #expect(later.json["chitty_id_status"] == "minted")
-            #expect(try await harness.store.mintJobCount() == 0)
+            #expect(try await harness.store.operationalGauges(at: Date(), overdueAfter: 60, expiryMargin: 0).chittyIDOutboxDepth == 0)
             #expect(harness.minter.mintedHoldIDs == [id])
         }
     }

@@ -79,7 +79,7 @@ struct StripeFidelityTests {
             #expect(await harness.emulator.paymentIntent(id: intentID)?.status == "canceled")
             #expect(hold.amountCapturable == 0)
             #expect(hold.client == "default")
-            #expect(try await harness.store.mintJobCount() == 0)
+            #expect(try await harness.store.operationalGauges(at: Date(), overdueAfter: 60, expiryMargin: 0).chittyIDOutboxDepth == 0)
             // A retry still replays the refusal, without Stripe.
             let callsBefore = await harness.emulator.calls().count
             let replay = try await harness.api.createHold(body, headers: ["Idempotency-Key": "declined-tracked"])

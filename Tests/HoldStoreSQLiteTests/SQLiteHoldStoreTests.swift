@@ -41,7 +41,7 @@ struct SQLiteHoldStoreTests {
             let storedHold = try await store.hold(id: "pi_1")
             let storedOperation = try await store.createOperation(key: "op-1")
             let decisions = try await store.decisions(subject: "op-1")
-            let mintJobs = try await store.mintJobCount()
+            let mintJobs = try await store.operationalGauges(at: Date(), overdueAfter: 60, expiryMargin: 0).chittyIDOutboxDepth
             #expect(storedHold == hold)
             #expect(storedOperation?.state == .succeeded)
             #expect(decisions == [decision])

@@ -21,6 +21,5 @@ public protocol ChittyIDOutbox: Sendable {
     func dueMintJobs(at: Date, limit: Int) async throws -> [ChittyIDMintJob]
     /// Atomically: sets the hold's ChittyID (status minted) and removes its job.
     func recordMinted(holdID: String, chittyID: String, at: Date) async throws
-    func mintJobCount() async throws -> Int
     func rescheduleMint(_ job: ChittyIDMintJob) async throws
 }

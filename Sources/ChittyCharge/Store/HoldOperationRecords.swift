@@ -53,5 +53,4 @@ public protocol HoldOperationRecords: Sendable {
     /// hold for another operation.
     func failOperation(key: String, failure: HoldServiceError, at: Date) async throws
     func pendingOperations() async throws -> [HoldOperation]
-    func operation(key: String) async throws -> HoldOperation?
 }
