@@ -42,10 +42,14 @@ let package = Package(
             name: "CLuaShim",
             dependencies: ["CLua"]
         ),
+        // JSON values, their writer (sorted keys, stable bytes) and strict parser: what HTTP
+        // bodies, stored records and policy inputs and outputs are made of.
+        .target(name: "JSON"),
         .target(
             name: "PolicyEngine",
             dependencies: [
                 "CLuaShim",
+                "JSON",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -56,6 +60,7 @@ let package = Package(
         .target(
             name: "ChittyCharge",
             dependencies: [
+                "JSON",
                 "PolicyEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,6 +122,7 @@ let package = Package(
             name: "ChittyChargeServer",
             dependencies: [
                 "ChittyCharge",
+                "JSON",
                 "PolicyEngine",
                 "StripeAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -162,6 +168,7 @@ let package = Package(
         .executableTarget(
             name: "chittycharge",
             dependencies: [
+                "JSON",
                 "PolicyEngine",
                 "ChittyCharge",
                 "ChittyChargeServer",
@@ -256,16 +263,19 @@ let package = Package(
             ],
             path: "Benchmarks/PolicyBacktestBenchmark"
         ),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(
             name: "PolicyEngineTests",
             dependencies: [
+                "JSON",
                 "PolicyEngine",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(
             name: "StripeAPITests",
-            dependencies: ["StripeAPI", "StripeEmulator"],
+            dependencies: [
+                "JSON","StripeAPI", "StripeEmulator"],
             // Signature vectors and the script that made them, read through #filePath.
             exclude: ["Fixtures"]
         ),
@@ -280,12 +290,14 @@ let package = Package(
         ),
         .testTarget(
             name: "HoldStoreSQLiteTests",
-            dependencies: ["HoldStoreSQLite", "HoldStoreConformance"]
+            dependencies: [
+                "JSON","HoldStoreSQLite", "HoldStoreConformance"]
         ),
         // The domain's services driven directly: a store in memory, the Stripe emulator in-process.
         .testTarget(
             name: "ChittyChargeTests",
             dependencies: [
+                "JSON",
                 "ChittyCharge",
                 "ChittyChargeTestSupport",
                 "HoldStoreSQLite",
@@ -300,6 +312,7 @@ let package = Package(
         .testTarget(
             name: "ChittyChargeServerTests",
             dependencies: [
+                "JSON",
                 "ChittyChargeWiring",
                 "ChittyChargeTestSupport",
                 "ChittyChargeServer",

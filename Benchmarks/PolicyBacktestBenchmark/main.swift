@@ -14,6 +14,7 @@
 import ChittyCharge
 import Foundation
 import HoldStoreSQLite
+import JSON
 import Logging
 import NIOCore
 import PolicyEngine
@@ -67,13 +68,13 @@ for index in 0..<decisionCount {
     let at = start.addingTimeInterval(Double(index / 3) * 0.3)
     let checkIn = at.addingTimeInterval(Double(Int.random(in: 0...30, using: &generator)) * 86_400)
     let checkOut = checkIn.addingTimeInterval(Double(Int.random(in: 1...14, using: &generator)) * 86_400)
-    var metadata: [String: PolicyValue] = [
+    var metadata: [String: JSONValue] = [
         "booking_id": .string("bk-\(100_000 + index)"), "unit": .string("\(index % 40)B"),
         "check_in": .string(iso(checkIn)), "check_out": .string(iso(checkOut)), "guests": .string("\(index % 4 + 1)"),
     ]
     if let tier = tiers[index % tiers.count] { metadata["guest_tier"] = .string(tier) }
     let hook: PolicyHook
-    let input: PolicyValue
+    let input: JSONValue
     if index % 10 < 7 {
         hook = .holdLimit
         input = [

@@ -16,6 +16,7 @@ import ChittyIDClient
 import Foundation
 import HoldStoreSQLite
 import Hummingbird
+import JSON
 import Logging
 import Metrics
 import NIOCore
@@ -113,14 +114,14 @@ for attempt in 0..<100 {
     try await Task.sleep(for: .milliseconds(100))
 }
 
-func call(_ method: HTTPMethod, _ path: String, headers: [(String, String)], body: String? = nil) async throws -> (Int, PolicyValue) {
+func call(_ method: HTTPMethod, _ path: String, headers: [(String, String)], body: String? = nil) async throws -> (Int, JSONValue) {
     var request = HTTPClientRequest(url: base + path)
     request.method = method
     for (name, value) in headers { request.headers.add(name: name, value: value) }
     if let body { request.body = .bytes(ByteBuffer(string: body)) }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
     let bytes = try await response.body.collect(upTo: 1 << 20)
-    return (Int(response.status.code), (try? JSONDecoder().decode(PolicyValue.self, from: Data(bytes.readableBytesView))) ?? .null)
+    return (Int(response.status.code), (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null)
 }
 
 let client = [("ChittyID-Token", token), ("Content-Type", "application/json")]

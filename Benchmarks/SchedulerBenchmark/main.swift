@@ -14,6 +14,7 @@ import ChittyChargeWiring
 import ChittyIDClient
 import Foundation
 import HoldStoreSQLite
+import JSON
 import Logging
 import Metrics
 import PolicyEngine
@@ -46,7 +47,7 @@ let past = Date().addingTimeInterval(-3 * 86_400).formatted(Date.ISO8601FormatSt
 print("SchedulerBenchmark: placing \(holdCount) holds with an action already due")
 let placing = ContinuousClock.now
 for index in 0..<holdCount {
-    var metadata: [String: PolicyValue] = ["check_out": .string(past), "check_in": .string(past)]
+    var metadata: [String: JSONValue] = ["check_out": .string(past), "check_in": .string(past)]
     if index.isMultiple(of: 2) { metadata["no_show_fee"] = "2500" }
     let request = HoldRequest(amount: 10_000, description: "Deposit \(index)", metadata: metadata,
                               customer: "cus_bench", paymentMethod: "pm_card_visa", confirm: true)

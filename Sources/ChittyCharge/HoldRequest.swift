@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JSON
 import PolicyEngine
 
 /// A validated `POST /api/holds` body. Parsing is strict about what matters (types,
@@ -13,7 +14,7 @@ public struct HoldRequest: Sendable, Equatable {
     public var propertyID: String?
     public var tenantID: String?
     /// As the client sent it, for the policy (which sees numbers as numbers).
-    public var metadata: [String: PolicyValue]
+    public var metadata: [String: JSONValue]
     public var customer: String?
     public var paymentMethod: String?
     public var confirm: Bool
@@ -30,7 +31,7 @@ public struct HoldRequest: Sendable, Equatable {
     public static let maxAmount = 99_999_999
 
     public init(amount: Int, description: String, currency: String = "usd", customerEmail: String? = nil,
-                propertyID: String? = nil, tenantID: String? = nil, metadata: [String: PolicyValue] = [:],
+                propertyID: String? = nil, tenantID: String? = nil, metadata: [String: JSONValue] = [:],
                 customer: String? = nil, paymentMethod: String? = nil, confirm: Bool = false) {
         self.amount = amount
         self.description = description
@@ -46,9 +47,9 @@ public struct HoldRequest: Sendable, Equatable {
 
     public static func parse(_ body: Data, defaultCurrency: String) throws(HoldServiceError) -> HoldRequest {
         guard !body.isEmpty else { throw .invalidInput("The request body is empty; send a JSON object with amount and description") }
-        let value: PolicyValue
+        let value: JSONValue
         do {
-            value = try PolicyValue(jsonData: body)
+            value = try JSONValue(jsonData: body)
         } catch {
             throw .invalidInput("The request body is not valid JSON: \(error)")
         }
@@ -56,7 +57,7 @@ public struct HoldRequest: Sendable, Equatable {
         return try parse(fields, defaultCurrency: defaultCurrency)
     }
 
-    static func parse(_ fields: [String: PolicyValue], defaultCurrency: String) throws(HoldServiceError) -> HoldRequest {
+    static func parse(_ fields: [String: JSONValue], defaultCurrency: String) throws(HoldServiceError) -> HoldRequest {
         guard let amountValue = fields["amount"], amountValue != .null else {
             throw .invalidInput("amount is required (an integer number of cents)", field: "amount")
         }
@@ -77,7 +78,7 @@ public struct HoldRequest: Sendable, Equatable {
         }
         let propertyID = try optionalString(fields, "property_id", maxLength: maxMetadataValueLength)
         let tenantID = try optionalString(fields, "tenant_id", maxLength: maxMetadataValueLength)
-        var metadata: [String: PolicyValue] = [:]
+        var metadata: [String: JSONValue] = [:]
         if let raw = fields["metadata"], raw != .null {
             guard case .object(let object) = raw else {
                 throw .invalidInput("metadata must be a JSON object", field: "metadata")
@@ -130,7 +131,7 @@ public struct HoldRequest: Sendable, Equatable {
 
     /// Any JSON value as the string Stripe will store: strings as they are, everything
     /// else as compact JSON (`12`, `true`, `{"a":1}`), null as the empty string.
-    static func stripeString(_ value: PolicyValue) -> String {
+    static func stripeString(_ value: JSONValue) -> String {
         switch value {
         case .string(let text): return text
         case .null: return ""
@@ -153,8 +154,8 @@ public struct HoldRequest: Sendable, Equatable {
     }
 
     /// The same input as JSON, stored with the decision for backtesting.
-    public func policyInputValue(client: String) -> PolicyValue {
-        var object: [String: PolicyValue] = [
+    public func policyInputValue(client: String) -> JSONValue {
+        var object: [String: JSONValue] = [
             "amount": .integer(Int64(amount)), "currency": .string(currency), "description": .string(description),
             "metadata": .object(metadata), "client": .string(client),
         ]
@@ -171,11 +172,11 @@ public struct HoldRequest: Sendable, Equatable {
         if let customer { object["customer"] = .string(customer) }
         if let paymentMethod { object["payment_method"] = .string(paymentMethod) }
         object["confirm"] = .bool(confirm)
-        let digest = SHA256.hash(data: JSONCoding.encode(PolicyValue.object(object)))
+        let digest = SHA256.hash(data: JSONCoding.encode(JSONValue.object(object)))
         return Hex.encode(digest)
     }
 
-    private static func requiredString(_ fields: [String: PolicyValue], _ name: String, maxLength: Int) throws(HoldServiceError) -> String {
+    private static func requiredString(_ fields: [String: JSONValue], _ name: String, maxLength: Int) throws(HoldServiceError) -> String {
         guard let value = try optionalString(fields, name, maxLength: maxLength) else {
             throw .invalidInput("\(name) is required", field: name)
         }
@@ -185,7 +186,7 @@ public struct HoldRequest: Sendable, Equatable {
         return value
     }
 
-    private static func optionalString(_ fields: [String: PolicyValue], _ name: String, maxLength: Int) throws(HoldServiceError) -> String? {
+    private static func optionalString(_ fields: [String: JSONValue], _ name: String, maxLength: Int) throws(HoldServiceError) -> String? {
         guard let value = fields[name], value != .null else { return nil }
         guard case .string(let text) = value else {
             throw .invalidInput("\(name) must be a string, not \(value.typeName)", field: name)
@@ -197,7 +198,7 @@ public struct HoldRequest: Sendable, Equatable {
     }
 
     /// 1 for a scalar or an empty container, one more per level of objects and lists.
-    static func nestingDepth(_ value: PolicyValue) -> Int {
+    static func nestingDepth(_ value: JSONValue) -> Int {
         switch value {
         case .object(let fields): 1 + (fields.values.map(nestingDepth).max() ?? 0)
         case .array(let items): 1 + (items.map(nestingDepth).max() ?? 0)

@@ -1,5 +1,5 @@
 import Foundation
-import PolicyEngine
+import JSON
 
 /// Every way a hold operation can fail: a kind (a stable machine code), a human sentence
 /// and optional details. The server chooses the HTTP status from the kind; the store keeps
@@ -45,9 +45,9 @@ public struct HoldServiceError: Error, Sendable, Equatable {
 
     public var kind: Kind
     public var message: String
-    public var details: [String: PolicyValue]?
+    public var details: [String: JSONValue]?
 
-    public init(_ kind: Kind, _ message: String, details: [String: PolicyValue]? = nil) {
+    public init(_ kind: Kind, _ message: String, details: [String: JSONValue]? = nil) {
         self.kind = kind
         self.message = message
         self.details = details
@@ -70,7 +70,7 @@ public struct HoldServiceError: Error, Sendable, Equatable {
         HoldServiceError(.holdNotFound, "No hold with id '\(holdID)'")
     }
 
-    public static func conflict(_ message: String, kind: Kind, details: [String: PolicyValue]? = nil) -> HoldServiceError {
+    public static func conflict(_ message: String, kind: Kind, details: [String: JSONValue]? = nil) -> HoldServiceError {
         HoldServiceError(kind, message, details: details)
     }
 
@@ -87,7 +87,7 @@ public struct HoldServiceError: Error, Sendable, Equatable {
 
     /// What a final Stripe error means for our client.
     public static func fromStripe(_ detail: PaymentErrorDetail, doing what: String) -> HoldServiceError {
-        var details: [String: PolicyValue] = ["stripe_type": .string(detail.type), "stripe_message": .string(detail.message)]
+        var details: [String: JSONValue] = ["stripe_type": .string(detail.type), "stripe_message": .string(detail.message)]
         if let code = detail.code { details["stripe_code"] = .string(code) }
         if let param = detail.param { details["param"] = .string(param) }
         if detail.type == "card_error" {
@@ -118,31 +118,5 @@ public struct HoldServiceError: Error, Sendable, Equatable {
 extension HoldServiceError: Codable {
     private enum CodingKeys: String, CodingKey {
         case message = "error", kind = "code", details
-    }
-}
-
-/// JSON with sorted keys: stable bodies for replays and stable request hashes.
-public enum JSONCoding {
-    public static func encode(_ value: PolicyValue) -> Data {
-        value.jsonData
-    }
-
-    /// A flat object of strings (metadata), keys sorted.
-    public static func encode(_ object: [String: String]) -> Data {
-        PolicyValue.object(object.mapValues(PolicyValue.string)).jsonData
-    }
-
-    public static func encode(_ value: some Encodable) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        // Encoding our own plain values cannot fail; an empty object is the safe fallback.
-        return (try? encoder.encode(value)) ?? Data("{}".utf8)
-    }
-
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(type, from: data)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import PolicyEngine
+import JSON
 
 /// What we ask Stripe to create for a hold. Metadata values are already strings: Stripe
 /// only stores strings, so conversion happens once, where the request is validated.
@@ -39,15 +39,15 @@ extension CreatePaymentIntentParams {
     /// written directly: every new hold stores its parameters, and JSONEncoder was a
     /// measurable part of placing one.
     public var storedJSON: Data {
-        var object: [String: PolicyValue] = [
+        var object: [String: JSONValue] = [
             "amount": .integer(Int64(amount)), "currency": .string(currency), "description": .string(description),
-            "metadata": .object(metadata.mapValues(PolicyValue.string)), "confirm": .bool(confirm),
+            "metadata": .object(metadata.mapValues(JSONValue.string)), "confirm": .bool(confirm),
         ]
         if let receiptEmail { object["receiptEmail"] = .string(receiptEmail) }
         if let customer { object["customer"] = .string(customer) }
         if let paymentMethod { object["paymentMethod"] = .string(paymentMethod) }
-        if let paymentMethodTypes { object["paymentMethodTypes"] = .array(paymentMethodTypes.map(PolicyValue.string)) }
-        return PolicyValue.object(object).jsonData
+        if let paymentMethodTypes { object["paymentMethodTypes"] = .array(paymentMethodTypes.map(JSONValue.string)) }
+        return JSONValue.object(object).jsonData
     }
 }
 

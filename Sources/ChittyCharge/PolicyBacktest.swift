@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 import Metrics
 import PolicyEngine
@@ -58,10 +59,10 @@ public struct PolicyBacktest: Sendable {
         /// `policy`, `builtin` or `fail_closed`.
         public var storedSource: String
         /// Nil when unreadable.
-        public var input: PolicyValue?
-        public var stored: PolicyValue?
+        public var input: JSONValue?
+        public var stored: JSONValue?
         /// Nil when the candidate failed or the record was unreadable.
-        public var candidate: PolicyValue?
+        public var candidate: JSONValue?
         /// The candidate's error, or why the record could not be read.
         public var error: String?
     }
@@ -187,9 +188,9 @@ public struct PolicyBacktest: Sendable {
     struct Replay: Sendable {
         var hook: PolicyHook
         var kind: Kind
-        var input: PolicyValue?
-        var stored: PolicyValue?
-        var candidate: PolicyValue?
+        var input: JSONValue?
+        var stored: JSONValue?
+        var candidate: JSONValue?
         var error: String?
     }
 
@@ -212,10 +213,10 @@ public struct PolicyBacktest: Sendable {
 
     private func replayDecision(_ record: PolicyDecisionRecord) -> Replay? {
         guard let hook = PolicyHook(rawValue: record.hook), Self.replayedHooks.contains(hook) else { return nil }
-        let input: PolicyValue, stored: PolicyValue
+        let input: JSONValue, stored: JSONValue
         do {
-            input = try PolicyValue(jsonData: record.input)
-            stored = try PolicyValue(jsonData: record.decision)
+            input = try JSONValue(jsonData: record.input)
+            stored = try JSONValue(jsonData: record.decision)
         } catch {
             return Replay(hook: hook, kind: .unreadable, error: "stored JSON: \(error)")
         }
@@ -241,7 +242,7 @@ public struct PolicyBacktest: Sendable {
     }
 
     /// Nil when the stored decision is not a hold_limit decision.
-    static func compareHoldLimit(input: PolicyValue, stored: PolicyValue, candidate: PolicyValue) -> Kind? {
+    static func compareHoldLimit(input: JSONValue, stored: JSONValue, candidate: JSONValue) -> Kind? {
         let amount = input["amount"]?.integerValue ?? 0
         guard let storedAllow = stored["allow"]?.boolValue, let storedMaximum = stored["max_amount"]?.integerValue,
               let candidateAllow = candidate["allow"]?.boolValue, let candidateMaximum = candidate["max_amount"]?.integerValue else {
@@ -260,7 +261,7 @@ public struct PolicyBacktest: Sendable {
     }
 
     /// Nil when the stored decision has no action.
-    static func compareHoldSchedule(stored: PolicyValue, candidate: PolicyValue) -> Kind? {
+    static func compareHoldSchedule(stored: JSONValue, candidate: JSONValue) -> Kind? {
         guard let action = stored["action"]?.stringValue else { return nil }
         let same = action == candidate["action"]?.stringValue
             && stored["at"]?.integerValue == candidate["at"]?.integerValue
@@ -288,8 +289,8 @@ public struct PolicyBacktest: Sendable {
 extension PolicyBacktest.Summary {
     /// The summary as the API answers it and `policy backtest --json` prints it. Every kind
     /// of each hook is present, with a count of 0 when none happened.
-    public var json: PolicyValue {
-        var hooks: [String: PolicyValue] = [:]
+    public var json: JSONValue {
+        var hooks: [String: JSONValue] = [:]
         for hook in PolicyBacktest.replayedHooks {
             let summary = self.hooks[hook] ?? PolicyBacktest.HookSummary()
             let kinds = PolicyBacktest.Kind.kinds(for: hook)
@@ -325,17 +326,17 @@ extension PolicyBacktest.Summary {
 }
 
 extension PolicyBacktest.Example {
-    public var json: PolicyValue {
+    public var json: JSONValue {
         [
             "decision_id": .string(decisionID),
-            "subject": subject.map(PolicyValue.string) ?? .null,
+            "subject": subject.map(JSONValue.string) ?? .null,
             "created_at": .string(PolicyBacktest.Summary.timestamp(createdAt)),
             "stored_revision": .string(storedRevision),
             "stored_source": .string(storedSource),
             "input": input ?? .null,
             "stored": stored ?? .null,
             "candidate": candidate ?? .null,
-            "error": error.map(PolicyValue.string) ?? .null,
+            "error": error.map(JSONValue.string) ?? .null,
         ]
     }
 }

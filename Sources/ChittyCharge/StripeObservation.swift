@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// What Stripe told us about one PaymentIntent, however we heard it: a verified webhook
 /// event, or our own read of the intent (a refresh, a reconciliation pass, the check after

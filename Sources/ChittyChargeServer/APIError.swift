@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 import HTTPTypes
 import Hummingbird
-import PolicyEngine
+import JSON
 
 /// An error the API answers itself, in the contract's shape
 /// `{"error": sentence, "code": machine_code, "details": …}`.
@@ -10,10 +10,10 @@ public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var message: String
     public var code: String
-    public var details: [String: PolicyValue]?
+    public var details: [String: JSONValue]?
     public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ message: String, code: String, details: [String: PolicyValue]? = nil, headers: HTTPFields = [:]) {
+    public init(_ status: HTTPResponse.Status, _ message: String, code: String, details: [String: JSONValue]? = nil, headers: HTTPFields = [:]) {
         self.status = status
         self.message = message
         self.code = code
@@ -28,10 +28,10 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     /// The contract's error body, keys sorted.
-    static func body(message: String, code: String, details: [String: PolicyValue]?) -> Data {
-        var object: [String: PolicyValue] = ["error": .string(message), "code": .string(code)]
+    static func body(message: String, code: String, details: [String: JSONValue]?) -> Data {
+        var object: [String: JSONValue] = ["error": .string(message), "code": .string(code)]
         if let details { object["details"] = .object(details) }
-        return JSONCoding.encode(PolicyValue.object(object))
+        return JSONCoding.encode(JSONValue.object(object))
     }
 
     static func jsonResponse(_ body: Data, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {

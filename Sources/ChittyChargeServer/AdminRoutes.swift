@@ -2,6 +2,7 @@ import ChittyCharge
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSON
 import PolicyEngine
 
 /// `/admin/policies…`: see and change which policy revision serves, for operators (the
@@ -26,14 +27,14 @@ struct AdminRoutes {
             throw APIError(.serviceUnavailable, "The stored policy revisions could not be read", code: "store_unavailable")
         }
         let revision = status.active.revision
-        let body: PolicyValue = [
+        let body: JSONValue = [
             "active": .object(Self.activation(status.active).merging([
                 "directory": .string(reloader.directory),
                 "files": .array(revision.sources.files.map { file in
                     ["path": .string(file.path), "bytes": .integer(Int64(file.contents.count))]
                 }),
                 "hooks": .object(Dictionary(uniqueKeysWithValues: PolicyHook.allCases.map { hook in
-                    (hook.name, revision.definedHooks[hook].map(PolicyValue.string) ?? "built-in")
+                    (hook.name, revision.definedHooks[hook].map(JSONValue.string) ?? "built-in")
                 })),
             ]) { _, new in new }),
             "last_failure": status.lastFailure.map(Self.failure) ?? .null,
@@ -65,7 +66,7 @@ struct AdminRoutes {
         let data = try await HoldRoutes.jsonBody(request, context: context, required: false)
         var target: String?
         if !data.isEmpty {
-            guard let body = try? PolicyValue(jsonData: data) else {
+            guard let body = try? JSONValue(jsonData: data) else {
                 throw APIError(.badRequest, "The request body is not valid JSON", code: "invalid_request")
             }
             guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["revision"]) else {
@@ -101,10 +102,10 @@ struct AdminRoutes {
         }
     }
 
-    static func activation(_ activation: PolicyActivation) -> [String: PolicyValue] {
+    static func activation(_ activation: PolicyActivation) -> [String: JSONValue] {
         [
             "revision": .string(activation.revision.id),
-            "previous_revision": activation.previousRevision.map(PolicyValue.string) ?? .null,
+            "previous_revision": activation.previousRevision.map(JSONValue.string) ?? .null,
             "changed": .bool(activation.changed),
             "trigger": .string(activation.trigger.rawValue),
             "loaded_at": HoldJSON.timestamp(activation.at),
@@ -113,17 +114,17 @@ struct AdminRoutes {
         ]
     }
 
-    static func failure(_ failure: PolicyReloadFailure) -> PolicyValue {
+    static func failure(_ failure: PolicyReloadFailure) -> JSONValue {
         [
             "at": HoldJSON.timestamp(failure.at),
             "trigger": .string(failure.trigger.rawValue),
-            "candidate_revision": failure.candidateRevision.map(PolicyValue.string) ?? .null,
+            "candidate_revision": failure.candidateRevision.map(JSONValue.string) ?? .null,
             "error": .string(failure.error.message),
             "failed_tests": failedTests(failure.error),
         ]
     }
 
-    static func failedTests(_ error: PolicyLoadError) -> PolicyValue {
+    static func failedTests(_ error: PolicyLoadError) -> JSONValue {
         .array(error.failedTests.map { ["file": .string($0.file), "name": .string($0.name), "failure": .string($0.failure ?? "")] })
     }
 

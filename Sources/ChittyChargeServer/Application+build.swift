@@ -2,6 +2,7 @@ import ChittyCharge
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSON
 import Logging
 import PolicyEngine
 import Prometheus
@@ -53,14 +54,14 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
 
     router.get("/health") { _, _ -> Response in
         let configuration = dependencies.configuration
-        let body: PolicyValue = [
+        let body: JSONValue = [
             "status": "healthy",
             "service": "chittycharge",
             "version": .string(configuration.version),
             "stripe_connected": .bool(configuration.stripeMode != nil),
-            "stripe_mode": configuration.stripeMode.map(PolicyValue.string) ?? "not_configured",
+            "stripe_mode": configuration.stripeMode.map(JSONValue.string) ?? "not_configured",
             "chittyid_connected": .bool(configuration.chittyIDMode != nil),
-            "chittyid_mode": configuration.chittyIDMode.map(PolicyValue.string) ?? "not_configured",
+            "chittyid_mode": configuration.chittyIDMode.map(JSONValue.string) ?? "not_configured",
             "policy_revision": .string(policies.revision.id),
             "database": .string(configuration.database),
         ]

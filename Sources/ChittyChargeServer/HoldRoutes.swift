@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 import HTTPTypes
 import Hummingbird
-import PolicyEngine
+import JSON
 
 /// `/api/holds…`: thin HTTP over the hold services. Input is checked here (content type, body
 /// size, ids, query parameters) so nothing malformed reaches the service or Stripe. Every
@@ -59,12 +59,12 @@ struct HoldRoutes {
     @Sendable func events(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
         let history = try await services.queries.history(holdID: id, access: context.holdAccess)
-        var entries: [(at: Date, value: PolicyValue)] = history.events.map { event in
+        var entries: [(at: Date, value: JSONValue)] = history.events.map { event in
             (event.created, [
                 "id": .string(event.id), "type": .string(event.type), "kind": .string(Self.eventKind(event.type)),
                 "created": HoldJSON.timestamp(event.created), "received_at": HoldJSON.timestamp(event.receivedAt),
                 "outcome": .string(event.outcome.rawValue),
-                "detail": event.type.hasPrefix("chittycharge.") ? ((try? JSONDecoder().decode(PolicyValue.self, from: event.payload)) ?? .null) : .null,
+                "detail": event.type.hasPrefix("chittycharge.") ? ((try? JSONDecoder().decode(JSONValue.self, from: event.payload)) ?? .null) : .null,
             ])
         }
         entries += history.decisions.map { decision in
@@ -72,7 +72,7 @@ struct HoldRoutes {
                 "id": .string(decision.id), "type": .string(decision.hook), "kind": "decision",
                 "created": HoldJSON.timestamp(decision.createdAt), "revision": .string(decision.revision),
                 "source": .string(decision.source),
-                "decision": (try? JSONDecoder().decode(PolicyValue.self, from: decision.decision)) ?? .null,
+                "decision": (try? JSONDecoder().decode(JSONValue.self, from: decision.decision)) ?? .null,
             ])
         }
         // Stable: equal times keep events before decisions, each in stored order.
@@ -129,7 +129,7 @@ struct HoldRoutes {
         var holds = try await services.queries.holds(matching: filter, access: context.holdAccess)
         let hasMore = holds.count > requested
         if hasMore { holds.removeLast(holds.count - requested) }
-        let body: PolicyValue = [
+        let body: JSONValue = [
             "object": "list",
             "data": .array(holds.map { HoldJSON.object($0, flags: services.planner.flags(for: $0)) }),
             "has_more": .bool(hasMore),
@@ -143,7 +143,7 @@ struct HoldRoutes {
         let body = try await Self.jsonBody(request, context: context, required: false)
         var amount: Int?
         if !body.isEmpty {
-            guard let value = try? PolicyValue(jsonData: body), case .object(let fields) = value else {
+            guard let value = try? JSONValue(jsonData: body), case .object(let fields) = value else {
                 throw HoldServiceError.invalidInput("The request body must be a JSON object such as {\"amount_to_capture\": 5000}")
             }
             if let raw = fields["amount_to_capture"], raw != .null {
@@ -160,7 +160,7 @@ struct HoldRoutes {
     @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
         let id = try Self.holdID(context)
         let body = try await Self.jsonBody(request, context: context, required: false)
-        if !body.isEmpty, (try? PolicyValue(jsonData: body))?.objectValue == nil {
+        if !body.isEmpty, (try? JSONValue(jsonData: body))?.objectValue == nil {
             throw HoldServiceError.invalidInput("The request body must be empty or a JSON object")
         }
         let receipt = try await services.operations.cancel(holdID: id, access: context.holdAccess, logger: context.logger)

@@ -2,6 +2,7 @@ import ChittyCharge
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSON
 import PolicyEngine
 
 /// `POST /admin/policies/backtest`: replays the stored decisions through a candidate policy
@@ -69,7 +70,7 @@ struct PolicyBacktestRoute {
     /// 400 for a body that is not what the route takes; 422 (from `PolicySourceSet`) for a
     /// folder that is missing or files with names that cannot be modules.
     static func parameters(_ body: Data, root: String?) throws -> Parameters {
-        guard let value = try? PolicyValue(jsonData: body), case .object(let fields) = value else {
+        guard let value = try? JSONValue(jsonData: body), case .object(let fields) = value else {
             throw invalid("The request body must be a JSON object such as {\"files\": {\"policy.lua\": \"…\"}}")
         }
         if let unknown = fields.keys.filter({ !Self.fields.contains($0) }).sorted().first {

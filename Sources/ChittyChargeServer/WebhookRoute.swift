@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 import HTTPTypes
 import Hummingbird
-import PolicyEngine
+import JSON
 import StripeAPI
 
 /// `POST /webhook`: Stripe's events. The signature is checked on the raw bytes before
@@ -58,7 +58,7 @@ struct WebhookRoute {
             throw error
         }
         metrics.countWebhook(type: event.type, outcome: outcome.rawValue)
-        var body: [String: PolicyValue] = ["received": true, "outcome": .string(outcome.rawValue)]
+        var body: [String: JSONValue] = ["received": true, "outcome": .string(outcome.rawValue)]
         if outcome == .duplicate { body["duplicate"] = true }
         return APIError.jsonResponse(HoldJSON.body(.object(body)), status: .ok)
     }

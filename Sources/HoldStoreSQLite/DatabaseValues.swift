@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import JSON
 import NIOCore
 import SQLiteNIO
 

@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import JSON
 import SQLiteNIO
 
 /// How an operation's outcome is kept: the domain value (a receipt, or the failure the

@@ -1,3 +1,5 @@
+import JSON
+
 /// `cors(req)`: may a browser page from this origin call the API?
 public enum CORSHook: PolicyHookContract {
     public struct Input: Sendable, Equatable {
@@ -37,7 +39,7 @@ public enum CORSHook: PolicyHookContract {
         }
     }
 
-    public static func input(from value: PolicyValue) -> Input {
+    public static func input(from value: JSONValue) -> Input {
         let configured: [String]
         if case .array(let entries)? = value["config"]?["allowed_origins"] {
             configured = entries.compactMap(\.stringValue)
@@ -59,7 +61,7 @@ public enum CORSHook: PolicyHookContract {
         Decision(allow: false)
     }
 
-    public static func policyValue(of decision: Decision) -> PolicyValue {
+    public static func policyValue(of decision: Decision) -> JSONValue {
         ["allow": .bool(decision.allow)]
     }
 

@@ -1,3 +1,5 @@
+import JSON
+
 /// `hold_limit(req)`: may this hold be placed, and what is the most it may be?
 public enum HoldLimitHook: PolicyHookContract {
     public struct Input: Sendable, Equatable {
@@ -7,13 +9,13 @@ public enum HoldLimitHook: PolicyHookContract {
         public var customerEmail: String?
         public var propertyID: String?
         public var tenantID: String?
-        public var metadata: [String: PolicyValue]
+        public var metadata: [String: JSONValue]
         /// The API client's name (never its token).
         public var client: String
 
         public init(
             amount: Int64, currency: String = "usd", description: String = "", customerEmail: String? = nil,
-            propertyID: String? = nil, tenantID: String? = nil, metadata: [String: PolicyValue] = [:],
+            propertyID: String? = nil, tenantID: String? = nil, metadata: [String: JSONValue] = [:],
             client: String = "default"
         ) {
             self.amount = amount
@@ -32,9 +34,9 @@ public enum HoldLimitHook: PolicyHookContract {
         public var maxAmount: Int64
         public var tier: String
         public var reason: String?
-        public var details: [String: PolicyValue]?
+        public var details: [String: JSONValue]?
 
-        public init(allow: Bool, maxAmount: Int64, tier: String, reason: String? = nil, details: [String: PolicyValue]? = nil) {
+        public init(allow: Bool, maxAmount: Int64, tier: String, reason: String? = nil, details: [String: JSONValue]? = nil) {
             self.allow = allow
             self.maxAmount = maxAmount
             self.tier = tier
@@ -67,7 +69,7 @@ public enum HoldLimitHook: PolicyHookContract {
         }
     }
 
-    public static func input(from value: PolicyValue) -> Input {
+    public static func input(from value: JSONValue) -> Input {
         Input(
             amount: value.integer("amount"), currency: value.optionalString("currency") ?? "usd",
             description: value.string("description"), customerEmail: value.optionalString("customer_email"),
@@ -110,8 +112,8 @@ public enum HoldLimitHook: PolicyHookContract {
         Decision(allow: false, maxAmount: 0, tier: "", reason: "The hold policy could not be evaluated")
     }
 
-    public static func policyValue(of decision: Decision) -> PolicyValue {
-        var fields: [String: PolicyValue] = [
+    public static func policyValue(of decision: Decision) -> JSONValue {
+        var fields: [String: JSONValue] = [
             "allow": .bool(decision.allow), "max_amount": .integer(decision.maxAmount), "tier": .string(decision.tier),
         ]
         if let reason = decision.reason { fields["reason"] = .string(reason) }

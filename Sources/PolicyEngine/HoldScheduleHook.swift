@@ -1,3 +1,5 @@
+import JSON
+
 /// `hold_schedule(hold)`: should this hold be captured or released automatically, and when?
 public enum HoldScheduleHook: PolicyHookContract {
     /// The stored hold as the policy sees it; times are ISO-8601 UTC strings.
@@ -10,12 +12,12 @@ public enum HoldScheduleHook: PolicyHookContract {
         public var captureBefore: String?
         public var propertyID: String?
         public var tenantID: String?
-        public var metadata: [String: PolicyValue]
+        public var metadata: [String: JSONValue]
 
         public init(
             id: String, amount: Int64, currency: String = "usd", status: String, createdAt: String,
             captureBefore: String? = nil, propertyID: String? = nil, tenantID: String? = nil,
-            metadata: [String: PolicyValue] = [:]
+            metadata: [String: JSONValue] = [:]
         ) {
             self.id = id
             self.amount = amount
@@ -67,7 +69,7 @@ public enum HoldScheduleHook: PolicyHookContract {
         }
     }
 
-    public static func input(from value: PolicyValue) -> Input {
+    public static func input(from value: JSONValue) -> Input {
         Input(
             id: value.string("id"), amount: value.integer("amount"), currency: value.optionalString("currency") ?? "usd",
             status: value.string("status"), createdAt: value.string("created_at"),
@@ -101,8 +103,8 @@ public enum HoldScheduleHook: PolicyHookContract {
         Decision(action: .none)
     }
 
-    public static func policyValue(of decision: Decision) -> PolicyValue {
-        var fields: [String: PolicyValue] = ["action": .string(decision.action.rawValue)]
+    public static func policyValue(of decision: Decision) -> JSONValue {
+        var fields: [String: JSONValue] = ["action": .string(decision.action.rawValue)]
         if let at = decision.at { fields["at"] = .integer(at) }
         if let amount = decision.amount { fields["amount"] = .integer(amount) }
         return .object(fields)

@@ -1,3 +1,5 @@
+import JSON
+
 /// Reads the tagged byte stream the C shim writes from a hook's result (format in CLuaShim.h).
 /// The C side produced it from a Lua value it validated, so a malformed stream is a bug.
 struct LuaValueDecoder {
@@ -11,7 +13,7 @@ struct LuaValueDecoder {
     }
 
     /// Decodes the whole stream as one value.
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws(Malformed) -> PolicyValue {
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(Malformed) -> JSONValue {
         var decoder = LuaValueDecoder(bytes)
         let value = try decoder.value()
         guard decoder.offset == bytes.count else { throw Malformed() }
@@ -28,7 +30,7 @@ struct LuaValueDecoder {
         decoder.offset = 1
         let count = Int(try decoder.fixed(UInt32.self))
         guard count == keys.count else { throw Malformed() }
-        var values: [PolicyValue] = []
+        var values: [JSONValue] = []
         values.reserveCapacity(count)
         for _ in 0..<count { values.append(try decoder.value()) }
         guard decoder.offset == bytes.count else { throw Malformed() }
@@ -63,7 +65,7 @@ struct LuaValueDecoder {
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), as: UTF8.self)
     }
 
-    private mutating func value() throws(Malformed) -> PolicyValue {
+    private mutating func value() throws(Malformed) -> JSONValue {
         switch try tag() {
         case UInt8(ascii: "z"): return .null
         case UInt8(ascii: "t"): return .bool(true)
@@ -73,13 +75,13 @@ struct LuaValueDecoder {
         case UInt8(ascii: "s"): return .string(try rawString())
         case UInt8(ascii: "a"):
             let count = Int(try fixed(UInt32.self))
-            var elements: [PolicyValue] = []
+            var elements: [JSONValue] = []
             elements.reserveCapacity(count)
             for _ in 0..<count { elements.append(try value()) }
             return .array(elements)
         case UInt8(ascii: "o"):
             let count = Int(try fixed(UInt32.self))
-            var fields: [String: PolicyValue] = [:]
+            var fields: [String: JSONValue] = [:]
             fields.reserveCapacity(count)
             for _ in 0..<count {
                 let key = String(decoding: try rawKey(), as: UTF8.self)

@@ -1,3 +1,5 @@
+import JSON
+
 /// Writes values in the tagged byte stream that the C shim decodes into Lua tables inside
 /// a protected call (format in CLuaShim.h). Typed hook inputs write themselves field by
 /// field, so the hot path builds no intermediate dictionaries. Write exactly `count` values
@@ -93,7 +95,7 @@ struct LuaValueEncoder: ~Copyable {
         if let value { string(value) } else { null() }
     }
 
-    mutating func value(_ value: PolicyValue) {
+    mutating func value(_ value: JSONValue) {
         switch value {
         case .null: null()
         case .bool(let v): bool(v)
@@ -125,16 +127,16 @@ struct LuaValueEncoder: ~Copyable {
         storage.storeBytes(of: UInt32(truncatingIfNeeded: count - lengthOffset - 4), toByteOffset: lengthOffset, as: UInt32.self)
     }
 
-    mutating func lazyObject(_ fields: [String: PolicyValue]) {
+    mutating func lazyObject(_ fields: [String: JSONValue]) {
         lazyObject(count: fields.count) { $0.entries(fields) }
     }
 
-    mutating func object(_ fields: [String: PolicyValue]) {
+    mutating func object(_ fields: [String: JSONValue]) {
         beginObject(count: fields.count)
         entries(fields)
     }
 
-    private mutating func entries(_ fields: [String: PolicyValue]) {
+    private mutating func entries(_ fields: [String: JSONValue]) {
         for (name, fieldValue) in fields {
             key(name)
             value(fieldValue)

@@ -1,3 +1,5 @@
+import JSON
+
 /// Who made a decision.
 public enum PolicyDecisionSource: String, Sendable {
     /// The policy's hook decided.
@@ -23,13 +25,13 @@ public struct PolicyEvaluation<Decision: Sendable & Equatable>: Sendable {
 /// A decision of any hook as JSON: what the CLI prints and policy tests match against.
 public struct AnyPolicyEvaluation: Sendable {
     public let hook: PolicyHook
-    public let decision: PolicyValue
+    public let decision: JSONValue
     public let revision: String
     public let source: PolicyDecisionSource
     public let error: PolicyEvaluationError?
     public let printed: String
 
-    init<Decision>(hook: PolicyHook, _ evaluation: PolicyEvaluation<Decision>, decision: PolicyValue) {
+    init<Decision>(hook: PolicyHook, _ evaluation: PolicyEvaluation<Decision>, decision: JSONValue) {
         self.hook = hook
         self.decision = decision
         self.revision = evaluation.revision
@@ -39,7 +41,7 @@ public struct AnyPolicyEvaluation: Sendable {
     }
 
     /// The decision's fields plus `revision`, `hook` and `source`: one JSON object.
-    public var report: PolicyValue {
+    public var report: JSONValue {
         guard case .object(var fields) = decision else { return decision }
         fields["revision"] = .string(revision)
         fields["hook"] = .string(hook.name)

@@ -1,3 +1,5 @@
+import JSON
+
 /// The decisions a policy makes. Each is a global Lua function the entry may define.
 public enum PolicyHook: String, CaseIterable, Sendable, Codable {
     case holdLimit = "hold_limit"
@@ -48,7 +50,7 @@ protocol PolicyHookContract: Sendable {
     static func encode(_ input: Input, into encoder: inout LuaValueEncoder)
 
     /// Reads an input from JSON (the CLI, policy tests, backtests).
-    static func input(from value: PolicyValue) -> Input
+    static func input(from value: JSONValue) -> Input
 
     /// Validates the hook's result; throws a sentence naming the field that is wrong.
     static func decision(from fields: PolicyResultFields, for input: Input) throws(PolicyResultProblem) -> Decision
@@ -60,7 +62,7 @@ protocol PolicyHookContract: Sendable {
     static func failClosedDecision(for input: Input) -> Decision
 
     /// The decision as the JSON object a policy would return (CLI output, test matching).
-    static func policyValue(of decision: Decision) -> PolicyValue
+    static func policyValue(of decision: Decision) -> JSONValue
 
     /// A representative input every candidate policy must handle before it goes live.
     static var smokeInput: Input { get }
@@ -78,18 +80,18 @@ public struct PolicyResultProblem: Error, Sendable, Equatable {
 struct PolicyResultFields {
     /// The fields a hook asked for (PolicyKey raw values), in the order it asked (see ccl_call).
     private let keys: [UInt8]
-    private let values: [PolicyValue]
+    private let values: [JSONValue]
 
-    init(requested keys: [UInt8], values: [PolicyValue]) {
+    init(requested keys: [UInt8], values: [JSONValue]) {
         self.keys = keys
         self.values = values
     }
 
-    static func notATable(_ result: PolicyValue) -> PolicyResultProblem {
+    static func notATable(_ result: JSONValue) -> PolicyResultProblem {
         PolicyResultProblem("must return a table, but returned \(result.typeName == "list" ? "a list" : "a \(result.typeName)")")
     }
 
-    private func present(_ key: PolicyKey) -> PolicyValue? {
+    private func present(_ key: PolicyKey) -> JSONValue? {
         guard let position = keys.firstIndex(of: key.rawValue) else { return nil }
         if case .null = values[position] { return nil }
         return values[position]
@@ -133,7 +135,7 @@ struct PolicyResultFields {
         return string
     }
 
-    func optionalTable(_ field: PolicyKey) throws(PolicyResultProblem) -> [String: PolicyValue]? {
+    func optionalTable(_ field: PolicyKey) throws(PolicyResultProblem) -> [String: JSONValue]? {
         guard let value = present(field) else { return nil }
         switch value {
         case .object(let table): return table
@@ -145,9 +147,9 @@ struct PolicyResultFields {
 
 /// Readers for JSON inputs: absent or mistyped fields become empty values, as a policy would
 /// see them from a sloppy client; the server validates requests before they get here.
-extension PolicyValue {
+extension JSONValue {
     func string(_ name: String) -> String { self[name]?.stringValue ?? "" }
     func optionalString(_ name: String) -> String? { self[name]?.stringValue }
     func integer(_ name: String) -> Int64 { self[name]?.integerValue ?? 0 }
-    func object(_ name: String) -> [String: PolicyValue] { self[name]?.objectValue ?? [:] }
+    func object(_ name: String) -> [String: JSONValue] { self[name]?.objectValue ?? [:] }
 }

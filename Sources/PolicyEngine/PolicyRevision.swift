@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 import Synchronization
 
@@ -84,7 +85,7 @@ public final class PolicyRevision: Sendable {
 
     /// Evaluates a hook on a JSON input exactly as given (extra fields included): the dry run
     /// behind `policy eval` and `policy test`.
-    public func evaluate(_ hook: PolicyHook, input: PolicyValue) -> AnyPolicyEvaluation {
+    public func evaluate(_ hook: PolicyHook, input: JSONValue) -> AnyPolicyEvaluation {
         switch hook {
         case .holdLimit: evaluateJSON(HoldLimitHook.self, input)
         case .cors: evaluateJSON(CORSHook.self, input)
@@ -93,7 +94,7 @@ public final class PolicyRevision: Sendable {
         }
     }
 
-    private func evaluateJSON<Hook: PolicyHookContract>(_ contract: Hook.Type, _ json: PolicyValue) -> AnyPolicyEvaluation {
+    private func evaluateJSON<Hook: PolicyHookContract>(_ contract: Hook.Type, _ json: JSONValue) -> AnyPolicyEvaluation {
         let evaluation = run(contract, Hook.input(from: json), quiet: false) { $0.value(json) }
         return AnyPolicyEvaluation(hook: Hook.hook, evaluation, decision: Hook.policyValue(of: evaluation.decision))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The policy's own test cases: JSON files in `tests/` beside `policy.lua`, each a list of
 ///
@@ -9,14 +10,14 @@ import Foundation
 /// Cases run through the same evaluation path as the server, including result validation.
 public struct PolicyTestCase: Sendable {
     public enum Expectation: Sendable {
-        case decision(PolicyValue)
+        case decision(JSONValue)
         case error(containing: String)
     }
 
     public let file: String
     public let name: String
     public let hook: PolicyHook
-    public let input: PolicyValue
+    public let input: JSONValue
     public let expectation: Expectation
 }
 
@@ -43,9 +44,9 @@ public enum PolicyTestSuite {
         var broken: [PolicyTestOutcome] = []
         for name in names {
             let file = "\(folderName)/\(name)"
-            let list: PolicyValue
+            let list: JSONValue
             do {
-                list = try JSONDecoder().decode(PolicyValue.self, from: Data(contentsOf: folder.appendingPathComponent(name)))
+                list = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: folder.appendingPathComponent(name)))
             } catch {
                 broken.append(PolicyTestOutcome(file: file, name: "(file)", failure: "not valid JSON: \(error)"))
                 continue
@@ -64,7 +65,7 @@ public enum PolicyTestSuite {
         return (cases, broken)
     }
 
-    private static func parse(_ entry: PolicyValue, file: String, index: Int) -> Result<PolicyTestCase, PolicyTestOutcomeError> {
+    private static func parse(_ entry: JSONValue, file: String, index: Int) -> Result<PolicyTestCase, PolicyTestOutcomeError> {
         let name = entry["name"]?.stringValue ?? "case \(index + 1)"
         func broken(_ why: String) -> Result<PolicyTestCase, PolicyTestOutcomeError> {
             .failure(PolicyTestOutcomeError(outcome: PolicyTestOutcome(file: file, name: name, failure: why)))
@@ -106,7 +107,7 @@ public enum PolicyTestSuite {
         }
     }
 
-    public static func compactJSON(_ value: PolicyValue) -> String {
+    public static func compactJSON(_ value: JSONValue) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return "\(value)" }

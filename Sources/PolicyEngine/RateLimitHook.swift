@@ -1,3 +1,5 @@
+import JSON
+
 /// `rate_limit(req)`: how many requests a client may make in a window.
 public enum RateLimitHook: PolicyHookContract {
     public struct Input: Sendable, Equatable {
@@ -41,7 +43,7 @@ public enum RateLimitHook: PolicyHookContract {
         }
     }
 
-    public static func input(from value: PolicyValue) -> Input {
+    public static func input(from value: JSONValue) -> Input {
         Input(client: value.string("client"), route: value.string("route"), method: value.string("method"), ip: value.string("ip"))
     }
 
@@ -62,7 +64,7 @@ public enum RateLimitHook: PolicyHookContract {
         builtInDecision(for: input)
     }
 
-    public static func policyValue(of decision: Decision) -> PolicyValue {
+    public static func policyValue(of decision: Decision) -> JSONValue {
         ["limit": .integer(decision.limit), "window": .integer(decision.window), "key": .string(decision.key)]
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import JSON
 import NIOCore
 import NIOHTTP1
 import PolicyEngine
@@ -21,7 +22,7 @@ struct AdminClientOptions: ParsableArguments {
 
     /// Sends one admin request; returns the decoded JSON body and status, or prints why it
     /// could not and exits 1. The token is never printed.
-    func send(_ method: HTTPMethod, _ path: String, body: PolicyValue? = nil) async throws -> (status: Int, body: PolicyValue) {
+    func send(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil) async throws -> (status: Int, body: JSONValue) {
         guard let token = adminToken ?? ProcessInfo.processInfo.environment["ADMIN_TOKEN"], !token.isEmpty else {
             printError("no admin token: set ADMIN_TOKEN (the value the server was started with) or pass --admin-token")
             throw ExitCode.failure
@@ -51,7 +52,7 @@ struct AdminClientOptions: ParsableArguments {
             throw ExitCode.failure
         }
         let status = Int(response.status.code)
-        let decoded = (try? JSONDecoder().decode(PolicyValue.self, from: Data(bytes.readableBytesView))) ?? .null
+        let decoded = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView))) ?? .null
         switch status {
         case 200..<300, 422:
             return (status, decoded)
@@ -66,7 +67,7 @@ struct AdminClientOptions: ParsableArguments {
     }
 
     /// Prints a 422 rejection (file:line and failed test cases) and exits 1.
-    func reportRejection(_ body: PolicyValue, what: String) throws -> Never {
+    func reportRejection(_ body: JSONValue, what: String) throws -> Never {
         let details = body["details"]
         printError("\(what) rejected: \(details?["message"]?.stringValue ?? body["error"]?.stringValue ?? "unknown error")")
         if case .array(let failed)? = details?["failed_tests"] {
@@ -81,7 +82,7 @@ struct AdminClientOptions: ParsableArguments {
     }
 }
 
-func describeActivation(_ body: PolicyValue, verb: String) -> String {
+func describeActivation(_ body: JSONValue, verb: String) -> String {
     let revision = body["revision"]?.stringValue ?? "?"
     guard body["changed"]?.boolValue ?? true else {
         return "policy unchanged: revision \(revision) is already active"

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChittyCharge
 import Foundation
 import HoldStoreSQLite
+import JSON
 import Logging
 import PolicyEngine
 
@@ -142,7 +143,7 @@ extension PolicyCommand {
             return lines.joined(separator: "\n") + "\n"
         }
 
-        private static func compact(_ value: PolicyValue) -> String {
+        private static func compact(_ value: JSONValue) -> String {
             String(decoding: value.jsonData, as: UTF8.self)
         }
     }

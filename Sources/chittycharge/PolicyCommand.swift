@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Logging
 import PolicyEngine
 
@@ -106,9 +107,9 @@ extension PolicyCommand {
                 throw ValidationError("unknown hook '\(hook)'; hooks are \(PolicyHook.allCases.map(\.name).joined(separator: ", "))")
             }
             let text = input == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : input
-            let value: PolicyValue
+            let value: JSONValue
             do {
-                value = try JSONDecoder().decode(PolicyValue.self, from: Data(text.utf8))
+                value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
             } catch {
                 throw ValidationError("the input is not valid JSON: \(error)")
             }

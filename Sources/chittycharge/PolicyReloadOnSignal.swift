@@ -1,6 +1,5 @@
 import ChittyCharge
 import Logging
-import PolicyEngine
 import ServiceLifecycle
 import UnixSignals
 

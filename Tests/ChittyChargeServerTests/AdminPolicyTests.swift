@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import JSON
 import NIOHTTP1
 import PolicyEngine
 import Synchronization
@@ -272,7 +273,7 @@ private final class ReloadLoad: Sendable {
     }
 }
 
-extension PolicyValue {
+extension JSONValue {
     var arrayCount: Int? {
         if case .array(let list) = self { return list.count }
         return nil

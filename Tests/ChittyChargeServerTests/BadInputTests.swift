@@ -1,6 +1,5 @@
 import ChittyCharge
 import Foundation
-import PolicyEngine
 import Testing
 
 @Suite("Bad input: a clear JSON error, and nothing changes")

@@ -1,6 +1,6 @@
+import JSON
 import ChittyCharge
 import Foundation
-import PolicyEngine
 import Testing
 
 /// Requests a careless or hostile client sends: strict JSON, deep metadata, broken framing,
@@ -47,8 +47,8 @@ struct EdgeHardeningTests {
         }
     }
 
-    static func nested(_ depth: Int) -> PolicyValue {
-        var value: PolicyValue = "bottom"
+    static func nested(_ depth: Int) -> JSONValue {
+        var value: JSONValue = "bottom"
         for _ in 0..<depth { value = ["next": value] }
         return value
     }

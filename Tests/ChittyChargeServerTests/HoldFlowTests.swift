@@ -1,6 +1,6 @@
 import ChittyCharge
 import Foundation
-import PolicyEngine
+import JSON
 import Testing
 
 @Suite("Hold API end to end (live sockets, Stripe emulator over HTTP, SQLite)")
@@ -168,7 +168,7 @@ struct HoldFlowTests {
 
     @Test func idempotencyKeyReplaysTheFirstResultAndRefusesAnotherBody() async throws {
         try await ServerHarness.run { harness in
-            let body: [String: PolicyValue] = ["amount": 9_900, "description": "Deposit"]
+            let body: [String: JSONValue] = ["amount": 9_900, "description": "Deposit"]
             let first = try await harness.api.createHold(body, headers: ["Idempotency-Key": "booking-42"])
             #expect(first.status == 201)
             let second = try await harness.api.createHold(body, headers: ["Idempotency-Key": "booking-42"])

@@ -1,7 +1,6 @@
 import ChittyCharge
 import Foundation
 import Logging
-import PolicyEngine
 import Testing
 
 /// `GET /metrics` over a real socket: Prometheus' text format, and series that move as

@@ -1,7 +1,6 @@
 import ChittyCharge
 import ChittyChargeServer
 import Foundation
-import PolicyEngine
 import Testing
 
 @Suite("Authentication, CORS and rate limits end to end")

@@ -1,6 +1,6 @@
 import ChittyCharge
 import Foundation
-import PolicyEngine
+import JSON
 import StripeAPI
 import StripeEmulator
 import Synchronization
@@ -66,7 +66,7 @@ struct MoneySafetyTests {
             return transport
         }
         try await ServerHarness.run(options) { harness in
-            let body: [String: PolicyValue] = ["amount": 5_000, "description": "Deposit"]
+            let body: [String: JSONValue] = ["amount": 5_000, "description": "Deposit"]
             let failed = try await harness.api.createHold(body, headers: ["Idempotency-Key": "retry-me"])
             #expect(failed.status == 502, "\(failed.text)")
             #expect(failed.json["code"] == "stripe_unavailable")
@@ -83,7 +83,7 @@ struct MoneySafetyTests {
 
     @Test func cardDeclinedIs402WithTheDeclineCodeAndReplaysWithoutStripe() async throws {
         try await ServerHarness.run { harness in
-            let body: [String: PolicyValue] = [
+            let body: [String: JSONValue] = [
                 "amount": 5_000, "description": "Deposit", "customer": "cus_guest", "payment_method": "pm_card_chargeDeclined",
             ]
             let declined = try await harness.api.createHold(body, headers: ["Idempotency-Key": "declined-1"])
@@ -216,7 +216,7 @@ struct MoneySafetyTests {
         options.faultPoint = { try faults.check($0) }
         try await ServerHarness.run(options) { harness in
             faults.arm("create.after_stripe")
-            let body: [String: PolicyValue] = ["amount": 4_000, "description": "Deposit"]
+            let body: [String: JSONValue] = ["amount": 4_000, "description": "Deposit"]
             let crashed = try await harness.api.createHold(body, headers: ["Idempotency-Key": "crash-create"])
             #expect(crashed.status == 500)
             #expect(await harness.emulator.paymentIntents().count == 1)

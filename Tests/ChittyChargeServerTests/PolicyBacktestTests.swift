@@ -3,6 +3,7 @@ import ChittyChargeTestSupport
 import ChittyIDClient
 import Foundation
 import HoldStoreSQLite
+import JSON
 import Logging
 import MetricsTestKit
 import PolicyEngine
@@ -83,7 +84,7 @@ import Testing
             let service = HoldServices(store: store, gateway: gateway, minter: EmulatedChittyIDMinter(), policies: policies,
                                       clock: clock, logger: ServerHarness.quietLogger, metricsFactory: TestMetrics())
             var subjects: [String: String] = [:]
-            func place(_ label: String, _ amount: Int, tier: String?, metadata: [String: PolicyValue] = [:]) async throws {
+            func place(_ label: String, _ amount: Int, tier: String?, metadata: [String: JSONValue] = [:]) async throws {
                 clock.advance(by: 1)
                 var metadata = metadata
                 if let tier { metadata["guest_tier"] = .string(tier) }
@@ -100,7 +101,7 @@ import Testing
             }
             // Released two days after check-out, before the off-session hold's deadline (4 days
             // 18 hours) forces a reauthorization instead.
-            let checkOut: PolicyValue = .string(iso(dayOne.addingTimeInterval(86_400)))
+            let checkOut: JSONValue = .string(iso(dayOne.addingTimeInterval(86_400)))
             try await place("new-200k", 200_000, tier: "NEW_GUEST", metadata: ["check_out": checkOut])
             try await place("new-240k", 240_000, tier: "NEW_GUEST")
             try await place("new-300k", 300_000, tier: "NEW_GUEST")
@@ -284,7 +285,7 @@ import Testing
             let shipped = try Self.candidate(Self.shippedPolicy())
             // 400 new-guest requests, one a millisecond, from 100,000 to 299,500 cents.
             for index in 0..<400 {
-                let input: PolicyValue = ["amount": .integer(Int64(100_000 + index * 500)), "currency": "usd", "description": "Deposit",
+                let input: JSONValue = ["amount": .integer(Int64(100_000 + index * 500)), "currency": "usd", "description": "Deposit",
                                           "metadata": ["guest_tier": "NEW_GUEST"], "client": "frontdesk"]
                 let decision = shipped.evaluate(.holdLimit, input: input)
                 try await store.recordDecision(PolicyDecisionRecord(
@@ -309,7 +310,7 @@ import Testing
 
     static let adminJSON = ["Authorization": "Bearer \(ServerHarness.adminToken)", "Content-Type": "application/json"]
 
-    static func postBacktest(_ harness: ServerHarness, _ body: PolicyValue, headers: [String: String] = adminJSON) async throws -> APIClient.Reply {
+    static func postBacktest(_ harness: ServerHarness, _ body: JSONValue, headers: [String: String] = adminJSON) async throws -> APIClient.Reply {
         try await harness.api.send(.POST, "/admin/policies/backtest", headers: headers, body: body.jsonData)
     }
 
@@ -334,7 +335,7 @@ import Testing
             let files = try Self.harnessCandidate(harness)
             let candidateRevision = try PolicySourceSet(files: files).revision
 
-            let byFiles = try await Self.postBacktest(harness, ["files": .object(files.mapValues(PolicyValue.string)), "examples": 1])
+            let byFiles = try await Self.postBacktest(harness, ["files": .object(files.mapValues(JSONValue.string)), "examples": 1])
             #expect(byFiles.status == 200, "\(byFiles.text)")
             #expect(byFiles.header("Content-Type")?.hasPrefix("application/json") == true)
             #expect(byFiles.json["candidate_revision"] == .string(candidateRevision))
@@ -370,7 +371,7 @@ import Testing
         try await ServerHarness.run(ServerHarness.Options(backtestRoot: root)) { harness in
             var files = try Self.harnessCandidate(harness)
             files["policy.lua"] = "function hold_limit(req)\n  return {\nend\n"
-            let broken = try await Self.postBacktest(harness, ["files": .object(files.mapValues(PolicyValue.string))])
+            let broken = try await Self.postBacktest(harness, ["files": .object(files.mapValues(JSONValue.string))])
             #expect(broken.status == 422)
             #expect(broken.json["code"] == "policy_invalid")
             #expect(broken.json["details"]?["message"]?.stringValue?.hasPrefix("policy.lua:3:") == true, "\(broken.text)")
@@ -420,14 +421,14 @@ import Testing
             let cases: [(body: Data, field: String?, says: String)] = [
                 (Data("{\"dir\":".utf8), nil, "must be a JSON object"),
                 (Data("[\"policies\"]".utf8), nil, "must be a JSON object"),
-                (PolicyValue.object([:]).jsonData, nil, "exactly one of dir"),
-                ((["dir": "/srv/a", "files": ["policy.lua": ""]] as PolicyValue).jsonData, nil, "exactly one of dir"),
-                ((["dir": "/srv/a", "revision": "x"] as PolicyValue).jsonData, "revision", "Unknown field 'revision'"),
-                ((["dir": 5] as PolicyValue).jsonData, "dir", "dir must name"),
-                ((["files": ["policy.lua": 1]] as PolicyValue).jsonData, "files", "must be the file's text"),
-                ((["files": "policy.lua"] as PolicyValue).jsonData, "files", "files must be an object"),
-                ((["dir": "/srv/a", "since": "last week"] as PolicyValue).jsonData, "since", "ISO-8601 date"),
-                ((["dir": "/srv/a", "examples": 1000] as PolicyValue).jsonData, "examples", "from 0 to 100"),
+                (JSONValue.object([:]).jsonData, nil, "exactly one of dir"),
+                ((["dir": "/srv/a", "files": ["policy.lua": ""]] as JSONValue).jsonData, nil, "exactly one of dir"),
+                ((["dir": "/srv/a", "revision": "x"] as JSONValue).jsonData, "revision", "Unknown field 'revision'"),
+                ((["dir": 5] as JSONValue).jsonData, "dir", "dir must name"),
+                ((["files": ["policy.lua": 1]] as JSONValue).jsonData, "files", "must be the file's text"),
+                ((["files": "policy.lua"] as JSONValue).jsonData, "files", "files must be an object"),
+                ((["dir": "/srv/a", "since": "last week"] as JSONValue).jsonData, "since", "ISO-8601 date"),
+                ((["dir": "/srv/a", "examples": 1000] as JSONValue).jsonData, "examples", "from 0 to 100"),
             ]
             for (body, field, says) in cases {
                 let reply = try await harness.api.send(.POST, "/admin/policies/backtest", headers: Self.adminJSON, body: body)
@@ -482,8 +483,8 @@ import Testing
     }
 }
 
-extension PolicyValue {
-    var arrayItems: [PolicyValue]? {
+extension JSONValue {
+    var arrayItems: [JSONValue]? {
         if case .array(let items) = self { return items }
         return nil
     }

@@ -1,7 +1,7 @@
 import Foundation
-import PolicyEngine
 import Testing
 @testable import ChittyCharge
+import PolicyEngine
 
 /// `PolicyReloader` runs reloads and rollbacks one at a time, across the await of the
 /// store write: an actor alone lets the next one in there.

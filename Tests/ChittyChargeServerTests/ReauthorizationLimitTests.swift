@@ -1,8 +1,8 @@
 import ChittyCharge
 import ChittyChargeTestSupport
 import Foundation
+import JSON
 import MetricsTestKit
-import PolicyEngine
 import StripeEmulator
 import Testing
 
@@ -15,7 +15,7 @@ struct ReauthorizationLimitTests {
         end
         """
 
-    static let savedCardHold: [String: PolicyValue] = [
+    static let savedCardHold: [String: JSONValue] = [
         "amount": 25_000, "description": "Long stay", "customer": "cus_guest", "payment_method": "pm_card_visa",
     ]
 

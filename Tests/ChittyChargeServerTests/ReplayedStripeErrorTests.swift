@@ -1,7 +1,6 @@
 import ChittyCharge
 import ChittyChargeTestSupport
 import Foundation
-import PolicyEngine
 import StripeAPI
 import StripeEmulator
 import Synchronization

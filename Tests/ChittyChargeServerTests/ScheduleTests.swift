@@ -1,8 +1,9 @@
 import ChittyCharge
 import ChittyChargeTestSupport
 import Foundation
-import PolicyEngine
+import JSON
 import MetricsTestKit
+import PolicyEngine
 import StripeEmulator
 import Testing
 
@@ -28,7 +29,7 @@ struct ScheduleTests {
         return options
     }
 
-    static func iso(_ date: Date) -> PolicyValue { .string(date.formatted(Date.ISO8601FormatStyle())) }
+    static func iso(_ date: Date) -> JSONValue { .string(date.formatted(Date.ISO8601FormatStyle())) }
 
     /// Reloads the harness's policy with each file's text changed by `edit(path, text)`.
     static func reload(_ harness: ServerHarness, edit: (String, String) -> String) throws -> PolicyRevision {
@@ -40,7 +41,7 @@ struct ScheduleTests {
     }
 
     /// Places a hold, has the guest authorise it, and reads Stripe (which schedules it).
-    static func capturableHold(_ harness: ServerHarness, metadata: [String: PolicyValue], amount: Int = 20_000) async throws -> (id: String, json: PolicyValue) {
+    static func capturableHold(_ harness: ServerHarness, metadata: [String: JSONValue], amount: Int = 20_000) async throws -> (id: String, json: JSONValue) {
         let created = try await harness.api.createHold(["amount": .integer(Int64(amount)), "description": "Deposit", "metadata": .object(metadata)])
         let id = try #require(created.json["id"]?.stringValue, "\(created.text)")
         #expect(try await harness.authorise(id).status == 200)

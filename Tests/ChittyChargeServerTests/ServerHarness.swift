@@ -1,3 +1,4 @@
+import JSON
 import AsyncHTTPClient
 import ChittyCharge
 import ChittyChargeServer
@@ -13,7 +14,6 @@ import Logging
 import MetricsTestKit
 import NIOCore
 import NIOHTTP1
-import PolicyEngine
 import Prometheus
 import StripeAPI
 import StripeEmulator
@@ -198,7 +198,7 @@ struct APIClient: Sendable {
         var headers: [String: String]
         var body: Data
         var text: String { String(decoding: body, as: UTF8.self) }
-        var json: PolicyValue { (try? JSONDecoder().decode(PolicyValue.self, from: body)) ?? .null }
+        var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: body)) ?? .null }
         func header(_ name: String) -> String? { headers[name.lowercased()] }
     }
 
@@ -215,7 +215,7 @@ struct APIClient: Sendable {
     }
 
     /// An authenticated API call with a JSON body.
-    func call(_ method: NIOHTTP1.HTTPMethod, _ path: String, json: PolicyValue? = nil, headers: [String: String] = [:]) async throws -> Reply {
+    func call(_ method: NIOHTTP1.HTTPMethod, _ path: String, json: JSONValue? = nil, headers: [String: String] = [:]) async throws -> Reply {
         var all = headers
         if let token, all["ChittyID-Token"] == nil { all["ChittyID-Token"] = token }
         var body: Data?
@@ -226,7 +226,7 @@ struct APIClient: Sendable {
         return try await send(method, path, headers: all, body: body)
     }
 
-    func createHold(_ fields: [String: PolicyValue], headers: [String: String] = [:]) async throws -> Reply {
+    func createHold(_ fields: [String: JSONValue], headers: [String: String] = [:]) async throws -> Reply {
         try await call(.POST, "/api/holds", json: .object(fields), headers: headers)
     }
 }

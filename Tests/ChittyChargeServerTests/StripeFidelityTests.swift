@@ -1,6 +1,6 @@
 import ChittyCharge
 import Foundation
-import PolicyEngine
+import JSON
 import StripeAPI
 import StripeEmulator
 import Testing
@@ -67,7 +67,7 @@ struct StripeFidelityTests {
         options.webhooks = true
         options.automaticWebhooks = false
         try await ServerHarness.run(options) { harness in
-            let body: [String: PolicyValue] = [
+            let body: [String: JSONValue] = [
                 "amount": 5_000, "description": "Deposit", "customer": "cus_guest", "payment_method": "pm_card_chargeDeclined",
             ]
             let declined = try await harness.api.createHold(body, headers: ["Idempotency-Key": "declined-tracked"])

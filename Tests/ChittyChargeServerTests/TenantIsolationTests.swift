@@ -1,7 +1,6 @@
 import ChittyCharge
 import ChittyChargeServer
 import Foundation
-import PolicyEngine
 import Testing
 
 /// Each hold belongs to the client that placed it: another client gets the same 404 as

@@ -1,6 +1,5 @@
 import ChittyCharge
 import Foundation
-import PolicyEngine
 import StripeAPI
 import StripeEmulator
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Testing
 @testable import PolicyEngine
 
@@ -64,7 +65,7 @@ import Testing
     }
 
     @Test func holdLimitsAgreeWithTheBuiltIn() {
-        let tiers: [PolicyValue?] = [nil, "NEW_GUEST", "VERIFIED_GUEST", "PREMIUM_PROPERTY", "GOLD", 7, "new_guest"]
+        let tiers: [JSONValue?] = [nil, "NEW_GUEST", "VERIFIED_GUEST", "PREMIUM_PROPERTY", "GOLD", 7, "new_guest"]
         let amounts: [Int64] = [0, 1, 49, 50, 51, 249_999, 250_000, 250_001, 500_000, 500_001, 1_000_000, 1_000_001, 9_000_000]
         for tier in tiers {
             for amount in amounts {

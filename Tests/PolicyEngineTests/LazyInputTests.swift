@@ -1,16 +1,17 @@
+import JSON
 import Testing
 @testable import PolicyEngine
 
 /// `metadata` reaches Lua as a lazily decoded table (lazy.c). Whatever a policy does with
 /// it, it must behave exactly like a plain table holding the same fields.
 @Suite struct LazyInputTests {
-    static let metadata: [String: PolicyValue] = [
+    static let metadata: [String: JSONValue] = [
         "guest_tier": "VERIFIED_GUEST", "nights": 3, "rate": 129.5, "pets": false,
         "tags": ["quiet", "late"], "address": ["city": "Austin"],
     ]
 
     /// Runs `body` (Lua statements that set `out`, using `m` = req.metadata) and returns `out`.
-    func run(_ body: String) throws -> PolicyValue? {
+    func run(_ body: String) throws -> JSONValue? {
         let revision = try makeRevision("""
             function hold_limit(req)
               local m = req.metadata
@@ -110,7 +111,7 @@ import Testing
     }
 
     @Test func manyFieldsFallBackToAPlainTable() throws {
-        var many: [String: PolicyValue] = [:]
+        var many: [String: JSONValue] = [:]
         for i in 0..<100 { many["k\(i)"] = .integer(Int64(i)) }
         let revision = try makeRevision("""
             function hold_limit(req)

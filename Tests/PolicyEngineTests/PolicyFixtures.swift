@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 @testable import PolicyEngine
 
@@ -50,6 +51,6 @@ let goodRequest = HoldLimitHook.Input(amount: 100, client: "good")
 
 /// Evaluates hold_limit on a JSON input and returns the decision table the policy built in
 /// `details` (policies below echo what they see through it).
-func details(_ revision: PolicyRevision, _ input: HoldLimitHook.Input) -> [String: PolicyValue]? {
+func details(_ revision: PolicyRevision, _ input: HoldLimitHook.Input) -> [String: JSONValue]? {
     revision.holdLimit(input).decision.details
 }

@@ -1,3 +1,4 @@
+import JSON
 import Testing
 @testable import PolicyEngine
 
@@ -5,7 +6,7 @@ import Testing
 /// through `details`, so the assertions read the sandbox from the inside.
 @Suite struct SandboxTests {
     /// Runs `expression` inside a hook and returns what it evaluated to (as a string).
-    func probe(_ expression: String) throws -> PolicyValue? {
+    func probe(_ expression: String) throws -> JSONValue? {
         let revision = try makeRevision("""
             function hold_limit(req)
               local ok, value = pcall(function() return \(expression) end)

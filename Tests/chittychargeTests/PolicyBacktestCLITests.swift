@@ -1,6 +1,7 @@
 import ChittyCharge
 import Foundation
 import HoldStoreSQLite
+import JSON
 import Logging
 import PolicyEngine
 import Testing
@@ -47,14 +48,14 @@ import Testing
                 ("op-verified-400k", 400_000, "VERIFIED_GUEST", Self.dayTwo),
             ]
             for (subject, amount, tier, at) in requests {
-                let input: PolicyValue = ["amount": .integer(amount), "currency": "usd", "description": "Deposit",
+                let input: JSONValue = ["amount": .integer(amount), "currency": "usd", "description": "Deposit",
                                           "metadata": ["guest_tier": .string(tier)], "client": "frontdesk"]
                 let evaluation = shipped.evaluate(.holdLimit, input: input)
                 try await store.recordDecision(PolicyDecisionRecord(
                     id: UUID().uuidString.lowercased(), hook: "hold_limit", revision: evaluation.revision, source: evaluation.source.rawValue,
                     input: input.jsonData, decision: evaluation.decision.jsonData, subject: subject, createdAt: at))
             }
-            let hold: PolicyValue = ["id": "pi_1", "amount": 400_000, "currency": "usd", "status": "requires_capture",
+            let hold: JSONValue = ["id": "pi_1", "amount": 400_000, "currency": "usd", "status": "requires_capture",
                                      "created_at": "2026-03-03T12:00:00Z", "metadata": ["check_out": "2026-03-05"]]
             let schedule = shipped.evaluate(.holdSchedule, input: hold)
             try await store.recordDecision(PolicyDecisionRecord(

@@ -1,6 +1,6 @@
 import Foundation
+import JSON
 import Logging
-import PolicyEngine
 
 /// Captures and releases holds, by a client or the scheduler. The rules that keep money
 /// safe: the operation's record (with the idempotency key Stripe will see) is durable
@@ -121,7 +121,7 @@ public final class HoldOperations: Sendable {
                         : "This hold was already canceled (\(earlier.state.rawValue))",
                     kind: earlier.kind == .capture ? .holdAlreadyCaptured : .holdAlreadyCanceled,
                     details: ["operation": .string(earlier.kind.rawValue), "state": .string(earlier.state.rawValue)]
-                        .merging(earlier.amount.map { ["amount": PolicyValue.integer(Int64($0))] } ?? [:]) { a, _ in a })
+                        .merging(earlier.amount.map { ["amount": JSONValue.integer(Int64($0))] } ?? [:]) { a, _ in a })
             }
             switch earlier.state {
             case .succeeded:

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 import PolicyEngine
 
@@ -130,7 +131,7 @@ public struct HoldPlacement: Sendable {
         }
     }
 
-    private func record(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: PolicyValue, subject: String) -> PolicyDecisionRecord {
+    private func record(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: JSONValue, subject: String) -> PolicyDecisionRecord {
         PolicyDecisionRecord(
             id: UUID().uuidString.lowercased(), hook: PolicyHook.holdLimit.name, revision: evaluation.revision,
             source: evaluation.source.rawValue, input: JSONCoding.encode(input),

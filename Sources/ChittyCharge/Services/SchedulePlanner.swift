@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Logging
 import PolicyEngine
 import Synchronization
@@ -43,7 +44,7 @@ public final class SchedulePlanner: Sendable {
         let input = HoldScheduleHook.Input(
             id: hold.id, amount: Int64(hold.amount), currency: hold.currency, status: hold.status.rawValue,
             createdAt: isoString(hold.createdAt), captureBefore: hold.captureBefore.map(isoString),
-            propertyID: hold.propertyID, tenantID: hold.tenantID, metadata: hold.metadata.mapValues(PolicyValue.string))
+            propertyID: hold.propertyID, tenantID: hold.tenantID, metadata: hold.metadata.mapValues(JSONValue.string))
         let evaluation = policies.revision.holdSchedule(input)
         var logger = baseLogger ?? self.logger
         logger[metadataKey: "hold.id"] = .string(hold.id)
@@ -179,7 +180,7 @@ public final class SchedulePlanner: Sendable {
 
     private func recordDecision(_ evaluation: PolicyEvaluation<HoldScheduleHook.Decision>, input: HoldScheduleHook.Input,
                                 holdID: String, logger: Logger) async {
-        var inputValue: [String: PolicyValue] = [
+        var inputValue: [String: JSONValue] = [
             "id": .string(input.id), "amount": .integer(input.amount), "currency": .string(input.currency),
             "status": .string(input.status), "created_at": .string(input.createdAt), "metadata": .object(input.metadata),
         ]
@@ -188,7 +189,7 @@ public final class SchedulePlanner: Sendable {
         if let tenantID = input.tenantID { inputValue["tenant_id"] = .string(tenantID) }
         let record = PolicyDecisionRecord(
             id: UUID().uuidString.lowercased(), hook: PolicyHook.holdSchedule.name, revision: evaluation.revision,
-            source: evaluation.source.rawValue, input: JSONCoding.encode(PolicyValue.object(inputValue)),
+            source: evaluation.source.rawValue, input: JSONCoding.encode(JSONValue.object(inputValue)),
             decision: JSONCoding.encode(HoldScheduleHook.policyValue(of: evaluation.decision)), subject: holdID,
             createdAt: clock.now())
         do {

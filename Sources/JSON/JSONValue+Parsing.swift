@@ -1,7 +1,7 @@
 import Foundation
 
 /// JSON text that is not a value: what was wrong and where.
-public struct PolicyJSONError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Byte offset into the text.
     public let offset: Int
     public let reason: String
@@ -14,14 +14,14 @@ public struct PolicyJSONError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
-extension PolicyValue {
+extension JSONValue {
     /// Reads JSON text (UTF-8): the reverse of `jsonData`. Whole numbers that fit in 64 bits
     /// become `.integer`, every other number `.number`. Strict RFC 8259: no trailing commas,
     /// and a key repeated in one object is refused (parsers disagree on which copy wins, so
-    /// `"amount":5000,"amount":6000` must not mean anything). Throws `PolicyJSONError`.
+    /// `"amount":5000,"amount":6000` must not mean anything). Throws `JSONParseError`.
     ///
     /// Hand-written because a backtest reads two stored JSON documents per decision: through
-    /// PolicyValue's `Codable` conformance JSONDecoder took about 35 µs for one hold_limit
+    /// JSONValue's `Codable` conformance JSONDecoder took about 35 µs for one hold_limit
     /// input (each `try?` it tries in turn throws), and JSONSerialization about 18 µs once
     /// its NSNumbers and dictionaries were converted; this takes a few.
     public init(jsonData data: Data) throws {
@@ -45,15 +45,15 @@ private struct JSONTextParser {
         self.bytes = bytes
     }
 
-    mutating func document() throws(PolicyJSONError) -> PolicyValue {
+    mutating func document() throws(JSONParseError) -> JSONValue {
         let value = try value()
         skipWhitespace()
         guard position == bytes.count else { throw failure("unexpected text after the value") }
         return value
     }
 
-    private func failure(_ reason: String) -> PolicyJSONError {
-        PolicyJSONError(offset: position, reason: reason)
+    private func failure(_ reason: String) -> JSONParseError {
+        JSONParseError(offset: position, reason: reason)
     }
 
     private var current: UInt8? {
@@ -72,7 +72,7 @@ private struct JSONTextParser {
         return true
     }
 
-    private mutating func value() throws(PolicyJSONError) -> PolicyValue {
+    private mutating func value() throws(JSONParseError) -> JSONValue {
         skipWhitespace()
         guard let byte = current else { throw failure("unexpected end of the text") }
         switch byte {
@@ -87,7 +87,7 @@ private struct JSONTextParser {
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws(PolicyJSONError) {
+    private mutating func literal(_ word: StaticString) throws(JSONParseError) {
         let count = word.utf8CodeUnitCount
         guard bytes.count - position >= count else { throw failure("unexpected end of the text") }
         for index in 0..<count where bytes[position + index] != word.utf8Start[index] {
@@ -96,16 +96,16 @@ private struct JSONTextParser {
         position += count
     }
 
-    private mutating func nest() throws(PolicyJSONError) {
+    private mutating func nest() throws(JSONParseError) {
         depth += 1
         guard depth <= Self.maximumDepth else { throw failure("nested more than \(Self.maximumDepth) levels deep") }
         position += 1
     }
 
-    private mutating func object() throws(PolicyJSONError) -> PolicyValue {
+    private mutating func object() throws(JSONParseError) -> JSONValue {
         try nest()
         defer { depth -= 1 }
-        var fields: [String: PolicyValue] = [:]
+        var fields: [String: JSONValue] = [:]
         skipWhitespace()
         if consume(UInt8(ascii: "}")) { return .object(fields) }
         while true {
@@ -124,10 +124,10 @@ private struct JSONTextParser {
         }
     }
 
-    private mutating func array() throws(PolicyJSONError) -> PolicyValue {
+    private mutating func array() throws(JSONParseError) -> JSONValue {
         try nest()
         defer { depth -= 1 }
-        var items: [PolicyValue] = []
+        var items: [JSONValue] = []
         skipWhitespace()
         if consume(UInt8(ascii: "]")) { return .array(items) }
         while true {
@@ -139,7 +139,7 @@ private struct JSONTextParser {
         }
     }
 
-    private mutating func string() throws(PolicyJSONError) -> String {
+    private mutating func string() throws(JSONParseError) -> String {
         position += 1
         let start = position
         // Most strings (ids, times, names) have no escapes: take them whole.
@@ -185,7 +185,7 @@ private struct JSONTextParser {
 
     /// After `\u`: four hex digits, or a surrogate pair written as two escapes. A lone
     /// surrogate becomes U+FFFD, as JSONSerialization and most parsers make it.
-    private mutating func escapedScalar() throws(PolicyJSONError) -> Unicode.Scalar {
+    private mutating func escapedScalar() throws(JSONParseError) -> Unicode.Scalar {
         let code = try hexQuad()
         if (0xD800...0xDBFF).contains(code) {
             let mark = position
@@ -201,7 +201,7 @@ private struct JSONTextParser {
         return Unicode.Scalar(code) ?? "\u{FFFD}"
     }
 
-    private mutating func hexQuad() throws(PolicyJSONError) -> UInt32 {
+    private mutating func hexQuad() throws(JSONParseError) -> UInt32 {
         guard bytes.count - position >= 4 else { throw failure("unterminated \\u escape") }
         var code: UInt32 = 0
         for _ in 0..<4 {
@@ -218,14 +218,14 @@ private struct JSONTextParser {
         return code
     }
 
-    private mutating func digits() throws(PolicyJSONError) {
+    private mutating func digits() throws(JSONParseError) {
         guard let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { throw failure("expected a digit") }
         while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
             position += 1
         }
     }
 
-    private mutating func number() throws(PolicyJSONError) -> PolicyValue {
+    private mutating func number() throws(JSONParseError) -> JSONValue {
         let start = position
         let negative = consume(UInt8(ascii: "-"))
         let integerStart = position

@@ -1,21 +1,21 @@
 import Foundation
-import PolicyEngine
+import JSON
 import Testing
 
-@Suite struct PolicyValueJSONParsingTests {
-    func parse(_ text: String) throws -> PolicyValue {
-        try PolicyValue(jsonData: Data(text.utf8))
+@Suite struct JSONValueParsingTests {
+    func parse(_ text: String) throws -> JSONValue {
+        try JSONValue(jsonData: Data(text.utf8))
     }
 
     @Test func readsBackWhatJSONDataWrites() throws {
-        let values: [PolicyValue] = [
+        let values: [JSONValue] = [
             ["amount": 125_000, "currency": "usd", "metadata": ["guest_tier": "VERIFIED_GUEST", "nights": 3], "customer_email": nil],
             ["quote": "say \"hi\"", "slash": "a\\b", "lines": "one\ntwo\r\tthree", "control": "\u{01}\u{1F}", "unicode": "café 😀 ñ"],
             [1, -1, 0, 1.5, -0.25, 1e300, true, false, nil, [], [:], [[["deep"]]]],
             .integer(.max), .integer(.min), "", .object([:]),
         ]
         for value in values {
-            #expect(try PolicyValue(jsonData: value.jsonData) == value, "\(String(decoding: value.jsonData, as: UTF8.self))")
+            #expect(try JSONValue(jsonData: value.jsonData) == value, "\(String(decoding: value.jsonData, as: UTF8.self))")
         }
     }
 
@@ -27,7 +27,7 @@ import Testing
 
     @Test func agreesWithJSONDecoderOnEscapesAndWhitespace() throws {
         let text = " {\"a\" : [ \"\\u00e9\\ud83d\\ude00\\/\\b\\f\" , null ] ,\n\t\"b\":{\"c\":true}, \"a2\": \"\\\"\"} "
-        let expected = try JSONDecoder().decode(PolicyValue.self, from: Data(text.utf8))
+        let expected = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         #expect(try parse(text) == expected)
         #expect(try parse(#""\ud83d x""#) == "\u{FFFD} x", "a lone surrogate becomes U+FFFD")
     }
@@ -35,8 +35,8 @@ import Testing
     /// Parsers disagree on which copy of a repeated key wins (JSONDecoder kept the first,
     /// this parser once kept the last): "amount" must not mean two things.
     @Test func refusesARepeatedKey() throws {
-        #expect(throws: PolicyJSONError(offset: 15, reason: "the field \"k\" appears twice in one object")) { try parse(#"{"k": 1, "k": 2}"#) }
-        #expect(throws: PolicyJSONError.self) { try parse(#"{"a": {"k": 1, "k": 1}}"#) }
+        #expect(throws: JSONParseError(offset: 15, reason: "the field \"k\" appears twice in one object")) { try parse(#"{"k": 1, "k": 2}"#) }
+        #expect(throws: JSONParseError.self) { try parse(#"{"a": {"k": 1, "k": 1}}"#) }
         #expect(try parse(#"[{"k": 1}, {"k": 2}]"#) == [["k": 1], ["k": 2]], "the same key in two objects is fine")
     }
 
@@ -47,11 +47,11 @@ import Testing
             String(repeating: "[", count: 300) + String(repeating: "]", count: 300),
         ]
         for text in broken {
-            #expect(throws: PolicyJSONError.self, "\(text.prefix(40))") { try parse(text) }
+            #expect(throws: JSONParseError.self, "\(text.prefix(40))") { try parse(text) }
         }
     }
 
     @Test func saysWhereTheTextWentWrong() {
-        #expect(throws: PolicyJSONError(offset: 7, reason: "expected ',' or '}' in an object")) { try parse(#"{"a":1 "b":2}"#) }
+        #expect(throws: JSONParseError(offset: 7, reason: "expected ',' or '}' in an object")) { try parse(#"{"a":1 "b":2}"#) }
     }
 }

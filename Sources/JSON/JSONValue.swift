@@ -1,17 +1,18 @@
-/// A value that crosses between Swift and a policy: what JSON and Lua tables have in common.
+/// A JSON value: HTTP bodies, metadata, error details, stored decision inputs, and what
+/// crosses between Swift and a Lua policy (JSON is what Lua tables and Swift share).
 ///
-/// Lua integers and floats stay distinct (`integer` vs `number`) so amounts in cents
-/// survive the round trip exactly.
-public enum PolicyValue: Sendable, Hashable {
+/// Integers and floats stay distinct (`integer` vs `number`) so amounts in cents survive
+/// every round trip exactly.
+public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case integer(Int64)
     case number(Double)
     case string(String)
-    case array([PolicyValue])
-    case object([String: PolicyValue])
+    case array([JSONValue])
+    case object([String: JSONValue])
 
-    public subscript(key: String) -> PolicyValue? {
+    public subscript(key: String) -> JSONValue? {
         if case .object(let fields) = self { return fields[key] }
         return nil
     }
@@ -35,42 +36,13 @@ public enum PolicyValue: Sendable, Hashable {
         }
     }
 
-    public var objectValue: [String: PolicyValue]? {
+    public var objectValue: [String: JSONValue]? {
         if case .object(let fields) = self { return fields }
         return nil
     }
-
-    /// What a policy author calls the type, for error messages.
-    public var typeName: String {
-        switch self {
-        case .null: "nil"
-        case .bool: "boolean"
-        case .integer: "integer"
-        case .number: "number"
-        case .string: "string"
-        case .array: "list"
-        case .object: "table"
-        }
-    }
-
-    /// True when every field of `expected` is present here with a matching value; nested
-    /// tables are compared the same way and numbers by value (1 matches 1.0). Lists must
-    /// have the same length. This is how `policy test` cases state their expectations.
-    public func matches(_ expected: PolicyValue) -> Bool {
-        switch (self, expected) {
-        case (.object(let actual), .object(let wanted)):
-            return wanted.allSatisfy { key, value in actual[key].map { $0.matches(value) } ?? (value == .null) }
-        case (.array(let actual), .array(let wanted)):
-            return actual.count == wanted.count && zip(actual, wanted).allSatisfy { $0.matches($1) }
-        case (.integer(let a), .number(let b)), (.number(let b), .integer(let a)):
-            return Double(a) == b
-        default:
-            return self == expected
-        }
-    }
 }
 
-extension PolicyValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
     ExpressibleByDictionaryLiteral
 {
@@ -79,13 +51,13 @@ extension PolicyValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Exp
     public init(integerLiteral value: Int64) { self = .integer(value) }
     public init(floatLiteral value: Double) { self = .number(value) }
     public init(stringLiteral value: String) { self = .string(value) }
-    public init(arrayLiteral elements: PolicyValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, PolicyValue)...) {
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }
 
-extension PolicyValue: Codable {
+extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -98,10 +70,10 @@ extension PolicyValue: Codable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([PolicyValue].self) {
+        } else if let value = try? container.decode([JSONValue].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: PolicyValue].self))
+            self = .object(try container.decode([String: JSONValue].self))
         }
     }
 

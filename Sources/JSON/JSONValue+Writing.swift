@@ -1,6 +1,6 @@
 import Foundation
 
-extension PolicyValue {
+extension JSONValue {
     /// Compact JSON with object keys sorted, so equal values give equal bytes (stored
     /// replies, request fingerprints). Written directly rather than through JSONEncoder:
     /// the hold API renders every response this way, and the generic encoder was the
@@ -12,7 +12,7 @@ extension PolicyValue {
         return Data(output)
     }
 
-    private static func write(_ value: PolicyValue, into output: inout [UInt8]) {
+    private static func write(_ value: JSONValue, into output: inout [UInt8]) {
         switch value {
         case .null:
             output.append(contentsOf: "null".utf8)
