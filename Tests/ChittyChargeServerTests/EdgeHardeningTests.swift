@@ -1,6 +1,6 @@
-import JSON
 import ChittyCharge
 import Foundation
+import JSON
 import Testing
 
 /// Requests a careless or hostile client sends: strict JSON, deep metadata, broken framing,
@@ -9,7 +9,7 @@ import Testing
 @Suite("Edge hardening")
 struct EdgeHardeningTests {
     static func port(_ harness: ServerHarness) throws -> Int {
-        try #require(URLComponents(string: harness.api.baseURL)?.port)
+        try #require(harness.api.port, "this test needs the server on a live port (overSockets)")
     }
 
     static func holdCount(_ harness: ServerHarness) async throws -> Int {
@@ -93,7 +93,7 @@ struct EdgeHardeningTests {
 
     @Test(arguments: ["/api/holds", "/webhook"])
     func aBrokenChunkedBodyIs400(_ path: String) async throws {
-        try await ServerHarness.run { harness in
+        try await ServerHarness.run(ServerHarness.Options(overSockets: true)) { harness in
             let connection = try RawHTTPConnection(port: try Self.port(harness))
             connection.send("POST \(path) HTTP/1.1\r\nHost: localhost\r\nChittyID-Token: \(ServerHarness.token)\r\n"
                 + "Content-Type: application/json\r\nStripe-Signature: t=1,v1=00\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n")
@@ -108,7 +108,7 @@ struct EdgeHardeningTests {
     }
 
     @Test func anUploadCutOffMidwayIs400() async throws {
-        try await ServerHarness.run { harness in
+        try await ServerHarness.run(ServerHarness.Options(overSockets: true)) { harness in
             let connection = try RawHTTPConnection(port: try Self.port(harness))
             connection.send("POST /api/holds HTTP/1.1\r\nHost: localhost\r\nChittyID-Token: \(ServerHarness.token)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"amount\": 50")
@@ -124,7 +124,7 @@ struct EdgeHardeningTests {
     // MARK: Slow and silent clients
 
     @Test func aHalfSentHeadIsClosedAfterTheRequestTimeout() async throws {
-        try await ServerHarness.run(ServerHarness.Options(requestTimeout: .seconds(1), idleTimeout: .seconds(60))) { harness in
+        try await ServerHarness.run(ServerHarness.Options(overSockets: true, requestTimeout: .seconds(1), idleTimeout: .seconds(60))) { harness in
             let connection = try RawHTTPConnection(port: try Self.port(harness))
             connection.send("GET /health HTTP/1.1\r\nHost: loc")
             #expect(await connection.readUntilClosed(timeout: 10) != nil, "the connection is still open")
@@ -132,7 +132,7 @@ struct EdgeHardeningTests {
     }
 
     @Test func aTrickledHeadIsClosedEvenThoughBytesKeepComing() async throws {
-        try await ServerHarness.run(ServerHarness.Options(requestTimeout: .seconds(1), idleTimeout: .seconds(60))) { harness in
+        try await ServerHarness.run(ServerHarness.Options(overSockets: true, requestTimeout: .seconds(1), idleTimeout: .seconds(60))) { harness in
             let connection = try RawHTTPConnection(port: try Self.port(harness))
             connection.send("GET /health HTTP/1.1\r\n")
             var closed = false
@@ -145,7 +145,7 @@ struct EdgeHardeningTests {
     }
 
     @Test func aRequestThatArrivesInPiecesWithinTheTimeoutIsServed() async throws {
-        try await ServerHarness.run(ServerHarness.Options(requestTimeout: .seconds(10), idleTimeout: .seconds(60))) { harness in
+        try await ServerHarness.run(ServerHarness.Options(overSockets: true, requestTimeout: .seconds(10), idleTimeout: .seconds(60))) { harness in
             let connection = try RawHTTPConnection(port: try Self.port(harness))
             connection.send("GET /health HTTP/1.1\r\nHost: loc")
             try await Task.sleep(for: .milliseconds(300))
@@ -156,7 +156,7 @@ struct EdgeHardeningTests {
     }
 
     @Test func anIdleConnectionIsClosedAfterTheIdleTimeout() async throws {
-        try await ServerHarness.run(ServerHarness.Options(requestTimeout: .seconds(30), idleTimeout: .seconds(1))) { harness in
+        try await ServerHarness.run(ServerHarness.Options(overSockets: true, requestTimeout: .seconds(30), idleTimeout: .seconds(1))) { harness in
             let connection = try RawHTTPConnection(port: try Self.port(harness))
             connection.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
             // The answer, then the close once the connection has been idle for a second.

@@ -105,7 +105,7 @@ import Testing
             let forged = try await harness.api.call(.GET, "/api/holds/\(id)", headers: ["X-Request-Id": "two words"])
             let replaced = try #require(forged.header("X-Request-Id"))
             #expect(replaced != "two words" && !replaced.isEmpty)
-            #expect(try await APIClient(baseURL: harness.api.baseURL, token: "wrong-token-xyz").call(.GET, "/api/holds/\(id)").status == 401)
+            #expect(try await harness.api.with(token: "wrong-token-xyz").call(.GET, "/api/holds/\(id)").status == 401)
 
             let requests = captured.objects.compactMap { $0 }.filter { $0["message"] as? String == "request" }
             let lines = requests.compactMap { $0["metadata"] as? [String: String] }

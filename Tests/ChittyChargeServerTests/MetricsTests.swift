@@ -53,7 +53,7 @@ struct MetricsTests {
     }
 
     static func scrape(_ harness: ServerHarness) async throws -> Scrape {
-        let reply = try await APIClient(baseURL: harness.api.baseURL, token: nil).send(.GET, "/metrics")
+        let reply = try await harness.api.with(token: nil).send(.GET, "/metrics")
         #expect(reply.status == 200, "\(reply.text)")
         return Scrape(reply.text)
     }
@@ -79,14 +79,14 @@ struct MetricsTests {
     @Test func servesPrometheusTextWithoutAToken() async throws {
         try await ServerHarness.run { harness in
             _ = try await harness.api.send(.GET, "/health")
-            let reply = try await APIClient(baseURL: harness.api.baseURL, token: nil).send(.GET, "/metrics")
+            let reply = try await harness.api.with(token: nil).send(.GET, "/metrics")
             #expect(reply.status == 200)
             #expect(reply.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true, "\(reply.headers)")
             #expect(reply.text.contains("# TYPE \(Self.requests) counter"))
             #expect(reply.text.contains("# TYPE chittycharge_http_request_duration_seconds histogram"))
             let scrape = Scrape(reply.text)
             #expect(scrape.value(Self.requests, ["method": "GET", "route": "/health", "status_class": "2xx"]) == 1)
-            let wrongMethod = try await APIClient(baseURL: harness.api.baseURL, token: nil).send(.POST, "/metrics")
+            let wrongMethod = try await harness.api.with(token: nil).send(.POST, "/metrics")
             #expect(wrongMethod.status == 405)
         }
     }
@@ -172,7 +172,7 @@ struct MetricsTests {
         options.rateLimit = 2
         try await ServerHarness.run(options) { harness in
             for _ in 0..<3 { _ = try await harness.api.call(.GET, "/api/holds") }
-            let partner = APIClient(baseURL: harness.api.baseURL, token: ServerHarness.partnerToken)
+            let partner = harness.api.with(token: ServerHarness.partnerToken)
             #expect(try await partner.call(.GET, "/api/holds").status == 200)
             let scrape = try await Self.scrape(harness)
             #expect(scrape.value("chittycharge_rate_limited_total", ["client": "default"]) == 1)

@@ -1,4 +1,3 @@
-import JSON
 import AsyncHTTPClient
 import ChittyCharge
 import ChittyChargeServer
@@ -8,18 +7,22 @@ import ChittyIDClient
 import Crypto
 import Foundation
 import HoldStoreSQLite
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import JSON
 import Logging
 import MetricsTestKit
 import NIOCore
 import NIOHTTP1
+import PolicyEngine
 import Prometheus
 import StripeAPI
 import StripeEmulator
 
-/// The whole service on real sockets: our app on a live port, talking over HTTP to the
-/// Stripe emulator on another live port, with a SQLite store in a temporary file.
+/// The whole service: our application (reached through Hummingbird's in-process router
+/// test client, or on a live port when a test needs the socket), talking over HTTP to the
+/// Stripe emulator on a live port, with a SQLite store in a temporary file.
 struct ServerHarness {
     let api: APIClient
     let emulator: StripeEmulator
@@ -63,6 +66,9 @@ struct ServerHarness {
         var adminToken: String? = ServerHarness.adminToken
         /// `POLICY_BACKTEST_ROOT`; nil: backtest candidates come as files only.
         var backtestRoot: String?
+        /// Serve on a live port (raw connections, timeouts, the emulator's webhooks): the
+        /// router test client is used otherwise, which is all most tests need.
+        var overSockets = false
         var requestTimeout: Duration = .seconds(30)
         var idleTimeout: Duration = .seconds(60)
         /// The clients file (`CHITTYCHARGE_CLIENTS_FILE`) beside the shared token.
@@ -128,13 +134,19 @@ struct ServerHarness {
             // The store is closed whatever the test does: an open connection left to
             // deinit stops the whole test process.
             do {
-                try await app.test(.live) { client in
-                    if options.webhooks, let secret = options.webhookSecret {
-                        await emulator.configureWebhookEndpoint(
-                            url: "http://127.0.0.1:\(client.port!)/webhook", secret: secret, automaticDelivery: options.automaticWebhooks)
+                try await app.test(options.overSockets || options.webhooks ? .live : .router) { client in
+                    let api: APIClient
+                    if let port = client.port {
+                        api = APIClient(baseURL: "http://127.0.0.1:\(port)")
+                        if options.webhooks, let secret = options.webhookSecret {
+                            await emulator.configureWebhookEndpoint(
+                                url: "http://127.0.0.1:\(port)/webhook", secret: secret, automaticDelivery: options.automaticWebhooks)
+                        }
+                    } else {
+                        api = APIClient(router: client)
                     }
                     let harness = ServerHarness(
-                        api: APIClient(baseURL: "http://127.0.0.1:\(client.port!)"), emulator: emulator, emulatorBaseURL: emulatorBase,
+                        api: api, emulator: emulator, emulatorBaseURL: emulatorBase,
                         store: store, minter: minter, holds: system.holds, policies: policies, gateway: gateway,
                         reloader: system.reloader, policyDirectory: policyFolder)
                     try await body(harness)
@@ -187,11 +199,39 @@ func sha256Hex(_ text: String) -> String {
     SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
 }
 
-/// A small HTTP client over AsyncHTTPClient for the tests: real sockets, any headers,
-/// concurrent use.
+/// A small HTTP client for the tests, any headers, concurrent use: over AsyncHTTPClient to a
+/// live port, or straight into the application through Hummingbird's router test client.
 struct APIClient: Sendable {
-    let baseURL: String
+    enum Route: Sendable {
+        case socket(baseURL: String)
+        case router(any TestClientProtocol)
+    }
+
+    let route: Route
     var token: String? = ServerHarness.token
+
+    init(baseURL: String, token: String? = ServerHarness.token) {
+        route = .socket(baseURL: baseURL)
+        self.token = token
+    }
+
+    init(router: any TestClientProtocol, token: String? = ServerHarness.token) {
+        route = .router(router)
+        self.token = token
+    }
+
+    /// The same server, another token (nil: none).
+    func with(token: String?) -> APIClient {
+        var client = self
+        client.token = token
+        return client
+    }
+
+    /// The live port, for tests that open their own connections (`overSockets`).
+    var port: Int? {
+        guard case .socket(let baseURL) = route else { return nil }
+        return URLComponents(string: baseURL)?.port
+    }
 
     struct Reply: Sendable {
         var status: Int
@@ -203,6 +243,25 @@ struct APIClient: Sendable {
     }
 
     func send(_ method: NIOHTTP1.HTTPMethod, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> Reply {
+        switch route {
+        case .socket(let baseURL):
+            return try await sendOverSocket(baseURL, method, path, headers: headers, body: body)
+        case .router(let client):
+            var fields = HTTPFields()
+            for (name, value) in headers {
+                guard let field = HTTPField.Name(name) else { throw HarnessError("bad header name \(name)") }
+                fields.append(HTTPField(name: field, value: value))
+            }
+            let response = try await client.executeRequest(
+                uri: path, method: HTTPRequest.Method(rawValue: method.rawValue)!, headers: fields, body: body.map { ByteBuffer(bytes: $0) })
+            var replyHeaders: [String: String] = [:]
+            for field in response.headers { replyHeaders[field.name.canonicalName] = field.value }
+            return Reply(status: response.status.code, headers: replyHeaders, body: Data(response.body.readableBytesView))
+        }
+    }
+
+    private func sendOverSocket(_ baseURL: String, _ method: NIOHTTP1.HTTPMethod, _ path: String, headers: [String: String],
+                                body: Data?) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }

@@ -24,7 +24,7 @@ struct TenantIsolationTests {
     }
 
     static func client(_ harness: ServerHarness, _ token: String) -> APIClient {
-        APIClient(baseURL: harness.api.baseURL, token: token)
+        harness.api.with(token: token)
     }
 
     /// Places a hold as `api`'s client and has the guest authorise it.
