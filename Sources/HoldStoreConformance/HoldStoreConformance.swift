@@ -1,7 +1,8 @@
 import ChittyCharge
 
 /// The behaviour every `HoldStore` must have, as checks any test target can run against
-/// its store: give each check a fresh, empty store.
+/// its store, grouped by the store protocol they hold to: give each check a fresh, empty
+/// store.
 ///
 /// ```swift
 /// @Test(arguments: HoldStoreConformance.checks)
@@ -10,9 +11,34 @@ import ChittyCharge
 /// }
 /// ```
 ///
+/// A store being written can run one group at a time: `HoldStoreConformance.checks(for: "HoldRecords")`.
 /// Times in the checks are whole milliseconds, the precision a store must keep.
 public enum HoldStoreConformance {
-    public static let checks: [HoldStoreCheck] =
-        createOperationChecks + holdChecks + holdListingChecks + holdOperationChecks + policyDecisionChecks + mintOutboxChecks + webhookEventChecks + scheduledActionChecks + scheduledActionLeaseChecks
-        + policyRevisionChecks + operationalGaugeChecks + holdOwnerChecks
+    public struct Group: Sendable {
+        /// The protocol in `ChittyCharge/Store` the checks hold a store to.
+        public let storeProtocol: String
+        public let checks: [HoldStoreCheck]
+    }
+
+    public static let groups: [Group] = [
+        Group(storeProtocol: "HoldRecords", checks: holdRecordsChecks + holdListingChecks + holdOwnerChecks),
+        Group(storeProtocol: "CreateOperationRecords", checks: createOperationRecordsChecks),
+        Group(storeProtocol: "HoldOperationRecords", checks: holdOperationRecordsChecks),
+        Group(storeProtocol: "ScheduledActionQueue", checks: scheduledActionQueueChecks + scheduledActionLeaseChecks),
+        Group(storeProtocol: "ChittyIDOutbox", checks: chittyIDOutboxChecks),
+        Group(storeProtocol: "WebhookEventLog", checks: webhookEventLogChecks),
+        Group(storeProtocol: "PolicyDecisionLog", checks: policyDecisionLogChecks),
+        Group(storeProtocol: "PolicyRevisionStore", checks: policyRevisionStoreChecks),
+        Group(storeProtocol: "OperationalGaugeSource", checks: operationalGaugeSourceChecks),
+    ]
+
+    /// Every check of every group.
+    public static let checks: [HoldStoreCheck] = groups.flatMap { group in
+        group.checks.map { HoldStoreCheck("\(group.storeProtocol): \($0.name)", run: $0.run) }
+    }
+
+    /// The checks of one store protocol (empty for a name that is none of them).
+    public static func checks(for storeProtocol: String) -> [HoldStoreCheck] {
+        checks.filter { $0.name.hasPrefix(storeProtocol + ": ") }
+    }
 }

@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 
 extension HoldStoreConformance {
-    static let holdChecks: [HoldStoreCheck] = [
+    static let holdRecordsChecks: [HoldStoreCheck] = [
         HoldStoreCheck("hold(id:) returns nil for an unknown id") { store in
             try await Fixture.placeHold(in: store, id: "pi_1")
             try expectEqual(try await store.hold(id: "pi_unknown"), nil, "hold(id:) of an unknown id")

@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 
 extension HoldStoreConformance {
-    static let policyRevisionChecks: [HoldStoreCheck] = [
+    static let policyRevisionStoreChecks: [HoldStoreCheck] = [
         HoldStoreCheck("policy revisions keep their files byte for byte, newest activation first") { store in
             // Bytes that are not UTF-8 must survive: Lua sources are bytes, and the revision
             // id is a hash of them.

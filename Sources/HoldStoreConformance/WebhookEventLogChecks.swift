@@ -8,7 +8,7 @@ extension HoldStoreConformance {
             payload: Data(#"{"id":"\#(id)"}"#.utf8), holdID: holdID, outcome: outcome, receivedAt: Fixture.time(created + 500))
     }
 
-    static let webhookEventChecks: [HoldStoreCheck] = [
+    static let webhookEventLogChecks: [HoldStoreCheck] = [
         HoldStoreCheck("recordWebhookEvent records an event once; a duplicate changes nothing") { store in
             try await Fixture.placeHold(in: store, id: "pi_1", status: .requiresPaymentMethod)
             let first = event("evt_1", holdID: "pi_1", created: 1_000, outcome: .recorded)

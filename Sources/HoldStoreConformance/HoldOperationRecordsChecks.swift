@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 
 extension HoldStoreConformance {
-    static let holdOperationChecks: [HoldStoreCheck] = [
+    static let holdOperationRecordsChecks: [HoldStoreCheck] = [
         HoldStoreCheck("claimOperation starts the first operation on a hold and stores it") { store in
             try await Fixture.placeHold(in: store, id: "pi_1")
             try await Fixture.placeHold(in: store, id: "pi_2")

@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 
 extension HoldStoreConformance {
-    static let policyDecisionChecks: [HoldStoreCheck] = [
+    static let policyDecisionLogChecks: [HoldStoreCheck] = [
         HoldStoreCheck("decisions are recorded and listed by subject in time order") { store in
             func decision(_ id: String, subject: String?, at offset: Int, input: Data = Data(#"{"amount":12500}"#.utf8)) -> PolicyDecisionRecord {
                 PolicyDecisionRecord(

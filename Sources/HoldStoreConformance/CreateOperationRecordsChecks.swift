@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 
 extension HoldStoreConformance {
-    static let createOperationChecks: [HoldStoreCheck] = [
+    static let createOperationRecordsChecks: [HoldStoreCheck] = [
         HoldStoreCheck("claimCreate records its decision only when it starts the operation") { store in
             let decision = PolicyDecisionRecord(
                 id: "decision-1", hook: "hold_limit", revision: "rev1", source: "policy",

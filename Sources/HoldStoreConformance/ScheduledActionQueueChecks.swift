@@ -11,7 +11,7 @@ extension HoldStoreConformance {
         ScheduledAction.Lease(owner: owner, until: Fixture.time(offset))
     }
 
-    static let scheduledActionChecks: [HoldStoreCheck] = [
+    static let scheduledActionQueueChecks: [HoldStoreCheck] = [
         HoldStoreCheck("linkReplacement links both holds, atomically") { store in
             try await Fixture.placeHold(in: store, id: "pi_old")
             try await Fixture.placeHold(in: store, id: "pi_new")

@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 
 extension HoldStoreConformance {
-    static let mintOutboxChecks: [HoldStoreCheck] = [
+    static let chittyIDOutboxChecks: [HoldStoreCheck] = [
         HoldStoreCheck("dueMintJobs returns due jobs oldest first and leaves out jobs not yet due") { store in
             try await placeThreeUnminted(in: store)
             try expectEqual(try await Fixture.outboxDepth(store), 3, "mintJobCount")

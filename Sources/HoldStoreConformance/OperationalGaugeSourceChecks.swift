@@ -2,7 +2,7 @@ import ChittyCharge
 import Foundation
 
 extension HoldStoreConformance {
-    static let operationalGaugeChecks: [HoldStoreCheck] = [
+    static let operationalGaugeSourceChecks: [HoldStoreCheck] = [
         HoldStoreCheck("operationalGauges of an empty store are all zero") { store in
             try expectEqual(
                 try await store.operationalGauges(at: Fixture.time(0), overdueAfter: 60, expiryMargin: 12 * 3600),
