@@ -157,19 +157,3 @@ public protocol PaymentGateway: Sendable {
     func capturePaymentIntent(id: String, amountToCapture: Int?, idempotencyKey: String) async throws(PaymentGatewayError) -> PaymentIntent
     func cancelPaymentIntent(id: String, idempotencyKey: String) async throws(PaymentGatewayError) -> PaymentIntent
 }
-
-/// The seam to the ChittyID service.
-public protocol ChittyIDMinter: Sendable {
-    /// Mints an id for an entity (`AUTH` for a hold). Throws when the service cannot.
-    func mint(entityType: String, metadata: [String: String]) async throws -> String
-}
-
-/// Wall-clock time, injectable so tests control expiry, backoff and timestamps.
-public protocol WallClock: Sendable {
-    func now() -> Date
-}
-
-public struct SystemWallClock: WallClock {
-    public init() {}
-    public func now() -> Date { Date() }
-}
