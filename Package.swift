@@ -105,6 +105,7 @@ let package = Package(
         .target(
             name: "HoldStoreSQLite",
             dependencies: [
+                "JSON",
                 "ChittyCharge",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -23,8 +23,10 @@ enum CreateOperationRow {
     static let markRefused = """
         UPDATE create_operations SET state = 'failed', hold_id = ?, failure_body = ?, updated_at = ? WHERE key = ?
         """
+    /// Only a pending operation; `RETURNING` says whether it was.
     static let markSucceeded = """
-        UPDATE create_operations SET state = 'succeeded', hold_id = ?, updated_at = ? WHERE key = ?
+        UPDATE create_operations SET state = 'succeeded', hold_id = ?, updated_at = ? WHERE key = ? AND state = 'pending' \
+        RETURNING key
         """
 
     static func binds(for operation: CreateOperation) throws -> [SQLiteData] {

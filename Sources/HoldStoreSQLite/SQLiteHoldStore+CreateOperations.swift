@@ -43,27 +43,34 @@ extension SQLiteHoldStore {
         let holdBinds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
         defer { holdCache.invalidate(id: hold.id) }
         try await write("completeCreate") { db in
-            let operation = try await Self.createOperation(key: key, in: db)
-            switch operation.state {
-            case .succeeded where operation.holdID == hold.id:
-                // A retry of a completion that already happened: nothing to do.
-                return
-            case .succeeded:
-                throw HoldStoreError.conflict(
-                    "create operation \(key) already succeeded with hold \(operation.holdID ?? "(none)"), not \(hold.id)")
-            case .failed:
-                throw HoldStoreError.conflict("create operation \(key) already failed; it cannot succeed")
-            case .pending:
-                do {
-                    try await db.execute(HoldRow.insert, holdBinds)
-                } catch let error as SQLiteError where error.isConstraintViolation {
+            // The usual case looks at the operation only through the UPDATE's RETURNING;
+            // it is read when something refused, to say why.
+            do {
+                try await db.execute(HoldRow.insert, holdBinds)
+            } catch let error as SQLiteError where error.isConstraintViolation {
+                let operation = try await Self.createOperation(key: key, in: db)
+                switch operation.state {
+                case .succeeded where operation.holdID == hold.id:
+                    // A retry of a completion that already happened: nothing to do.
+                    return
+                case .succeeded:
+                    throw HoldStoreError.conflict(
+                        "create operation \(key) already succeeded with hold \(operation.holdID ?? "(none)"), not \(hold.id)")
+                case .failed:
+                    throw HoldStoreError.conflict("create operation \(key) already failed; it cannot succeed")
+                case .pending:
                     throw HoldStoreError.conflict("hold \(hold.id) (or its ChittyID) already exists: \(error.message)")
                 }
-                try await db.execute(CreateOperationRow.markSucceeded, [.text(hold.id), SQLiteData(hold.updatedAt), .text(key)])
-                if hold.chittyID == nil {
-                    try await db.execute(MintJobRow.insert, MintJobRow.binds(for: ChittyIDMintJob(
-                        holdID: hold.id, attempts: 0, nextAttemptAt: hold.updatedAt, lastError: nil)))
-                }
+            }
+            // Only a pending operation completes; otherwise the hold's insert rolls back.
+            let marked = try await db.rows(CreateOperationRow.markSucceeded, [.text(hold.id), SQLiteData(hold.updatedAt), .text(key)])
+            guard !marked.isEmpty else {
+                let operation = try await Self.createOperation(key: key, in: db)
+                throw HoldStoreError.conflict("create operation \(key) is \(operation.state.rawValue); it cannot succeed with hold \(hold.id)")
+            }
+            if hold.chittyID == nil {
+                try await db.execute(MintJobRow.insert, MintJobRow.binds(for: ChittyIDMintJob(
+                    holdID: hold.id, attempts: 0, nextAttemptAt: hold.updatedAt, lastError: nil)))
             }
         }
     }

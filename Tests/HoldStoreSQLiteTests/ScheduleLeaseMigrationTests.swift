@@ -18,11 +18,7 @@ struct ScheduleLeaseMigrationTests {
         let at = SQLiteHoldStoreTests.createdAt
         do {
             _ = try await old.claimCreate(SQLiteHoldStoreTests.operation(key: "op-1"))
-            // Minted already: a version-4 file queues mint jobs by trigger, this build in Swift.
-            var hold = SQLiteHoldStoreTests.hold(id: "pi_1", operationKey: "op-1")
-            hold.chittyID = "CHITTY-1"
-            hold.chittyIDStatus = .minted
-            try await old.completeCreate(key: "op-1", hold: hold)
+            try await old.completeCreateAsBeforeVersion6(hold: SQLiteHoldStoreTests.hold(id: "pi_1", operationKey: "op-1"))
             try await old.writer.exclusive { db in
                 try await db.execute("""
                     UPDATE holds SET scheduled_action = 'release', scheduled_at = ?, scheduled_revision = 'rev-1',

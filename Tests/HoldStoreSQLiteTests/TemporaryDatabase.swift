@@ -1,3 +1,4 @@
+import ChittyCharge
 import Foundation
 import Logging
 @testable import HoldStoreSQLite
@@ -42,4 +43,14 @@ func withFreshStore<T>(_ body: (SQLiteHoldStore) async throws -> T) async throws
     let database = try TemporaryDatabase()
     defer { database.remove() }
     return try await withStore(at: database.path, body)
+}
+
+extension SQLiteHoldStore {
+    /// Completes a create as builds before schema version 6 did: one INSERT of the hold,
+    /// whose triggers marked the operation succeeded and queued the ChittyID job. Only for
+    /// files opened at such an older schema.
+    func completeCreateAsBeforeVersion6(hold: Hold) async throws {
+        let binds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
+        try await writer.exclusive { db in try await db.execute(HoldRow.insert, binds) }
+    }
 }
