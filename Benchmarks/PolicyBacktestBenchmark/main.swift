@@ -6,7 +6,7 @@
 // Seeds a SQLite store in a temporary file (TMPDIR) with BACKTEST_DECISIONS decisions the
 // shipped policy made — about 70 % hold_limit (every tier, amounts around and above the
 // limits, the metadata a rental app sends) and 30 % hold_schedule (check-outs, no-show
-// fees, long stays) — encoded as HoldService records them. Then backtests a candidate with
+// fees, long stays) — encoded as the hold services record them. Then backtests a candidate with
 // a lower NEW_GUEST limit and a shorter release delay BACKTEST_RUNS times with one
 // evaluation per core (as the CLI does) and with one only (as a busy server would), and
 // prints decisions/s (median and range), what the store alone reads per second, and the
@@ -55,7 +55,7 @@ guard candidate.id != shipped.id else { fatalError("the candidate edits no longe
 
 // MARK: Seeding
 
-/// The decisions, as HoldService records them (its input and decision encodings).
+/// The decisions, as the hold services record them (its input and decision encodings).
 var generator = SystemRandomNumberGenerator()
 let start = Date(timeIntervalSince1970: 1_772_452_800)  // 2026-03-02T12:00:00Z
 let tiers: [String?] = ["NEW_GUEST", "NEW_GUEST", "VERIFIED_GUEST", "PREMIUM_PROPERTY", nil, "UNKNOWN_TIER"]

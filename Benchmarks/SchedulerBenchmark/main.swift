@@ -2,7 +2,7 @@
 //
 //   swift run -c release SchedulerBenchmark            # SCHED_HOLDS (10000), SCHED_RUNNERS (4)
 //
-// Places SCHED_HOLDS holds on saved cards through HoldService (SQLite in a temporary file,
+// Places SCHED_HOLDS holds on saved cards through the hold services (SQLite in a temporary file,
 // the Stripe emulator in-process), each with a policy decision already due: half a
 // no-show capture, half a release after check-out (the shipped policy). Then SCHED_RUNNERS
 // scheduler loops drain them concurrently, as several ticks racing each other would.

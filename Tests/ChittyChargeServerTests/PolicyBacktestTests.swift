@@ -12,7 +12,7 @@ import StripeEmulator
 import Testing
 
 /// Backtests against decisions the service really recorded: holds placed and refused
-/// through `HoldService` with the shipped policy (Stripe emulated in-process), then
+/// through the hold services with the shipped policy (Stripe emulated in-process), then
 /// replayed through candidates that change known things.
 @Suite struct PolicyBacktestTests {
     static let policyFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -65,7 +65,7 @@ import Testing
         let subjects: [String: String]
     }
 
-    /// Records, through `HoldService` and the shipped policy, one second apart:
+    /// Records, through the hold services and the shipped policy, one second apart:
     /// day one — new guest 200,000 and 240,000 (placed), 300,000 (refused), verified 400,000
     /// (placed), premium 900,000 with a no-show fee (placed), 10 cents (refused), verified
     /// 550,000 (refused), and a new guest 100,000 decided while the policy was failing
