@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# The test command: installs what the build needs, builds everything (including the
-# benchmark executables, so they keep compiling) and runs the whole test suite.
+# The test command: installs what the build needs, starts a throw-away PostgreSQL (the
+# PostgreSQL store's conformance checks and the several-instance tests run against it),
+# builds everything (including the benchmark executables, so they keep compiling) and
+# runs the whole test suite. The cluster is stopped and removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
+if ! cluster=$(./scripts/postgres-test-cluster.sh start); then
+    echo "test: PostgreSQL could not be started (see above); the PostgreSQL tests cannot run" >&2
+    exit 1
+fi
+read -r cluster_folder _ postgres_url <<<"$cluster"
+trap './scripts/postgres-test-cluster.sh stop "$cluster_folder"' EXIT
+echo "test: PostgreSQL for the tests at $postgres_url"
+export CHITTYCHARGE_TEST_POSTGRES_URL="$postgres_url"
 swift build --build-tests
 swift test --skip-build
