@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.10.0"),
+        // The store several instances share; its PostgresClient pools the connections.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
@@ -112,6 +114,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The store several instances share: PostgreSQL.
+        .target(
+            name: "HoldStorePostgres",
+            dependencies: [
+                "JSON",
+                "ChittyCharge",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The checks every HoldStore must pass (SQLite now, PostgreSQL later), as plain
         // async functions so any test target can run them against its store.
         .target(
@@ -148,6 +160,7 @@ let package = Package(
                 "ChittyCharge",
                 "ChittyChargeServer",
                 "ChittyIDClient",
+                "HoldStorePostgres",
                 "HoldStoreSQLite",
                 "PolicyEngine",
                 "StripeAPI",
@@ -177,6 +190,7 @@ let package = Package(
                 "StripeAPI",
                 "StripeEmulator",
                 "ChittyIDClient",
+                "HoldStorePostgres",
                 "HoldStoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -288,6 +302,11 @@ let package = Package(
                 "StripeAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
+        ),
+        // Needs CHITTYCHARGE_TEST_POSTGRES_URL (the test command starts a cluster and sets it).
+        .testTarget(
+            name: "HoldStorePostgresTests",
+            dependencies: ["HoldStorePostgres", "HoldStoreConformance", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "HoldStoreSQLiteTests",

@@ -55,11 +55,13 @@ extension HoldServiceError: HTTPResponseError {
             .conflict
         case .storageError, .injectedFault: .internalServerError
         case .stripeUnavailable, .stripeAuthenticationFailed, .stripeIdempotencyError, .stripeErrorNotApplied, .createAbandoned: .badGateway
-        case .policyError, .stripeNotConfigured, .webhookContention: .serviceUnavailable
+        case .policyError, .stripeNotConfigured, .webhookContention, .databaseUnavailable: .serviceUnavailable
         }
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        APIError.jsonResponse(APIError.body(message: message, code: code, details: details), status: status)
+        // Worth retrying soon: say when.
+        let headers: HTTPFields = kind == .databaseUnavailable ? [.retryAfter: "1"] : [:]
+        return APIError.jsonResponse(APIError.body(message: message, code: code, details: details), status: status, headers: headers)
     }
 }

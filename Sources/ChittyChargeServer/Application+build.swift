@@ -12,7 +12,7 @@ import Prometheus
 public struct ChittyChargeDependencies: Sendable {
     public var holds: HoldServices
     /// What `/metrics` reads its gauges from and the backtest reads decisions from.
-    public var store: any OperationalGaugeSource & PolicyDecisionLog
+    public var store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth
     public var policies: PolicyEngine
     public var clock: any WallClock
     public var authenticator: ClientAuthenticator
@@ -25,7 +25,7 @@ public struct ChittyChargeDependencies: Sendable {
     /// service and the policy engine were given (`serve` does), or their metrics are missing.
     public var metrics: PrometheusMetricsFactory
 
-    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog, policies: PolicyEngine,
+    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth, policies: PolicyEngine,
                 clock: any WallClock, authenticator: ClientAuthenticator,
                 rateLimiter: FixedWindowRateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration,
                 policyReloader: PolicyReloader? = nil, adminAuthenticator: AdminAuthenticator = AdminAuthenticator(token: nil),
@@ -54,8 +54,10 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
 
     router.get("/health") { _, _ -> Response in
         let configuration = dependencies.configuration
-        let body: JSONValue = [
-            "status": "healthy",
+        // The store's last word, not a query per check: health checks come often.
+        let database = dependencies.store.databaseStatus()
+        var body: [String: JSONValue] = [
+            "status": database.reachable ? "healthy" : "unhealthy",
             "service": "chittycharge",
             "version": .string(configuration.version),
             "stripe_connected": .bool(configuration.stripeMode != nil),
@@ -64,8 +66,11 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
             "chittyid_mode": configuration.chittyIDMode.map(JSONValue.string) ?? "not_configured",
             "policy_revision": .string(policies.revision.id),
             "database": .string(configuration.database),
+            "database_reachable": .bool(database.reachable),
         ]
-        return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
+        if let problem = database.problem { body["database_error"] = .string(problem) }
+        // A load balancer takes an instance whose database is unreachable out of rotation.
+        return APIError.jsonResponse(HoldJSON.body(.object(body)), status: database.reachable ? .ok : .serviceUnavailable)
     }
 
     WebhookRoute(stripeSync: dependencies.holds.stripeSync, clock: dependencies.clock, secret: dependencies.configuration.webhookSecret,

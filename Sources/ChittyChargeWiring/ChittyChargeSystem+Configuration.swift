@@ -1,6 +1,7 @@
 import ChittyCharge
 import ChittyChargeServer
 import ChittyIDClient
+import HoldStorePostgres
 import Logging
 import StripeEmulator
 
@@ -8,8 +9,8 @@ extension ChittyChargeSystem {
     /// What to wire. `serve` fills it from flags and the environment (after refusing what
     /// cannot work); tests and benchmarks fill it by hand.
     public struct Configuration: Sendable {
-        /// The SQLite file (opened, and migrated, by `build`).
-        public var databasePath: String
+        /// The store `build` opens (and migrates).
+        public var database: DatabaseSetup
         /// The folder the policy engine was loaded from, which reloads read again.
         public var policyDirectory: String
         public var stripe: StripeSetup
@@ -25,10 +26,19 @@ extension ChittyChargeSystem {
         public var clock: any WallClock
         public var faultPoint: FaultPoint?
 
+        /// A SQLite file at `databasePath`.
         public init(databasePath: String, policyDirectory: String, stripe: StripeSetup, chittyID: ChittyIDSetup,
                     holds: HoldServiceConfiguration = .init(), server: ServerConfiguration, authenticator: ClientAuthenticator,
                     adminToken: String? = nil, clock: any WallClock = SystemWallClock(), faultPoint: FaultPoint? = nil) {
-            self.databasePath = databasePath
+            self.init(database: .sqlite(path: databasePath), policyDirectory: policyDirectory, stripe: stripe, chittyID: chittyID,
+                      holds: holds, server: server, authenticator: authenticator, adminToken: adminToken, clock: clock,
+                      faultPoint: faultPoint)
+        }
+
+        public init(database: DatabaseSetup, policyDirectory: String, stripe: StripeSetup, chittyID: ChittyIDSetup,
+                    holds: HoldServiceConfiguration = .init(), server: ServerConfiguration, authenticator: ClientAuthenticator,
+                    adminToken: String? = nil, clock: any WallClock = SystemWallClock(), faultPoint: FaultPoint? = nil) {
+            self.database = database
             self.policyDirectory = policyDirectory
             self.stripe = stripe
             self.chittyID = chittyID
@@ -39,6 +49,14 @@ extension ChittyChargeSystem {
             self.clock = clock
             self.faultPoint = faultPoint
         }
+    }
+
+    /// Where holds are kept.
+    public enum DatabaseSetup: Sendable {
+        /// One SQLite file, served by this process alone (the embedded default).
+        case sqlite(path: String)
+        /// A PostgreSQL database that several instances share.
+        case postgres(PostgresConnectionSettings)
     }
 
     /// How holds reach Stripe.

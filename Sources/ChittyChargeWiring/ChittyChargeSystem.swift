@@ -3,6 +3,7 @@ import ChittyCharge
 import ChittyChargeServer
 import ChittyIDClient
 import Foundation
+import HoldStorePostgres
 import HoldStoreSQLite
 import Hummingbird
 import Logging
@@ -21,7 +22,8 @@ import StripeEmulator
 /// `serve` before anything else is checked or opened (POLICY.md), and its limits are the
 /// caller's to choose.
 public struct ChittyChargeSystem: Sendable {
-    public let store: SQLiteHoldStore
+    public let store: any HoldStore
+    private let closeStore: @Sendable () async throws -> Void
     public let holds: HoldServices
     /// The ChittyID minter the services were given (the emulator, the HTTP one, or none).
     public let minter: any ChittyIDMinter
@@ -44,16 +46,9 @@ public struct ChittyChargeSystem: Sendable {
         metrics: PrometheusMetricsFactory, holdMetrics: (any MetricsFactory)? = nil
     ) async throws -> ChittyChargeSystem {
         let logger = loggers.startup
-        let store: SQLiteHoldStore
-        do {
-            store = try await SQLiteHoldStore.open(path: configuration.databasePath, logger: loggers.store)
-            logger.info("store opened", metadata: ["database": .string("sqlite"), "database.path": .string(configuration.databasePath)])
-        } catch {
-            throw StartupError(message: "could not open the SQLite store at \(configuration.databasePath): \(error)")
-        }
-
+        let (store, closeStore) = try await openStore(configuration.database, loggers: loggers)
         var server = configuration.server
-        server.database = "sqlite"
+        server.database = store.databaseKind
         let stripe = await wireStripe(configuration.stripe, server: &server, loggers: loggers)
         let (minter, chittyIDMode) = wireChittyID(configuration.chittyID, logger: logger)
         server.chittyIDMode = chittyIDMode
@@ -77,7 +72,7 @@ public struct ChittyChargeSystem: Sendable {
         let reloader = PolicyReloader(engine: policies, directory: configuration.policyDirectory, store: store, logger: loggers.policy)
         await reloader.recordStartup()
         return ChittyChargeSystem(
-            store: store, holds: holds, minter: minter, reloader: reloader,
+            store: store, closeStore: closeStore, holds: holds, minter: minter, reloader: reloader,
             dependencies: ChittyChargeDependencies(
                 holds: holds, store: store, policies: policies, clock: configuration.clock, authenticator: configuration.authenticator, configuration: server, policyReloader: reloader,
                 adminAuthenticator: AdminAuthenticator(token: configuration.adminToken), metrics: metrics),
@@ -91,7 +86,28 @@ public struct ChittyChargeSystem: Sendable {
     }
 
     public func close() async throws {
-        try await store.close()
+        try await closeStore()
+    }
+
+    private static func openStore(_ setup: DatabaseSetup, loggers: Loggers) async throws -> (any HoldStore, @Sendable () async throws -> Void) {
+        switch setup {
+        case .sqlite(let path):
+            do {
+                let store = try await SQLiteHoldStore.open(path: path, logger: loggers.store)
+                loggers.startup.info("store opened", metadata: ["database": "sqlite", "database.path": .string(path)])
+                return (store, { try await store.close() })
+            } catch {
+                throw StartupError(message: "could not open the SQLite store at \(path): \(error)")
+            }
+        case .postgres(let settings):
+            do {
+                let store = try await PostgresHoldStore.open(settings: settings, logger: loggers.store)
+                loggers.startup.info("store opened", metadata: ["database": "postgresql", "database.url": .string(settings.redactedURL)])
+                return (store, { await store.close() })
+            } catch {
+                throw StartupError(message: "could not open the PostgreSQL store at \(settings.redactedURL): \(error)")
+            }
+        }
     }
 
     private struct WiredStripe {

@@ -156,6 +156,13 @@ public final class SQLiteHoldStore: HoldStore {
 
     // MARK: Diagnostics
 
+    public var databaseKind: String { "sqlite" }
+
+    /// A local file: reachable while the store is open.
+    public func databaseStatus() -> DatabaseStatus {
+        DatabaseStatus(reachable: true)
+    }
+
     /// The migrations recorded in the file, oldest first.
     public func appliedMigrations() async throws -> [AppliedSchemaMigration] {
         try await read("appliedMigrations") { db in

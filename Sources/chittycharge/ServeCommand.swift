@@ -3,6 +3,7 @@ import ChittyCharge
 import ChittyChargeServer
 import ChittyChargeWiring
 import Foundation
+import HoldStorePostgres
 import Hummingbird
 import Logging
 import Metrics
@@ -32,7 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on ($HOST).") var host: String?
     @Option(help: "Port ($PORT, default 8787).") var port: Int?
-    @Option(help: "sqlite:///path/to/file ($DATABASE_URL, default sqlite://./chittycharge.sqlite).") var databaseURL: String?
+    @Option(help: "sqlite:///path/to/file, or postgres://user:password@host:port/database?sslmode=disable|require|verify-full to share one database between instances ($DATABASE_URL, default sqlite://./chittycharge.sqlite).")
+    var databaseURL: String?
+    @Option(help: "PostgreSQL connections per instance ($DATABASE_POOL_SIZE, default 10).") var databasePoolSize: Int?
     @Option(help: "Policy folder ($POLICY_DIR, default ./policies).") var policyDir: String?
     @Option(help: "Milliseconds one policy hook call may run ($POLICY_TIME_LIMIT_MS, default 50).") var policyTimeLimitMs: Int?
     @Option(help: "'emulator' to use the built-in Stripe emulator instead of STRIPE_SECRET_KEY.") var stripe: String?
@@ -145,7 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
         if adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: /admin routes answer 503; policies still reload on SIGHUP")
         }
-        let databasePath = try sqlitePath(environment)
+        let database = try databaseSetup(environment)
 
         // --stripe and --chittyid were checked above: nil or "emulator".
         let stripeSetup: ChittyChargeSystem.StripeSetup
@@ -173,7 +176,7 @@ struct ServeCommand: AsyncParsableCommand {
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let system = try await ChittyChargeSystem.build(
             .init(
-                databasePath: databasePath, policyDirectory: policyDirectory, stripe: stripeSetup, chittyID: chittyIDSetup,
+                database: database, policyDirectory: policyDirectory, stripe: stripeSetup, chittyID: chittyIDSetup,
                 holds: .init(defaultCurrency: (currency ?? environment["CURRENCY"] ?? "usd").lowercased(), paymentMethodTypes: methodTypes),
                 server: ServerConfiguration(
                     host: host ?? environment["HOST"] ?? "127.0.0.1", port: listenPort, allowedOrigins: origins,
@@ -215,18 +218,26 @@ struct ServeCommand: AsyncParsableCommand {
         return number
     }
 
-    /// The SQLite file DATABASE_URL names; the store itself is opened by the wiring.
-    private func sqlitePath(_ environment: [String: String]) throws -> String {
+    /// The store DATABASE_URL names; the store itself is opened by the wiring.
+    private func databaseSetup(_ environment: [String: String]) throws -> ChittyChargeSystem.DatabaseSetup {
         let url = databaseURL ?? environment["DATABASE_URL"] ?? "sqlite://./chittycharge.sqlite"
-        guard url.hasPrefix("sqlite://") else {
-            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-                throw StartupError(message: "DATABASE_URL names PostgreSQL, which this build does not support yet; use sqlite:///path")
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            let poolText = databasePoolSize.map(String.init) ?? environment["DATABASE_POOL_SIZE"] ?? "10"
+            guard let poolSize = Int(poolText) else {
+                throw StartupError(message: "DATABASE_POOL_SIZE (--database-pool-size) must be a number, got '\(poolText)'")
             }
-            throw StartupError(message: "DATABASE_URL must look like sqlite:///absolute/path or sqlite://./relative/path, got '\(url)'")
+            do {
+                return .postgres(try PostgresConnectionSettings(url: url, poolSize: poolSize))
+            } catch {
+                throw StartupError(message: error.description)
+            }
+        }
+        guard url.hasPrefix("sqlite://") else {
+            throw StartupError(message: "DATABASE_URL must look like sqlite:///absolute/path, sqlite://./relative/path or postgres://user:password@host:port/database, got '\(url)'")
         }
         let path = String(url.dropFirst("sqlite://".count))
         guard !path.isEmpty else { throw StartupError(message: "DATABASE_URL has no file path: '\(url)'") }
-        return path
+        return .sqlite(path: path)
     }
 }
 

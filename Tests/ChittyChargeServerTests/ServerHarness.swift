@@ -27,7 +27,7 @@ struct ServerHarness {
     let api: APIClient
     let emulator: StripeEmulator
     let emulatorBaseURL: String
-    let store: SQLiteHoldStore
+    let store: any HoldStore
     let minter: EmulatedChittyIDMinter
     let holds: HoldServices
     let policies: PolicyEngine

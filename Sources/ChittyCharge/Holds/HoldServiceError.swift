@@ -36,6 +36,8 @@ public struct HoldServiceError: Error, Sendable, Equatable {
         case stripeErrorNotApplied = "stripe_error_not_applied"
         case createAbandoned = "create_abandoned"
         case storageError = "storage_error"
+        /// The database did not answer in time (down, restarting, every connection busy).
+        case databaseUnavailable = "database_unavailable"
         case policyError = "policy_error"
         case stripeNotConfigured = "stripe_not_configured"
         case webhookContention = "webhook_contention"
@@ -59,7 +61,7 @@ public struct HoldServiceError: Error, Sendable, Equatable {
     /// Stripe or the store did not answer: the operation stays pending, and trying it again
     /// (same idempotency key) may finish it.
     public var leavesOperationPending: Bool {
-        kind == .stripeUnavailable || kind == .storageError
+        kind == .stripeUnavailable || kind == .storageError || kind == .databaseUnavailable
     }
 
     public static func invalidInput(_ message: String, field: String? = nil) -> HoldServiceError {
@@ -79,7 +81,10 @@ public struct HoldServiceError: Error, Sendable, Equatable {
     }
 
     public static func storage(_ error: any Error) -> HoldServiceError {
-        HoldServiceError(.storageError, "The hold store failed; nothing was acknowledged")
+        if case HoldStoreError.unavailable = error {
+            return HoldServiceError(.databaseUnavailable, "The database is not reachable now; nothing was acknowledged. Retrying is safe.")
+        }
+        return HoldServiceError(.storageError, "The hold store failed; nothing was acknowledged")
     }
 
     public static let stripeNotConfigured = HoldServiceError(

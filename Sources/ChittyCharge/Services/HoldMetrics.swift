@@ -68,6 +68,7 @@ public struct HoldMetrics: Sendable {
         case .stripeUnavailable: "stripe_unavailable"
         case .stripeNotConfigured: "not_configured"
         case .storageError: "storage_error"
+        case .databaseUnavailable: "database_unavailable"
         case .holdNotFound: "not_found"
         case .invalidRequest, .amountExceedsAuthorized: "invalid"
         case .paymentIntentUnexpectedState, .chargeExpiredForCapture, .stripeResourceMissing, .stripeInvalidRequest,

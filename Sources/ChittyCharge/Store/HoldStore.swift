@@ -10,7 +10,7 @@ import Foundation
 /// A store must pass `HoldStoreConformance`'s checks; the SQLite store does, and a
 /// PostgreSQL store will have to.
 public protocol HoldStore: HoldRecords, CreateOperationRecords, HoldOperationRecords, ScheduledActionQueue,
-    ChittyIDOutbox, WebhookEventLog, PolicyDecisionLog, PolicyRevisionStore, OperationalGaugeSource {}
+    ChittyIDOutbox, WebhookEventLog, PolicyDecisionLog, PolicyRevisionStore, OperationalGaugeSource, DatabaseHealth {}
 
 public enum HoldStoreError: Error, Sendable, Equatable {
     /// The named record does not exist.
@@ -19,6 +19,10 @@ public enum HoldStoreError: Error, Sendable, Equatable {
     case conflict(String)
     /// The database failed; the message is for logs.
     case database(String)
+    /// The database cannot be reached now (down, restarting, every connection busy, a
+    /// statement past its time limit). Retry later; as with any store error, a write may or
+    /// may not have been applied, which the operations' idempotency keys make safe.
+    case unavailable(String)
 }
 
 /// The lifecycle of an operation that calls Stripe. `pending` is written before the call

@@ -1,0 +1,127 @@
+import ChittyCharge
+import Foundation
+import JSON
+import PostgresNIO
+
+/// How a `Hold` maps to a row of `holds`, and the statements that read and write it.
+enum PostgresHoldRow {
+    /// Column order of `values(for:)`: `$1` is the id.
+    static let columns = """
+        id, chitty_id, chitty_id_status, status, amount, amount_capturable, amount_received, currency, \
+        description, customer_email, property_id, tenant_id, metadata, client_secret, client, tier, \
+        tier_limit, policy_revision, create_operation_key, created_at, updated_at, capture_before, \
+        captured_at, canceled_at, stripe_state_at
+        """
+    static let readColumns = columns
+        + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state, scheduled_owner, "
+        + "scheduled_lease_until, replaces, replaced_by, owner"
+
+    /// `values(for:)` then the owner, which only the insert writes: updating a hold never
+    /// changes whose it is. Nothing when the id or ChittyID is taken.
+    static let insertIfNew = """
+        INSERT INTO holds (\(columns), owner) VALUES (\((1...26).map { "$\($0)" }.joined(separator: ", "))) \
+        ON CONFLICT DO NOTHING RETURNING id
+        """
+    static let assignments = """
+        chitty_id = $2, chitty_id_status = $3, status = $4, amount = $5, \
+        amount_capturable = $6, amount_received = $7, currency = $8, description = $9, customer_email = $10, \
+        property_id = $11, tenant_id = $12, metadata = $13, client_secret = $14, client = $15, tier = $16, \
+        tier_limit = $17, policy_revision = $18, create_operation_key = $19, created_at = $20, \
+        updated_at = $21, capture_before = $22, captured_at = $23, canceled_at = $24, stripe_state_at = $25
+        """
+    static let update = "UPDATE holds SET \(assignments) WHERE id = $1 RETURNING id"
+    /// `update` guarded by what the writer read: then the expected `updated_at`, status,
+    /// amount_capturable and amount_received as $26…$29.
+    static let updateIfUnchanged = """
+        UPDATE holds SET \(assignments) \
+        WHERE id = $1 AND updated_at = $26 AND status = $27 AND amount_capturable = $28 AND amount_received = $29 RETURNING id
+        """
+    /// What a finished capture or cancel learned from Stripe, and only that (see the SQLite store).
+    static let settle = """
+        UPDATE holds SET status = $2, amount_capturable = $3, amount_received = $4, \
+        captured_at = COALESCE(captured_at, $5), canceled_at = COALESCE(canceled_at, $6), \
+        stripe_state_at = $7, updated_at = $8 WHERE id = $1 RETURNING id
+        """
+    static let selectByID = "SELECT \(readColumns) FROM holds WHERE id = $1"
+    static let selectByChittyID = "SELECT \(readColumns) FROM holds WHERE chitty_id = $1"
+    static let selectUnsettled = """
+        SELECT \(readColumns) FROM holds WHERE status NOT IN ('succeeded', 'canceled') AND updated_at <= $1 \
+        ORDER BY updated_at, id LIMIT $2
+        """
+
+    static func values(for hold: Hold) -> [PostgresValue] {
+        [
+            .text(hold.id), .text(hold.chittyID), .text(hold.chittyIDStatus.rawValue), .text(hold.status.rawValue),
+            .integer(hold.amount), .integer(hold.amountCapturable), .integer(hold.amountReceived), .text(hold.currency),
+            .text(hold.description), .text(hold.customerEmail), .text(hold.propertyID), .text(hold.tenantID),
+            .text(hold.metadata.isEmpty ? "{}" : String(decoding: JSONCoding.encode(hold.metadata), as: UTF8.self)),
+            .text(hold.clientSecret), .text(hold.client), .text(hold.tier), .integer(hold.tierLimit), .text(hold.policyRevision),
+            .text(hold.createOperationKey), .date(hold.createdAt), .date(hold.updatedAt), .date(hold.captureBefore),
+            .date(hold.capturedAt), .date(hold.canceledAt), .date(hold.stripeStateAt),
+        ]
+    }
+
+    static func settleValues(for hold: Hold) -> [PostgresValue] {
+        [
+            .text(hold.id), .text(hold.status.rawValue), .integer(hold.amountCapturable), .integer(hold.amountReceived),
+            .date(hold.capturedAt), .date(hold.canceledAt), .date(hold.stripeStateAt), .date(hold.updatedAt),
+        ]
+    }
+
+    private static func scheduledAction(_ column: PostgresRowReader) throws -> ScheduledAction? {
+        guard try column.optionalString("scheduled_action") != nil else { return nil }
+        guard let at = try column.optionalDate("scheduled_at"), let revision = try column.optionalString("scheduled_revision") else {
+            throw HoldStoreError.database("holds: a scheduled action without its time or revision")
+        }
+        var lease: ScheduledAction.Lease?
+        if let owner = try column.optionalString("scheduled_owner"), let until = try column.optionalDate("scheduled_lease_until") {
+            lease = ScheduledAction.Lease(owner: owner, until: until)
+        }
+        return ScheduledAction(
+            kind: try column.raw(ScheduledAction.Kind.self, "scheduled_action"), at: at,
+            amount: try column.optionalInt("scheduled_amount"), revision: revision,
+            state: try column.raw(ScheduledAction.State.self, "scheduled_state"), lease: lease)
+    }
+
+    static func decode(_ row: PostgresRow) throws -> Hold {
+        let column = PostgresRowReader(row, table: "holds", keyColumn: "id")
+        return Hold(
+            id: try column.string("id"),
+            chittyID: try column.optionalString("chitty_id"),
+            chittyIDStatus: try column.raw(ChittyIDStatus.self, "chitty_id_status"),
+            status: PaymentIntentStatus(try column.string("status")),
+            amount: try column.int("amount"),
+            amountCapturable: try column.int("amount_capturable"),
+            amountReceived: try column.int("amount_received"),
+            currency: try column.string("currency"),
+            description: try column.string("description"),
+            customerEmail: try column.optionalString("customer_email"),
+            propertyID: try column.optionalString("property_id"),
+            tenantID: try column.optionalString("tenant_id"),
+            metadata: try column.metadata("metadata"),
+            clientSecret: try column.optionalString("client_secret"),
+            client: try column.string("client"),
+            owner: try column.string("owner"),
+            tier: try column.string("tier"),
+            tierLimit: try column.int("tier_limit"),
+            policyRevision: try column.string("policy_revision"),
+            createOperationKey: try column.string("create_operation_key"),
+            createdAt: try column.date("created_at"),
+            updatedAt: try column.date("updated_at"),
+            captureBefore: try column.optionalDate("capture_before"),
+            capturedAt: try column.optionalDate("captured_at"),
+            canceledAt: try column.optionalDate("canceled_at"),
+            stripeStateAt: try column.optionalDate("stripe_state_at"),
+            scheduledAction: try scheduledAction(column),
+            replaces: try column.optionalString("replaces"),
+            replacedBy: try column.optionalString("replaced_by")
+        )
+    }
+}
+
+extension PostgresConnection {
+    /// The rows of `sql` with `values` bound, collected.
+    func rows(_ sql: String, _ values: [PostgresValue] = [], logger: Logger) async throws -> [PostgresRow] {
+        try await query(PostgresQuery(sql, values), logger: logger).collect()
+    }
+}
