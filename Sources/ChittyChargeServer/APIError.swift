@@ -51,7 +51,7 @@ extension HoldServiceError: HTTPResponseError {
         case .holdNotFound, .stripeResourceMissing: .notFound
         case .idempotencyKeyReused, .earlierAttemptFailed, .holdAlreadyFinal, .holdAlreadyCaptured, .holdAlreadyCanceled,
              .paymentIntentUnexpectedState, .chargeExpiredForCapture, .reauthorizationImpossible, .reauthorizationNotNeeded,
-             .reauthorizationRefused, .reauthorizationIncomplete, .reauthorizationFailed:
+             .reauthorizationRefused, .reauthorizationIncomplete, .reauthorizationFailed, .operationInProgress:
             .conflict
         case .storageError, .injectedFault: .internalServerError
         case .stripeUnavailable, .stripeAuthenticationFailed, .stripeIdempotencyError, .stripeErrorNotApplied, .createAbandoned: .badGateway
@@ -61,7 +61,7 @@ extension HoldServiceError: HTTPResponseError {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         // Worth retrying soon: say when.
-        let headers: HTTPFields = kind == .databaseUnavailable ? [.retryAfter: "1"] : [:]
+        let headers: HTTPFields = kind == .databaseUnavailable || kind == .operationInProgress ? [.retryAfter: "1"] : [:]
         return APIError.jsonResponse(APIError.body(message: message, code: code, details: details), status: status, headers: headers)
     }
 }

@@ -11,6 +11,10 @@ struct AdminRoutes {
     typealias Context = ChittyChargeRequestContext
 
     let reloader: PolicyReloader
+    let registry: any ClusterRegistry
+    let instanceID: String?
+    /// An instance not heard from for this long is no longer listed.
+    static let liveWithin: TimeInterval = 10
 
     func register(on group: RouterGroup<Context>) {
         group.get("policies", use: show)
@@ -26,8 +30,28 @@ struct AdminRoutes {
         } catch {
             throw APIError(.serviceUnavailable, "The stored policy revisions could not be read", code: "store_unavailable")
         }
+        let instances: [InstanceHeartbeat]
+        do {
+            instances = try await registry.instances(heartbeatSince: Date().addingTimeInterval(-Self.liveWithin))
+        } catch {
+            throw APIError(.serviceUnavailable, "The live instances could not be read", code: "store_unavailable")
+        }
         let revision = status.active.revision
         let body: JSONValue = [
+            // The revision a reload or rollback on any instance last activated: every
+            // instance serves it within a second or two, or says why not.
+            "cluster_revision": history.first.map { .string($0.id) } ?? .null,
+            "instances": .array(instances.map { instance in
+                [
+                    "id": .string(instance.id),
+                    "address": .string(instance.address),
+                    "started_at": HoldJSON.timestamp(instance.startedAt),
+                    "last_heartbeat": HoldJSON.timestamp(instance.heartbeatAt),
+                    "active_revision": .string(instance.activeRevision),
+                    "revision_problem": instance.revisionProblem.map(JSONValue.string) ?? .null,
+                    "this_instance": .bool(instance.id == instanceID),
+                ]
+            }),
             "active": .object(Self.activation(status.active).merging([
                 "directory": .string(reloader.directory),
                 "files": .array(revision.sources.files.map { file in

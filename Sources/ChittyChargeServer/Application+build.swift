@@ -12,7 +12,7 @@ import Prometheus
 public struct ChittyChargeDependencies: Sendable {
     public var holds: HoldServices
     /// What `/metrics` reads its gauges from and the backtest reads decisions from.
-    public var store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth
+    public var store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth & ClusterRegistry
     public var policies: PolicyEngine
     public var clock: any WallClock
     public var authenticator: ClientAuthenticator
@@ -25,7 +25,7 @@ public struct ChittyChargeDependencies: Sendable {
     /// service and the policy engine were given (`serve` does), or their metrics are missing.
     public var metrics: PrometheusMetricsFactory
 
-    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth, policies: PolicyEngine,
+    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth & ClusterRegistry, policies: PolicyEngine,
                 clock: any WallClock, authenticator: ClientAuthenticator,
                 rateLimiter: FixedWindowRateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration,
                 policyReloader: PolicyReloader? = nil, adminAuthenticator: AdminAuthenticator = AdminAuthenticator(token: nil),
@@ -87,7 +87,7 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
     let admin = router.group("admin").add(middleware: AdminAuthMiddleware(authenticator: dependencies.adminAuthenticator))
     HoldRoutes(services: dependencies.holds).registerReads(on: admin.group("holds"))
     if let reloader = dependencies.policyReloader {
-        AdminRoutes(reloader: reloader).register(on: admin)
+        AdminRoutes(reloader: reloader, registry: dependencies.store, instanceID: dependencies.configuration.instanceID).register(on: admin)
         PolicyBacktestRoute(decisions: dependencies.store, policies: policies, root: dependencies.configuration.backtestRoot).register(on: admin)
     }
 

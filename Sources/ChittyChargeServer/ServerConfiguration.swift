@@ -15,8 +15,10 @@ public struct ServerConfiguration: Sendable {
     public var stripeMode: String?
     /// How ChittyIDs are minted, for `/health`: `emulator`, `remote` or nil.
     public var chittyIDMode: String?
-    /// Which store, for `/health` (`sqlite`).
+    /// Which store, for `/health` (`sqlite` or `postgresql`).
     public var database: String
+    /// This process among the instances sharing the store (`GET /admin/policies`); set by the wiring.
+    public var instanceID: String?
     /// `STRIPE_WEBHOOK_SECRET` (`whsec_…`): without it `/webhook` answers 503, so Stripe
     /// keeps the events and retries.
     public var webhookSecret: String?

@@ -32,6 +32,8 @@ public struct ChittyChargeSystem: Sendable {
     public let dependencies: ChittyChargeDependencies
     /// The services' own chores; `serve` runs them, tests drive the services directly.
     public let backgroundWork: BackgroundWork
+    /// This instance's heartbeat (and, on a shared store, the cluster's policy revision).
+    public let clusterHeartbeat: ClusterHeartbeat
     /// The Stripe emulator's own HTTP API, when `StripeSetup.emulator` asked for a port.
     public let stripeEmulatorServer: (any Service)?
     let httpLogger: Logger
@@ -56,9 +58,15 @@ public struct ChittyChargeSystem: Sendable {
             logger.warning("no client tokens configured (CHITTY_ID_TOKEN, CHITTYCHARGE_CLIENTS_FILE): every /api request will be 401")
         }
 
+        var holdConfiguration = configuration.holds
+        if case .postgres = configuration.database {
+            // Other instances may be running operations on this store (OtherInstanceWait).
+            holdConfiguration.storeIsShared = true
+        }
+        server.instanceID = holdConfiguration.schedulerID
         let holds = HoldServices(
             store: store, gateway: stripe.gateway, minter: minter, policies: policies, clock: configuration.clock,
-            configuration: configuration.holds, logger: loggers.holds, metricsFactory: holdMetrics ?? metrics,
+            configuration: holdConfiguration, logger: loggers.holds, metricsFactory: holdMetrics ?? metrics,
             faultPoint: configuration.faultPoint)
         if server.webhookSecret == nil {
             logger.warning("STRIPE_WEBHOOK_SECRET is not set: /webhook answers 503 and Stripe keeps retrying its events")
@@ -69,14 +77,18 @@ public struct ChittyChargeSystem: Sendable {
             await emulator.configureWebhookEndpoint(url: "http://\(host):\(server.port)/webhook", secret: secret)
             logger.notice("Stripe emulator sends signed webhooks to http://\(host):\(server.port)/webhook")
         }
-        let reloader = PolicyReloader(engine: policies, directory: configuration.policyDirectory, store: store, logger: loggers.policy)
+        let reloader = PolicyReloader(engine: policies, directory: configuration.policyDirectory, store: store,
+                                      followsCluster: holdConfiguration.storeIsShared, logger: loggers.policy)
         await reloader.recordStartup()
         return ChittyChargeSystem(
             store: store, closeStore: closeStore, holds: holds, minter: minter, reloader: reloader,
             dependencies: ChittyChargeDependencies(
                 holds: holds, store: store, policies: policies, clock: configuration.clock, authenticator: configuration.authenticator, configuration: server, policyReloader: reloader,
                 adminAuthenticator: AdminAuthenticator(token: configuration.adminToken), metrics: metrics),
-            backgroundWork: BackgroundWork(holds: holds, logger: logger),
+            backgroundWork: BackgroundWork(holds: holds, registry: store, logger: logger),
+            clusterHeartbeat: ClusterHeartbeat(
+                reloader: reloader, registry: store, instanceID: holdConfiguration.schedulerID,
+                address: "\(ProcessInfo.processInfo.hostName):\(server.port)", logger: loggers.policy),
             stripeEmulatorServer: stripe.emulatorServer, httpLogger: loggers.http)
     }
 

@@ -99,7 +99,7 @@ extension HoldStoreConformance {
             try expectEqual(try await store.pendingCreates(), [], "pendingCreates after completion")
             try expectEqual(try await Fixture.outboxDepth(store), 1, "mint jobs after completing a hold without a ChittyID")
             try expectEqual(
-                try await store.dueMintJobs(at: at, limit: 10),
+                try await store.claimMintJobs(at: at, leaseUntil: at, limit: 10),
                 [ChittyIDMintJob(holdID: "pi_1", attempts: 0, nextAttemptAt: at, lastError: nil)],
                 "the queued mint job")
         },

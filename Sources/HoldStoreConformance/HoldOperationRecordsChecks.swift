@@ -22,6 +22,24 @@ extension HoldStoreConformance {
             try expectEqual(try await store.pendingOperations(), [first], "the refused operation must not be stored")
         },
 
+        HoldStoreCheck("holdOperation(key:) reads an operation in each state, nil for an unknown key") { store in
+            try await Fixture.placeHold(in: store, id: "pi_1")
+            try await Fixture.placeHold(in: store, id: "pi_2")
+            let capture = Fixture.holdOperation(key: "capture-1", holdID: "pi_1")
+            _ = try await store.claimOperation(capture)
+            try expectEqual(try await store.holdOperation(key: "capture-1"), capture, "the pending operation")
+            let cancel = Fixture.holdOperation(key: "cancel-2", holdID: "pi_2", kind: .cancel, amount: nil, at: Fixture.time(8))
+            _ = try await store.claimOperation(cancel)
+            let failure = Fixture.failure(.paymentIntentUnexpectedState)
+            try await store.failOperation(key: "cancel-2", failure: failure, at: Fixture.time(100))
+            var failed = cancel
+            failed.state = .failed
+            failed.failure = failure
+            failed.updatedAt = Fixture.time(100)
+            try expectEqual(try await store.holdOperation(key: "cancel-2"), failed, "the failed operation, with the failure its client was told")
+            try expectEqual(try await store.holdOperation(key: "nothing"), nil, "an unknown key")
+        },
+
         HoldStoreCheck("after failOperation a new claim starts") { store in
             try await Fixture.placeHold(in: store, id: "pi_1")
             let first = Fixture.holdOperation(key: "capture-1", holdID: "pi_1")

@@ -30,6 +30,7 @@ public enum HoldStoreConformance {
         Group(storeProtocol: "PolicyDecisionLog", checks: policyDecisionLogChecks),
         Group(storeProtocol: "PolicyRevisionStore", checks: policyRevisionStoreChecks),
         Group(storeProtocol: "OperationalGaugeSource", checks: operationalGaugeSourceChecks),
+        Group(storeProtocol: "ClusterRegistry", checks: clusterRegistryChecks),
     ]
 
     /// Every check of every group.

@@ -107,6 +107,12 @@ extension PostgresHoldStore {
         }
     }
 
+    public func holdOperation(key: String) async throws -> HoldOperation? {
+        try await read("holdOperation(key:)") { db in
+            try await db.rows(PostgresHoldOperationRow.selectByKey, [.text(key)], logger: self.logger).first.map(PostgresHoldOperationRow.decode)
+        }
+    }
+
     private func lockedHoldOperation(key: String, in db: PostgresConnection) async throws -> HoldOperation {
         guard let row = try await db.rows(PostgresHoldOperationRow.selectByKeyForUpdate, [.text(key)], logger: logger).first else {
             throw HoldStoreError.notFound("hold operation \(key)")

@@ -88,13 +88,19 @@ enum PostgresPolicyRevisionRow {
 extension PostgresHoldStore {
     // MARK: ChittyIDOutbox
 
-    public func dueMintJobs(at: Date, limit: Int) async throws -> [ChittyIDMintJob] {
+    /// SKIP LOCKED: two instances claiming at once take different jobs.
+    public func claimMintJobs(at now: Date, leaseUntil: Date, limit: Int) async throws -> [ChittyIDMintJob] {
         guard limit > 0 else { return [] }
-        return try await read("dueMintJobs") { db in
-            try await db.rows(
-                "SELECT \(PostgresMintJobRow.columns) FROM chittyid_outbox WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, hold_id LIMIT $2",
-                [.date(at), .integer(limit)], logger: self.logger
-            ).map(PostgresMintJobRow.decode)
+        return try await transaction("claimMintJobs") { db in
+            let jobs = try await db.rows("""
+                SELECT \(PostgresMintJobRow.columns) FROM chittyid_outbox WHERE next_attempt_at <= $1 \
+                ORDER BY next_attempt_at, hold_id LIMIT $2 FOR UPDATE SKIP LOCKED
+                """, [.date(now), .integer(limit)], logger: self.logger).map(PostgresMintJobRow.decode)
+            if !jobs.isEmpty {
+                try await db.rows("UPDATE chittyid_outbox SET next_attempt_at = $1 WHERE hold_id = ANY($2)",
+                                  [.date(leaseUntil), .texts(jobs.map(\.holdID))], logger: self.logger)
+            }
+            return jobs
         }
     }
 

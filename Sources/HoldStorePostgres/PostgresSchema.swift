@@ -160,6 +160,24 @@ enum PostgresSchema {
             )
             """,
             "CREATE INDEX policy_revisions_by_activation ON policy_revisions (activated_at, seq)",
+            // Who is alive, on which policy revision; who runs a cluster-wide chore now.
+            """
+            CREATE TABLE cluster_instances (
+                id TEXT PRIMARY KEY,
+                address TEXT NOT NULL,
+                started_at BIGINT NOT NULL,
+                heartbeat_at BIGINT NOT NULL,
+                active_revision TEXT NOT NULL,
+                revision_problem TEXT
+            )
+            """,
+            """
+            CREATE TABLE background_leases (
+                name TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                lease_until BIGINT NOT NULL
+            )
+            """,
         ]),
     ]
 

@@ -248,6 +248,27 @@ enum HoldStoreSchema {
             "ALTER TABLE create_operations DROP COLUMN failure_status",
             "ALTER TABLE hold_operations DROP COLUMN response_status",
         ]),
+        SchemaMigration(version: 7, name: "instances and chore leases", statements: [
+            // The same tables as PostgreSQL's: one SQLite file has one instance, which still
+            // lists itself and takes the chore leases.
+            """
+            CREATE TABLE cluster_instances (
+                id TEXT PRIMARY KEY,
+                address TEXT NOT NULL,
+                started_at INTEGER NOT NULL,
+                heartbeat_at INTEGER NOT NULL,
+                active_revision TEXT NOT NULL,
+                revision_problem TEXT
+            ) STRICT
+            """,
+            """
+            CREATE TABLE background_leases (
+                name TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                lease_until INTEGER NOT NULL
+            ) STRICT
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

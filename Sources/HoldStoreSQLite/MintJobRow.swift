@@ -10,6 +10,7 @@ enum MintJobRow {
         ORDER BY next_attempt_at, hold_id LIMIT ?
         """
     static let insert = "INSERT INTO chittyid_outbox (\(columns)) VALUES (\(placeholders(4)))"
+    static let lease = "UPDATE chittyid_outbox SET next_attempt_at = ? WHERE hold_id = ?"
     static let delete = "DELETE FROM chittyid_outbox WHERE hold_id = ?"
     static let reschedule = """
         UPDATE chittyid_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE hold_id = ? \

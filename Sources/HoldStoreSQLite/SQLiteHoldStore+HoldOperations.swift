@@ -75,6 +75,12 @@ extension SQLiteHoldStore {
         }
     }
 
+    public func holdOperation(key: String) async throws -> HoldOperation? {
+        try await read("holdOperation(key:)") { db in
+            try await db.rows(HoldOperationRow.selectByKey, [.text(key)]).first.map(HoldOperationRow.decode)
+        }
+    }
+
     private static func holdOperation(key: String, in db: SQLiteConnection) async throws -> HoldOperation {
         guard let row = try await db.rows(HoldOperationRow.selectByKey, [.text(key)]).first else {
             throw HoldStoreError.notFound("hold operation \(key)")

@@ -5,10 +5,14 @@ import SQLiteNIO
 extension SQLiteHoldStore {
     static let selectChittyID = "SELECT chitty_id FROM holds WHERE id = ?"
 
-    public func dueMintJobs(at: Date, limit: Int) async throws -> [ChittyIDMintJob] {
+    public func claimMintJobs(at now: Date, leaseUntil: Date, limit: Int) async throws -> [ChittyIDMintJob] {
         guard limit > 0 else { return [] }
-        return try await read("dueMintJobs") { db in
-            try await db.rows(MintJobRow.selectDue, [SQLiteData(at), .integer(limit)]).map(MintJobRow.decode)
+        return try await write("claimMintJobs") { db in
+            let jobs = try await db.rows(MintJobRow.selectDue, [SQLiteData(now), .integer(limit)]).map(MintJobRow.decode)
+            for job in jobs {
+                try await db.execute(MintJobRow.lease, [SQLiteData(leaseUntil), .text(job.holdID)])
+            }
+            return jobs
         }
     }
 

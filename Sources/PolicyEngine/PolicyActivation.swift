@@ -9,6 +9,8 @@ public enum PolicyLoadTrigger: String, Sendable, Codable, CaseIterable {
     case api
     /// `POST /admin/policies/rollback`: a stored earlier revision activated again.
     case rollback
+    /// Another instance on the same database activated it (a reload or rollback there).
+    case cluster
 }
 
 /// A policy set waiting to become active: its sources and the test cases it must pass.

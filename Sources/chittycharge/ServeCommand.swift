@@ -195,6 +195,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let emulatorServer = system.stripeEmulatorServer { services.append(emulatorServer) }
         services.append(PolicyReloadOnSignal(reloader: system.reloader, logger: Logger(label: "chittycharge.policy")))
         services.append(system.backgroundWork)
+        services.append(system.clusterHeartbeat)
         services.append(system.application())
         logger.notice("ChittyCharge listening on http://\(configuration.host):\(configuration.port)",
                       metadata: ["stripe.mode": .string(configuration.stripeMode ?? "not_configured"),

@@ -44,7 +44,7 @@ struct StoredOutcomeTests {
         }
 
         try await withStore(at: database.path) { store in
-            #expect(try await store.appliedMigrations().map(\.version).last == 6)
+            #expect(try await store.appliedMigrations().map(\.version).last == SQLiteHoldStore.supportedSchemaVersion)
             let declined = try #require(try await store.createOperation(key: "op-declined"))
             #expect(declined.failure == HoldServiceError(.cardDeclined, "The card was declined: Your card has insufficient funds.", details: [
                 "decline_code": "insufficient_funds", "stripe_code": "card_declined",
@@ -67,7 +67,7 @@ struct StoredOutcomeTests {
             #expect(try await store.createOperation(key: "op-2")?.state == .succeeded)
             #expect(try await store.createOperation(key: "op-2")?.holdID == "pi_2")
             // pi_1's job was queued by version 5's trigger; pi_2's by this build, once.
-            #expect(try await store.dueMintJobs(at: .distantFuture, limit: 10).map(\.holdID).sorted() == ["pi_1", "pi_2"])
+            #expect(try await store.claimMintJobs(at: .distantFuture, leaseUntil: .distantFuture, limit: 10).map(\.holdID).sorted() == ["pi_1", "pi_2"])
         }
     }
 

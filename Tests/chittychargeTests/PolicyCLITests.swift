@@ -76,8 +76,8 @@ import Testing
         let result = try await run(["policy", "eval", "--dir", try folder("function cors(req)\n  while req.origin == 'loop' do end\n  return { allow = true }\nend\n"), "cors", #"{"origin":"loop"}"#])
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
+        // The budget stopped it (not a wall-clock bound: a loaded CI machine is slow to start a process).
         #expect(result.stderr.contains("policy error (instruction_budget): policy.lua:2: instruction budget"), "\(result.stderr)")
-        #expect(result.seconds < 5)
     }
 
     @Test func evalRefusesBadInput() async throws {

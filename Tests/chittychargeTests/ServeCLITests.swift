@@ -54,7 +54,9 @@ import Testing
     @Test(arguments: [
         (["--stripe", "real"], "--stripe accepts only 'emulator'"),
         (["--chittyid", "cloud"], "--chittyid accepts only 'emulator'"),
-        (["--database-url", "postgres://localhost/chittycharge"], "PostgreSQL"),
+        (["--database-url", "postgres://localhost/chittycharge"], "names no user"),
+        (["--database-url", "postgres://cc@localhost/chittycharge?sslmode=maybe"], "sslmode must be one of disable, require, verify-full"),
+        (["--database-url", "postgres://cc@127.0.0.1:1/chittycharge?sslmode=disable"], "could not open the PostgreSQL store at postgres://cc@127.0.0.1:1/chittycharge"),
         (["--database-url", "mysql://x"], "DATABASE_URL must look like sqlite://"),
         (["--port", "99999"], "port"),
         (["--payment-method-types", "card,sepa_debit"], "payment method type 'sepa_debit' cannot be used for holds"),

@@ -7,6 +7,11 @@ import Synchronization
 final class SingleFlight<Value: Sendable>: Sendable {
     private let inFlight = Mutex<[String: Task<Value, Never>]>([:])
 
+    /// Whether work for `key` is in flight in this process now.
+    func isRunning(_ key: String) -> Bool {
+        inFlight.withLock { $0[key] != nil }
+    }
+
     func run(_ key: String, _ work: @escaping @Sendable () async -> Value) async -> Value {
         let task = inFlight.withLock { tasks in
             if let running = tasks[key] { return running }

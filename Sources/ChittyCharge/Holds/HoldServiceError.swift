@@ -38,6 +38,8 @@ public struct HoldServiceError: Error, Sendable, Equatable {
         case storageError = "storage_error"
         /// The database did not answer in time (down, restarting, every connection busy).
         case databaseUnavailable = "database_unavailable"
+        /// The same operation is running on another instance and did not finish while we waited.
+        case operationInProgress = "operation_in_progress"
         case policyError = "policy_error"
         case stripeNotConfigured = "stripe_not_configured"
         case webhookContention = "webhook_contention"
@@ -78,6 +80,11 @@ public struct HoldServiceError: Error, Sendable, Equatable {
 
     public static func stripeUnavailable(_ what: String, reason: String) -> HoldServiceError {
         HoldServiceError(.stripeUnavailable, "Stripe did not confirm the \(what): \(reason). Retrying is safe: the retry reuses the same Stripe idempotency key.")
+    }
+
+    public static func inProgress(_ what: String, key: String) -> HoldServiceError {
+        HoldServiceError(.operationInProgress, "This \(what) is still running (on another instance); retry shortly for its answer",
+                         details: ["operation": .string(key)])
     }
 
     public static func storage(_ error: any Error) -> HoldServiceError {

@@ -18,20 +18,82 @@ public actor PolicyReloader {
     private let gate = SerialGate()
     /// How many recently active revisions keep their sources.
     private let keep: Int
+    /// Other instances share the store: the most recently activated stored revision is the
+    /// cluster's, and this instance serves it (`followCluster`).
+    public nonisolated let followsCluster: Bool
+    /// Why this instance does not serve the cluster's revision (it does not load here).
+    public private(set) var clusterProblem: String?
+    /// The cluster revision that failed to load here, not tried again until another comes.
+    private var refusedClusterRevision: String?
     private let logger: Logger
 
     public init(engine: PolicyEngine, directory: String, store: any PolicyRevisionStore, keep: Int = 10,
-                logger: Logger) {
+                followsCluster: Bool = false, logger: Logger) {
         self.engine = engine
         self.directory = directory
         self.store = store
         self.keep = keep
+        self.followsCluster = followsCluster
         self.logger = logger
     }
 
     /// Stores the revision the server started with, so a later rollback can return to it.
+    /// An instance joining a cluster instead starts on the cluster's revision, when there
+    /// is one: restarting an instance never changes what the others serve.
     public func recordStartup() async {
-        await gate.run { await remember(engine.status.active) }
+        await gate.run {
+            if followsCluster, let newest = try? await store.policyRevisions(limit: 1).first {
+                if newest.id != engine.revision.id {
+                    logger.notice("starting on the cluster's policy revision, not the folder's", metadata: [
+                        "policy.revision": .string(newest.id), "policy.folder_revision": .string(engine.revision.id),
+                    ])
+                }
+                await follow(newest)
+                return
+            }
+            await remember(engine.status.active)
+        }
+    }
+
+    /// Serves the cluster's revision (the most recently activated one in the store) if this
+    /// instance does not yet. One that does not load here is refused once, and this instance
+    /// keeps its last good revision and says why in `clusterProblem`.
+    public func followCluster() async {
+        await gate.run {
+            guard followsCluster else { return }
+            do {
+                guard let newest = try await store.policyRevisions(limit: 1).first else { return }
+                await follow(newest)
+            } catch {
+                logger.warning("could not read the cluster's policy revision", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func follow(_ newest: PolicyRevisionRecord) async {
+        if newest.id == engine.revision.id {
+            clusterProblem = nil
+            refusedClusterRevision = nil
+            return
+        }
+        guard newest.id != refusedClusterRevision else { return }
+        do throws(PolicyLoadError) {
+            let sources = try newest.sourceSet()
+            guard sources.revision == newest.id else {
+                throw PolicyLoadError("stored revision \(newest.id) hashes to \(sources.revision)")
+            }
+            try engine.reload(PolicyCandidate(sources: sources), trigger: .cluster)
+            clusterProblem = nil
+            refusedClusterRevision = nil
+            logger.notice("policy revision activated by another instance now serves here", metadata: ["policy.revision": .string(newest.id)])
+        } catch {
+            refusedClusterRevision = newest.id
+            clusterProblem = "the cluster's revision \(newest.id) does not load here: \(error.message); serving \(engine.revision.id)"
+            logger.error("the cluster's policy revision does not load here; keeping the last good one", metadata: [
+                "policy.revision": .string(engine.revision.id), "policy.cluster_revision": .string(newest.id),
+                "error": .string(error.message),
+            ])
+        }
     }
 
     /// How many reloads and rollbacks wait for the one in progress.

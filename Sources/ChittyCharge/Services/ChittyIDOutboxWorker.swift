@@ -39,12 +39,16 @@ public final class ChittyIDOutboxWorker: Sendable {
         }
     }
 
+    /// How long a pass has the jobs it claimed to itself: longer than a pass of minting takes.
+    static let claimLease: TimeInterval = 300
+
     /// One pass over the due jobs. Returns how many were minted.
     @discardableResult
     public func processDueJobs() async -> Int {
         let jobs: [ChittyIDMintJob]
         do {
-            jobs = try await store.dueMintJobs(at: clock.now(), limit: batchSize)
+            let now = clock.now()
+            jobs = try await store.claimMintJobs(at: now, leaseUntil: now.addingTimeInterval(Self.claimLease), limit: batchSize)
         } catch {
             logger.error("could not read the ChittyID outbox", metadata: ["error": "\(error)"])
             return 0

@@ -28,6 +28,11 @@ public final class HoldCreator: Sendable {
         self.faultPoint = faultPoint
     }
 
+    /// Whether this process is running the create with `key` now.
+    func isRunning(_ key: String) -> Bool {
+        flights.isRunning(key)
+    }
+
     /// `logger` is the request's when a client asked; background work (recovery,
     /// reauthorization) passes none and the service's own is used.
     func execute(_ operation: CreateOperation, gateway: any PaymentGateway, logger baseLogger: Logger? = nil) async -> Result<Hold, HoldServiceError> {

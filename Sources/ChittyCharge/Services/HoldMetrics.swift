@@ -69,6 +69,7 @@ public struct HoldMetrics: Sendable {
         case .stripeNotConfigured: "not_configured"
         case .storageError: "storage_error"
         case .databaseUnavailable: "database_unavailable"
+        case .operationInProgress: "in_progress"
         case .holdNotFound: "not_found"
         case .invalidRequest, .amountExceedsAuthorized: "invalid"
         case .paymentIntentUnexpectedState, .chargeExpiredForCapture, .stripeResourceMissing, .stripeInvalidRequest,

@@ -19,9 +19,12 @@ public final class HoldOperations: Sendable {
     let logger: Logger
     let faultPoint: FaultPoint?
     private let flights = SingleFlight<Result<HoldOperationReceipt, HoldServiceError>>()
+    private let otherInstances: OtherInstanceWait
 
     public init(store: any Store, gateway: (any PaymentGateway)?, stripeSync: StripeSync, clock: any WallClock,
-                metrics: HoldMetrics, logger: Logger, faultPoint: FaultPoint? = nil) {
+                configuration: HoldServiceConfiguration = .init(), metrics: HoldMetrics, logger: Logger, faultPoint: FaultPoint? = nil) {
+        self.otherInstances = OtherInstanceWait(
+            storeIsShared: configuration.storeIsShared, wait: configuration.otherInstanceWait, takeoverAge: configuration.recoveryGrace)
         self.store = store
         self.gateway = gateway
         self.stripeSync = stripeSync
@@ -128,12 +131,30 @@ public final class HoldOperations: Sendable {
                 guard let receipt = earlier.receipt else { throw .storage(HoldStoreError.notFound(earlier.key)) }
                 return receipt
             case .pending:
-                return try await execute(earlier, gateway: gateway, logger: requestLogger).get()
+                if flights.isRunning(earlier.key) || otherInstances.replaysHere(updatedAt: earlier.updatedAt, now: now) {
+                    return try await execute(earlier, gateway: gateway, logger: requestLogger).get()
+                }
+                return try await awaitOtherInstance(earlier)
             case .failed:
                 // The store only reports live operations as existing; a failed one freed the slot.
                 throw earlier.failure ?? .conflict("The earlier attempt failed", kind: .earlierAttemptFailed)
             }
         }
+    }
+
+    /// The answer of an operation another instance is running, once it settles.
+    private func awaitOtherInstance(_ earlier: HoldOperation) async throws(HoldServiceError) -> HoldOperationReceipt {
+        let settled = try await otherInstances.awaitSettled { () async throws(HoldServiceError) -> HoldOperation? in
+            do {
+                let operation = try await store.holdOperation(key: earlier.key)
+                return operation?.state == .pending ? nil : operation
+            } catch {
+                throw .storage(error)
+            }
+        }
+        guard let settled else { throw .inProgress(earlier.kind == .capture ? "capture" : "cancel", key: earlier.key) }
+        if settled.state == .succeeded, let receipt = settled.receipt { return receipt }
+        throw settled.failure ?? .conflict("The earlier attempt failed", kind: .earlierAttemptFailed)
     }
 
     /// Calls Stripe for a claimed (or pending) operation with its own idempotency key and

@@ -23,6 +23,7 @@ public struct HoldPlacement: Sendable {
     let clock: any WallClock
     let paymentMethodTypes: [String]
     let metrics: HoldMetrics
+    let otherInstances: OtherInstanceWait
 
     public init(store: any Store, gateway: (any PaymentGateway)?, creator: HoldCreator, policies: PolicyEngine,
                 clock: any WallClock, configuration: HoldServiceConfiguration, metrics: HoldMetrics) {
@@ -33,6 +34,8 @@ public struct HoldPlacement: Sendable {
         self.clock = clock
         self.paymentMethodTypes = configuration.paymentMethodTypes
         self.metrics = metrics
+        self.otherInstances = OtherInstanceWait(
+            storeIsShared: configuration.storeIsShared, wait: configuration.otherInstanceWait, takeoverAge: configuration.recoveryGrace)
     }
 
     /// Places a hold (or answers a retry with the first result), counted by outcome.
@@ -123,12 +126,31 @@ public struct HoldPlacement: Sendable {
             case .failed:
                 throw earlier.failure ?? .conflict("The earlier attempt failed", kind: .earlierAttemptFailed)
             case .pending:
+                guard creator.isRunning(earlier.key) || otherInstances.replaysHere(updatedAt: earlier.updatedAt, now: now) else {
+                    return try await awaitOtherInstance(earlier)
+                }
                 // The first attempt did not finish (Stripe unreachable, or a crash): finish
                 // it with the same Stripe idempotency key, which cannot create a second hold.
                 let hold = try await creator.execute(earlier, gateway: gateway, logger: requestLogger).get()
                 return Placement(hold: hold, replayed: true)
             }
         }
+    }
+
+    /// The answer of a create another instance is running, once it settles.
+    private func awaitOtherInstance(_ earlier: CreateOperation) async throws(HoldServiceError) -> Placement {
+        let settled = try await otherInstances.awaitSettled { () async throws(HoldServiceError) -> (CreateOperation, Hold?)? in
+            do {
+                guard let operation = try await store.createOperation(key: earlier.key), operation.state != .pending else { return nil }
+                let hold = if operation.state == .succeeded, let id = operation.holdID { try await store.hold(id: id) } else { Hold?.none }
+                return (operation, hold)
+            } catch {
+                throw .storage(error)
+            }
+        }
+        guard let (operation, hold) = settled else { throw .inProgress("hold placement", key: earlier.key) }
+        if let hold { return Placement(hold: hold, replayed: true) }
+        throw operation.failure ?? .conflict("The earlier attempt failed", kind: .earlierAttemptFailed)
     }
 
     private func record(_ evaluation: PolicyEvaluation<HoldLimitHook.Decision>, input: JSONValue, subject: String) -> PolicyDecisionRecord {

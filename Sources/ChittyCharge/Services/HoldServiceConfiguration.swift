@@ -7,7 +7,8 @@ public struct HoldServiceConfiguration: Sendable {
     /// Recovery: Stripe keeps idempotency keys for at least 24 hours; replaying a create
     /// after that could place a second hold, so older pending creates are flagged, not replayed.
     public var maxCreateReplayAge: TimeInterval
-    /// Recovery: pending operations younger than this are left to the request that owns them.
+    /// Recovery: pending operations younger than this are left to the request that owns them
+    /// (and, with a shared store, a request finding one waits for it rather than replaying it).
     public var recoveryGrace: TimeInterval
     /// ChittyID outbox: jobs per pass.
     public var mintBatchSize: Int
@@ -26,12 +27,20 @@ public struct HoldServiceConfiguration: Sendable {
     /// than a run (Stripe calls with their retries) takes. A takeover is safe for money
     /// anyway: the capture or release replays the same operation and idempotency key.
     public var scheduleLease: TimeInterval
+    /// Several instances share the store (PostgreSQL): a young pending operation may be
+    /// running on another one (`OtherInstanceWait`).
+    public var storeIsShared: Bool
+    /// How long a request waits for another instance's operation before 409 `operation_in_progress`.
+    public var otherInstanceWait: Duration
 
     public init(defaultCurrency: String = "usd", maxCreateReplayAge: TimeInterval = 23 * 3600,
                 recoveryGrace: TimeInterval = 30, mintBatchSize: Int = 50, expiryMargin: TimeInterval = 12 * 3600,
                 paymentMethodTypes: [String] = PaymentMethodCaptureWindow.defaultTypes,
                 reauthorization: ReauthorizationLimits = ReauthorizationLimits(),
-                schedulerID: String = "scheduler-" + UUID().uuidString.lowercased(), scheduleLease: TimeInterval = 300) {
+                schedulerID: String = "scheduler-" + UUID().uuidString.lowercased(), scheduleLease: TimeInterval = 300,
+                storeIsShared: Bool = false, otherInstanceWait: Duration = .seconds(5)) {
+        self.storeIsShared = storeIsShared
+        self.otherInstanceWait = otherInstanceWait
         self.defaultCurrency = defaultCurrency
         self.maxCreateReplayAge = maxCreateReplayAge
         self.recoveryGrace = recoveryGrace

@@ -37,7 +37,8 @@ public struct HoldServices: Sendable {
         let stripeSync = StripeSync(store: store, gateway: gateway, planner: planner, clock: clock, logger: logger)
         let creator = HoldCreator(store: store, minter: minter, planner: planner, stripeSync: stripeSync, clock: clock,
                                   logger: logger, faultPoint: faultPoint)
-        let operations = HoldOperations(store: store, gateway: gateway, stripeSync: stripeSync, clock: clock, metrics: metrics,
+        let operations = HoldOperations(store: store, gateway: gateway, stripeSync: stripeSync, clock: clock,
+                                        configuration: configuration, metrics: metrics,
                                         logger: logger, faultPoint: faultPoint)
         self.placement = HoldPlacement(store: store, gateway: gateway, creator: creator, policies: policies, clock: clock,
                                        configuration: configuration, metrics: metrics)

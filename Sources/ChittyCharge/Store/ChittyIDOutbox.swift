@@ -18,7 +18,10 @@ public struct ChittyIDMintJob: Sendable, Equatable {
 /// Holds still waiting for their ChittyID.
 public protocol ChittyIDOutbox: Sendable {
     /// Jobs whose next attempt is due, oldest first.
-    func dueMintJobs(at: Date, limit: Int) async throws -> [ChittyIDMintJob]
+    /// Up to `limit` jobs due at `now`, oldest first, as they were; each is then not due
+    /// again before `leaseUntil`, so another instance's pass skips it while this one mints
+    /// (and takes it over after `leaseUntil` if this one dies first).
+    func claimMintJobs(at now: Date, leaseUntil: Date, limit: Int) async throws -> [ChittyIDMintJob]
     /// Atomically: sets the hold's ChittyID (status minted) and removes its job.
     func recordMinted(holdID: String, chittyID: String, at: Date) async throws
     func rescheduleMint(_ job: ChittyIDMintJob) async throws

@@ -53,4 +53,7 @@ public protocol HoldOperationRecords: Sendable {
     /// hold for another operation.
     func failOperation(key: String, failure: HoldServiceError, at: Date) async throws
     func pendingOperations() async throws -> [HoldOperation]
+    /// The operation with this key, in whatever state (nil: none). A request that found
+    /// another instance running the hold's operation watches it settle through this.
+    func holdOperation(key: String) async throws -> HoldOperation?
 }
