@@ -196,6 +196,8 @@ public final class PostgresHoldStore: HoldStore {
             throw error
         } catch let error as CancellationError {
             throw error
+        } catch let error as PostgresHoldStoreError {
+            throw error
         } catch let error as PSQLError {
             let mapped = Self.map(error, what: what)
             if case .unavailable(let reason) = mapped { health.failed(reason) } else { health.succeeded() }

@@ -59,14 +59,24 @@ enum TestPostgres {
 
     /// Runs one statement on the server's own database over a connection of its own.
     static func administer(_ serverURL: String, _ sql: String) async throws {
-        let settings = try PostgresConnectionSettings(url: serverURL)
-        let connection = try await PostgresConnection.connect(
+        let connection = try await connect(serverURL)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
+    }
+
+    /// A connection of its own to the database `url` names (not the store's pool).
+    static func connect(_ url: String) async throws -> PostgresConnection {
+        let settings = try PostgresConnectionSettings(url: url)
+        return try await PostgresConnection.connect(
             on: MultiThreadedEventLoopGroup.singleton.any(),
             configuration: .init(host: settings.host, port: settings.port, username: settings.username,
                                  password: settings.password, database: settings.database, tls: .disable),
             id: 1, logger: logger
         ).get()
-        defer { try? connection.close().wait() }
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
     }
 }
