@@ -176,7 +176,13 @@ let package = Package(
         // Test doubles more than one test target needs (the manual clock).
         .target(
             name: "ChittyChargeTestSupport",
-            dependencies: ["ChittyCharge"],
+            dependencies: [
+                "ChittyCharge",
+                // TestPostgres: fresh databases on the test command's PostgreSQL.
+                "HoldStorePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/ChittyChargeTestSupport"
         ),
         .executableTarget(
@@ -306,7 +312,11 @@ let package = Package(
         // Needs CHITTYCHARGE_TEST_POSTGRES_URL (the test command starts a cluster and sets it).
         .testTarget(
             name: "HoldStorePostgresTests",
-            dependencies: ["HoldStorePostgres", "HoldStoreConformance", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: [
+                "ChittyCharge", "ChittyChargeTestSupport", "HoldStorePostgres", "HoldStoreConformance",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "HoldStoreSQLiteTests",
@@ -356,6 +366,8 @@ let package = Package(
             name: "chittychargeTests",
             dependencies: [
                 "chittycharge",
+                // TestPostgres, for the several-instance suite.
+                "ChittyChargeTestSupport",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 // A stand-in ChittyRegistry for `chittycharge register`.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throw-away PostgreSQL cluster for the tests: `start` makes one with initdb in a new
-# folder, starts it on a loopback port and prints its URL; `stop FOLDER` stops it and
-# removes the folder. Installs Debian's `postgresql` when no server is found.
+# folder, starts it on a loopback port and prints "FOLDER BINDIR URL"; `stop FOLDER` stops
+# it and removes the folder; `stop-server`/`start-server FOLDER` stop and start the server
+# alone (an outage, for the fault tests). Installs Debian's `postgresql` when no server is found.
 #
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres`
 # user, in a folder that user owns under a parent it can traverse (/tmp, not a
@@ -44,9 +45,22 @@ start() {
     as_owner "$bin/pg_ctl" -D "$folder/data" -l "$folder/server.log" -w -t 60 start \
         -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on -c synchronous_commit=on" >/dev/null \
         || { cat "$folder/server.log" >&2; echo "postgres-test-cluster: the server did not start" >&2; exit 1; }
+    echo "$port" >"$folder/port"
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U chittycharge chittycharge_test \
         || { echo "postgres-test-cluster: createdb failed" >&2; exit 1; }
     echo "$folder $bin postgres://chittycharge@127.0.0.1:$port/chittycharge_test?sslmode=disable"
+}
+
+# The server alone, keeping the data: a test's database outage and its end.
+stop_server() {
+    as_owner "$(find_bin)/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null
+}
+
+start_server() {
+    local folder=$1 port
+    port=$(cat "$folder/port")
+    as_owner "$(find_bin)/pg_ctl" -D "$folder/data" -l "$folder/server.log" -w -t 60 start \
+        -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on -c synchronous_commit=on" >/dev/null
 }
 
 stop() {
@@ -59,5 +73,7 @@ stop() {
 case "${1:-}" in
     start) start ;;
     stop) stop "$2" ;;
-    *) echo "usage: $0 start | stop FOLDER" >&2; exit 2 ;;
+    stop-server) stop_server "$2" ;;
+    start-server) start_server "$2" ;;
+    *) echo "usage: $0 start | stop FOLDER | stop-server FOLDER | start-server FOLDER" >&2; exit 2 ;;
 esac

@@ -20,6 +20,17 @@ public enum StripeEmulatorServer {
         for method in [HTTPRequest.Method.get, .post, .delete, .put, .patch] {
             router.on("/v1/**", method: method, use: forward)
         }
+        // Not Stripe's: what the emulator was asked, for tests that check from outside the
+        // process (several servers against one emulator) that a hold was created or
+        // captured once. Replays of an idempotency key are marked.
+        router.get("/_emulator/calls") { _, _ in
+            let calls = await emulator.calls().map { call -> [String: Any] in
+                ["method": call.method, "path": call.path, "idempotency_key": call.idempotencyKey ?? NSNull(),
+                 "status": call.status, "replayed": call.replayed]
+            }
+            let body = try JSONSerialization.data(withJSONObject: ["calls": calls], options: [.sortedKeys])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
         // Browsers confirming with a publishable key send a CORS preflight first.
         router.on("/v1/**", method: .options) { _, _ in
             Response(status: .noContent, headers: corsHeaders)

@@ -1,4 +1,5 @@
 import HoldStoreConformance
+import ChittyChargeTestSupport
 import HoldStorePostgres
 import Testing
 

@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import ChittyChargeTestSupport
 import HoldStorePostgres
 import Logging
 import PostgresNIO

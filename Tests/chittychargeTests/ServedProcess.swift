@@ -5,7 +5,7 @@ import FoundationNetworking
 
 /// `chittycharge serve` started as an operator would, with both emulators, a fresh SQLite
 /// file and its output collected, for the suites that drive the running binary.
-struct ServedProcess {
+struct ServedProcess: Sendable {
     let process: ChildProcess.Running
     /// Where its standard output and error go.
     let log: URL
@@ -13,11 +13,14 @@ struct ServedProcess {
 
     /// `arguments` come after the defaults (a later flag wins); `environment` is added to
     /// this process's own.
+    /// `stripe`: nil for the real Stripe client (STRIPE_SECRET_KEY and STRIPE_API_BASE in
+    /// `environment`) instead of the built-in emulator.
     static func start(port: Int = Int.random(in: 21_000..<29_000), policyDirectory: String = PolicyCLITests.policies,
-                      arguments: [String] = [], environment: [String: String]) async throws -> ServedProcess {
-        let arguments = [
-            "serve", "--stripe", "emulator", "--chittyid", "emulator", "--stripe-emulator-port", "0",
-            "--port", String(port), "--policy-dir", policyDirectory, "--database-url", ServeCLITests.temporaryDatabaseURL(),
+                      stripe: String? = "emulator", arguments: [String] = [], environment: [String: String]) async throws -> ServedProcess {
+        let stripeArguments = stripe.map { ["--stripe", $0, "--stripe-emulator-port", "0"] } ?? []
+        let arguments = ["serve"] + stripeArguments + [
+            "--chittyid", "emulator", "--port", String(port), "--policy-dir", policyDirectory,
+            "--database-url", ServeCLITests.temporaryDatabaseURL(),
         ] + arguments
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("served-\(UUID().uuidString).log")
         let process = try await ChildProcess.Running.start(

@@ -2,32 +2,31 @@ import Foundation
 import HoldStorePostgres
 import Logging
 import PostgresNIO
-import Testing
 
 /// The PostgreSQL the test command started (`CHITTYCHARGE_TEST_POSTGRES_URL`), and a new,
 /// empty database on it for each test, dropped afterwards.
-enum TestPostgres {
-    static let urlVariable = "CHITTYCHARGE_TEST_POSTGRES_URL"
+public enum TestPostgres {
+    public static let urlVariable = "CHITTYCHARGE_TEST_POSTGRES_URL"
 
     /// The server's URL, or a failure that says how to get one: these tests never skip.
-    static func serverURL() throws -> String {
+    public static func serverURL() throws -> String {
         guard let url = ProcessInfo.processInfo.environment[urlVariable], !url.isEmpty else {
             throw MissingServer()
         }
         return url
     }
 
-    struct MissingServer: Error, CustomStringConvertible {
-        var description: String {
+    public struct MissingServer: Error, CustomStringConvertible {
+        public var description: String {
             "\(TestPostgres.urlVariable) is not set: run the tests with ./scripts/test.sh (it starts a throw-away PostgreSQL), "
                 + "or start one with ./scripts/postgres-test-cluster.sh start and export the URL it prints"
         }
     }
 
-    static let logger = Logger(label: "test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    public static let logger = Logger(label: "test.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// `CREATE DATABASE` a fresh one, run `body` with its URL, then drop it.
-    static func withFreshDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+    public static func withFreshDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
         let server = try serverURL()
         let name = "cc_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         try await administer(server, "CREATE DATABASE \(name)")
@@ -43,7 +42,7 @@ enum TestPostgres {
     }
 
     /// A fresh database with a migrated store on it, closed afterwards.
-    static func withFreshStore<T>(poolSize: Int = 2, _ body: (PostgresHoldStore) async throws -> T) async throws -> T {
+    public static func withFreshStore<T>(poolSize: Int = 2, _ body: (PostgresHoldStore) async throws -> T) async throws -> T {
         try await withFreshDatabase { url in
             let store = try await PostgresHoldStore.open(settings: PostgresConnectionSettings(url: url, poolSize: poolSize), logger: logger)
             do {
@@ -58,7 +57,7 @@ enum TestPostgres {
     }
 
     /// Runs one statement on the server's own database over a connection of its own.
-    static func administer(_ serverURL: String, _ sql: String) async throws {
+    public static func administer(_ serverURL: String, _ sql: String) async throws {
         let connection = try await connect(serverURL)
         do {
             try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
@@ -70,7 +69,7 @@ enum TestPostgres {
     }
 
     /// A connection of its own to the database `url` names (not the store's pool).
-    static func connect(_ url: String) async throws -> PostgresConnection {
+    public static func connect(_ url: String) async throws -> PostgresConnection {
         let settings = try PostgresConnectionSettings(url: url)
         return try await PostgresConnection.connect(
             on: MultiThreadedEventLoopGroup.singleton.any(),
