@@ -16,7 +16,8 @@ public struct ChittyChargeDependencies: Sendable {
     public var policies: PolicyEngine
     public var clock: any WallClock
     public var authenticator: ClientAuthenticator
-    public var rateLimiter: FixedWindowRateLimiter
+    /// In memory for one instance; `LeasedRateLimiter` when instances share the store.
+    public var rateLimiter: any RateLimiter
     public var configuration: ServerConfiguration
     /// Reload and rollback behind `/admin/policies…`; nil leaves those routes unregistered.
     public var policyReloader: PolicyReloader?
@@ -27,7 +28,7 @@ public struct ChittyChargeDependencies: Sendable {
 
     public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth & ClusterRegistry, policies: PolicyEngine,
                 clock: any WallClock, authenticator: ClientAuthenticator,
-                rateLimiter: FixedWindowRateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration,
+                rateLimiter: any RateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration,
                 policyReloader: PolicyReloader? = nil, adminAuthenticator: AdminAuthenticator = AdminAuthenticator(token: nil),
                 metrics: PrometheusMetricsFactory = .chittyCharge()) {
         self.holds = holds

@@ -1,17 +1,26 @@
 import Foundation
 import Synchronization
 
+/// Admits or refuses one request under a limit per window, for `RateLimitMiddleware`.
+public protocol RateLimiter: Sendable {
+    /// Counts a request under `key` (when admitted). Throws when the count cannot be kept
+    /// (a shared ledger unreachable): the request is then refused, never admitted uncounted.
+    func record(key: String, limit: Int64, window: Int64) async throws -> RateLimitOutcome
+}
+
+public struct RateLimitOutcome: Sendable, Equatable {
+    public var allowed: Bool
+    public var limit: Int64
+    public var remaining: Int64
+    /// Seconds until the window ends and the count starts again.
+    public var resetAfter: Int64
+}
+
 /// Counts requests per key in fixed windows that start at a key's first request (so a
-/// burst is never split across an arbitrary clock boundary). In memory: right for the
-/// single-node SQLite deployment this serves; several nodes need a shared counter.
-public final class FixedWindowRateLimiter: Sendable {
-    public struct Outcome: Sendable, Equatable {
-        public var allowed: Bool
-        public var limit: Int64
-        public var remaining: Int64
-        /// Seconds until the window ends and the count starts again.
-        public var resetAfter: Int64
-    }
+/// burst is never split across an arbitrary clock boundary). In memory: right for one
+/// instance on its own SQLite file; instances sharing PostgreSQL use `LeasedRateLimiter`.
+public final class FixedWindowRateLimiter: RateLimiter {
+    public typealias Outcome = RateLimitOutcome
 
     private struct Window {
         var start: Double

@@ -9,7 +9,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     typealias Context = ChittyChargeRequestContext
 
     let policies: PolicyEngine
-    let limiter: FixedWindowRateLimiter
+    let limiter: any RateLimiter
     let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -28,7 +28,15 @@ struct RateLimitMiddleware: RouterMiddleware {
         }
         let decision = evaluation.decision
         // The window is part of the key, so a policy change of window starts a fresh count.
-        let outcome = limiter.record(key: "\(decision.key)\u{1F}\(decision.window)", limit: decision.limit, window: decision.window)
+        let outcome: RateLimitOutcome
+        do {
+            outcome = try await limiter.record(key: "\(decision.key)\u{1F}\(decision.window)", limit: decision.limit, window: decision.window)
+        } catch {
+            // Not admitted uncounted: the request is refused until the count can be kept.
+            context.logger.error("rate limit could not be counted", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "The rate limit could not be checked because the database is not reachable; retry shortly",
+                           code: "database_unavailable", headers: [.retryAfter: "1"])
+        }
         var headers: HTTPFields = [
             .init("RateLimit-Limit")!: String(outcome.limit),
             .init("RateLimit-Remaining")!: String(outcome.remaining),

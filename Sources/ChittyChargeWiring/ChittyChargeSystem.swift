@@ -48,7 +48,7 @@ public struct ChittyChargeSystem: Sendable {
         metrics: PrometheusMetricsFactory, holdMetrics: (any MetricsFactory)? = nil
     ) async throws -> ChittyChargeSystem {
         let logger = loggers.startup
-        let (store, closeStore) = try await openStore(configuration.database, loggers: loggers)
+        let (store, rateLimiter, closeStore) = try await openStore(configuration.database, loggers: loggers)
         var server = configuration.server
         server.database = store.databaseKind
         let stripe = await wireStripe(configuration.stripe, server: &server, loggers: loggers)
@@ -83,7 +83,8 @@ public struct ChittyChargeSystem: Sendable {
         return ChittyChargeSystem(
             store: store, closeStore: closeStore, holds: holds, minter: minter, reloader: reloader,
             dependencies: ChittyChargeDependencies(
-                holds: holds, store: store, policies: policies, clock: configuration.clock, authenticator: configuration.authenticator, configuration: server, policyReloader: reloader,
+                holds: holds, store: store, policies: policies, clock: configuration.clock, authenticator: configuration.authenticator,
+                rateLimiter: rateLimiter, configuration: server, policyReloader: reloader,
                 adminAuthenticator: AdminAuthenticator(token: configuration.adminToken), metrics: metrics),
             backgroundWork: BackgroundWork(holds: holds, registry: store, logger: logger),
             clusterHeartbeat: ClusterHeartbeat(
@@ -101,13 +102,15 @@ public struct ChittyChargeSystem: Sendable {
         try await closeStore()
     }
 
-    private static func openStore(_ setup: DatabaseSetup, loggers: Loggers) async throws -> (any HoldStore, @Sendable () async throws -> Void) {
+    /// The store, the rate limiter that goes with it, and how to close the store.
+    private static func openStore(_ setup: DatabaseSetup, loggers: Loggers) async throws
+        -> (any HoldStore, any RateLimiter, @Sendable () async throws -> Void) {
         switch setup {
         case .sqlite(let path):
             do {
                 let store = try await SQLiteHoldStore.open(path: path, logger: loggers.store)
                 loggers.startup.info("store opened", metadata: ["database": "sqlite", "database.path": .string(path)])
-                return (store, { try await store.close() })
+                return (store, FixedWindowRateLimiter(), { try await store.close() })
             } catch {
                 throw StartupError(message: "could not open the SQLite store at \(path): \(error)")
             }
@@ -115,7 +118,8 @@ public struct ChittyChargeSystem: Sendable {
             do {
                 let store = try await PostgresHoldStore.open(settings: settings, logger: loggers.store)
                 loggers.startup.info("store opened", metadata: ["database": "postgresql", "database.url": .string(settings.redactedURL)])
-                return (store, { await store.close() })
+                // Limits hold across the instances: quota is leased from the database.
+                return (store, LeasedRateLimiter(ledger: store), { await store.close() })
             } catch {
                 throw StartupError(message: "could not open the PostgreSQL store at \(settings.redactedURL): \(error)")
             }

@@ -171,6 +171,17 @@ enum PostgresSchema {
                 revision_problem TEXT
             )
             """,
+            // Each rate-limit key's current window and what has been granted of it
+            // (`last_grant`: what the latest lease got, for RETURNING).
+            """
+            CREATE TABLE rate_limit_windows (
+                key TEXT PRIMARY KEY,
+                window_start BIGINT NOT NULL,
+                window_end BIGINT NOT NULL,
+                granted BIGINT NOT NULL,
+                last_grant BIGINT NOT NULL
+            )
+            """,
             """
             CREATE TABLE background_leases (
                 name TEXT PRIMARY KEY,

@@ -138,6 +138,17 @@ struct SeveralInstancesTests {
         }
     }
 
+    @Test func aClientLimitedToTenIsAdmittedExactlyTenTimesAcrossInstances() async throws {
+        try await withCluster(rateLimit: 10) { cluster in
+            var statuses: [Int] = []
+            for request in 0..<16 {
+                statuses.append(try await cluster.api(request % 2, "GET", "/api/holds").status)
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 10, "\(statuses)")
+            #expect(statuses.filter { $0 == 429 }.count == 6, "\(statuses)")
+        }
+    }
+
     @Test func killingOneInstanceLeavesTheOthersPlacingHolds() async throws {
         try await withCluster { cluster in
             _ = try await cluster.placeHold(on: 0)
