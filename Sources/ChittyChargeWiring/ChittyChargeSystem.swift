@@ -120,6 +120,8 @@ public struct ChittyChargeSystem: Sendable {
                 loggers.startup.info("store opened", metadata: ["database": "postgresql", "database.url": .string(settings.redactedURL)])
                 // Limits hold across the instances: quota is leased from the database.
                 return (store, LeasedRateLimiter(ledger: store), { await store.close() })
+            } catch let error as PostgresHoldStoreError {
+                throw StartupError(message: error.description)
             } catch {
                 throw StartupError(message: "could not open the PostgreSQL store at \(settings.redactedURL): \(error)")
             }

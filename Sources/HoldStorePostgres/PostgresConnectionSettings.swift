@@ -81,18 +81,32 @@ public struct PostgresConnectionSettings: Sendable {
         return components.string ?? "(unparseable)"
     }
 
-    func clientConfiguration() -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS
+    private var tlsConfiguration: TLSConfiguration? {
         switch sslMode {
         case .disable:
-            tls = .disable
+            return nil
         case .require:
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.certificateVerification = .none
-            tls = .require(configuration)
+            return configuration
         case .verifyFull:
-            tls = .require(.makeClientConfiguration())
+            return .makeClientConfiguration()
         }
+    }
+
+    /// One connection outside the pool, as the pool would make it: `open` tries it first so
+    /// a wrong host, password or database name is reported at once and by name.
+    func singleConnectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS = try tlsConfiguration.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
+        configuration.options.connectTimeout = .nanoseconds(Int64(connectionWait.components.seconds) * 1_000_000_000
+            + connectionWait.components.attoseconds / 1_000_000_000)
+        return configuration
+    }
+
+    func clientConfiguration() -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS = tlsConfiguration.map { .require($0) } ?? .disable
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.maximumConnections = poolSize

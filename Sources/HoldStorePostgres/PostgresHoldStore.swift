@@ -30,6 +30,7 @@ public final class PostgresHoldStore: HoldStore {
     /// request comes (and recovery as soon as it is over).
     private let prober = Mutex<Task<Void, Never>?>(nil)
     static let probeInterval: Duration = .seconds(1)
+    static let startupWait: Duration = .seconds(30)
 
     public var databaseKind: String { "postgresql" }
 
@@ -49,6 +50,18 @@ public final class PostgresHoldStore: HoldStore {
     }
 
     static func open(settings: PostgresConnectionSettings, logger: Logger, migrations: [PostgresSchemaMigration]) async throws -> PostgresHoldStore {
+        // The pool retries a refused connection for a long while and then says only that it
+        // got none; one connection first tells what is wrong (refused, password, database).
+        do {
+            let probe = try await PostgresConnection.connect(
+                on: PostgresClient.defaultEventLoopGroup.any(), configuration: try settings.singleConnectionConfiguration(), id: 0, logger: logger
+            ).get()
+            try await probe.close()
+        } catch let error as PSQLError {
+            throw PostgresHoldStoreError.openFailed(url: settings.redactedURL, reason: Self.describe(error))
+        } catch {
+            throw PostgresHoldStoreError.openFailed(url: settings.redactedURL, reason: "\(error)")
+        }
         let client = PostgresClient(configuration: settings.clientConfiguration(), backgroundLogger: logger)
         let clientRun = Task { await client.run() }
         let store = PostgresHoldStore(settings: settings, client: client, clientRun: clientRun, logger: logger)
@@ -82,7 +95,8 @@ public final class PostgresHoldStore: HoldStore {
         }
         let supported = migrations.last?.version ?? 0
         let now = Date()
-        let applied = try await transaction("migrate") { db -> [Int] in
+        // Starting up, waiting longer for the database than a request would is right.
+        let applied = try await transaction("migrate", wait: max(settings.connectionWait, Self.startupWait)) { db -> [Int] in
             try await db.query(PostgresQuery("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.migrationLockKey)]), logger: self.logger)
             try await db.query(PostgresQuery(PostgresSchema.createMigrationsTable), logger: self.logger)
             let rows = try await db.query(PostgresQuery(PostgresSchema.currentVersion), logger: self.logger).collect()
@@ -142,8 +156,9 @@ public final class PostgresHoldStore: HoldStore {
     }
 
     /// Runs `body` in one transaction (BEGIN … COMMIT, ROLLBACK when it throws).
-    func transaction<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await call(what) { connection in
+    func transaction<T: Sendable>(_ what: String, wait: Duration? = nil,
+                                  _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await call(what, wait: wait) { connection in
             try await connection.query("BEGIN", logger: self.logger)
             let result: T
             do {
@@ -161,9 +176,10 @@ public final class PostgresHoldStore: HoldStore {
     /// Leases a connection, waiting at most `connectionWait`: a call either gets one in time
     /// and runs to its end (the server's `statement_timeout` bounds it there), or never
     /// starts. Callers see `HoldStoreError` or `CancellationError`.
-    private func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    private func call<T: Sendable>(_ what: String, wait: Duration? = nil,
+                                   _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let lease = LeaseRace()
-        let wait = settings.connectionWait
+        let wait = wait ?? settings.connectionWait
         do {
             let value = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
@@ -219,6 +235,15 @@ public final class PostgresHoldStore: HoldStore {
             }
         }
         return .unavailable("\(what): \(error.code) \(error.underlying.map { "\($0)" } ?? "")")
+    }
+
+    /// The server's message when there is one, else what failed on the way.
+    static func describe(_ error: PSQLError) -> String {
+        if let message = error.serverInfo?[.message] { return message }
+        if error.code == .sslUnsupported {
+            return "the server does not offer TLS (sslmode=require or verify-full asks for it); on a trusted network set sslmode=disable"
+        }
+        return "\(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
     }
 
     static func sqlState(of error: any Error) -> String? {

@@ -29,11 +29,14 @@ public final class SQLiteHoldStore: HoldStore {
     /// behind it on a shared pool.
     private let threadPool: NIOThreadPool
     private let calls = InFlightCalls()
+    /// Held from open to close on a file a server opened (`SingleServerLock`).
+    private let serverLock: SingleServerLock?
     /// Recently read holds; see `HoldCache` for why it stays coherent.
     let holdCache = HoldCache(capacity: 10_000)
 
-    private init(path: String, writer: SQLiteWriter, readers: [SQLiteConnection], threadPool: NIOThreadPool) {
+    private init(path: String, writer: SQLiteWriter, readers: [SQLiteConnection], threadPool: NIOThreadPool, serverLock: SingleServerLock?) {
         self.path = path
+        self.serverLock = serverLock
         self.writer = writer
         self.readers = readers
         self.threadPool = threadPool
@@ -43,14 +46,19 @@ public final class SQLiteHoldStore: HoldStore {
     ///
     /// `:memory:` gives a private in-memory database; it has no readers (an in-memory
     /// database cannot be shared between connections), so reads queue with the writes.
-    /// Throws `SQLiteHoldStoreError` (`.schemaTooNew` for a file from a newer build).
-    public static func open(path: String, logger: Logger, readerCount: Int = 4) async throws -> SQLiteHoldStore {
-        try await open(path: path, logger: logger, readerCount: readerCount, migrations: HoldStoreSchema.migrations)
+    /// Throws `SQLiteHoldStoreError` (`.schemaTooNew` for a file from a newer build,
+    /// `.inUseByAnotherProcess` when another server has it open).
+    /// - Parameter serving: take the file's single-server lock (a server does); false for a
+    ///   reader beside a running server (`policy backtest`).
+    public static func open(path: String, logger: Logger, readerCount: Int = 4, serving: Bool = true) async throws -> SQLiteHoldStore {
+        try await open(path: path, logger: logger, readerCount: readerCount, serving: serving, migrations: HoldStoreSchema.migrations)
     }
 
     /// `migrations` is a parameter so tests can play a newer build.
-    static func open(path: String, logger: Logger, readerCount: Int, migrations: [SchemaMigration]) async throws -> SQLiteHoldStore {
+    static func open(path: String, logger: Logger, readerCount: Int, serving: Bool = true, migrations: [SchemaMigration]) async throws -> SQLiteHoldStore {
         let inMemory = path == ":memory:"
+        // Before any connection: a second server must not even migrate the file.
+        let serverLock = serving && !inMemory ? try SingleServerLock.acquire(besides: path) : nil
         let readerCount = inMemory ? 0 : max(1, readerCount)
         let threadPool = NIOThreadPool(numberOfThreads: readerCount + 1)
         threadPool.start()
@@ -75,8 +83,9 @@ public final class SQLiteHoldStore: HoldStore {
             logger.info("hold store opened", metadata: [
                 "path": .string(path), "schema_version": "\(migrations.last?.version ?? 0)", "readers": "\(readerCount)",
             ])
-            return SQLiteHoldStore(path: path, writer: writer, readers: readers, threadPool: threadPool)
+            return SQLiteHoldStore(path: path, writer: writer, readers: readers, threadPool: threadPool, serverLock: serverLock)
         } catch {
+            serverLock?.release()
             for connection in opened {
                 try? await connection.close()
             }
@@ -149,6 +158,7 @@ public final class SQLiteHoldStore: HoldStore {
         // Waits for a transaction in flight to finish first.
         do { try await writer.close() } catch { firstError = firstError ?? error }
         do { try await threadPool.shutdownGracefully() } catch { firstError = firstError ?? error }
+        serverLock?.release()
         if let firstError {
             throw HoldStoreError.database("closing the hold store: \(firstError)")
         }

@@ -9,6 +9,8 @@ public enum SQLiteHoldStoreError: Error, Sendable, Equatable, CustomStringConver
     case walUnavailable(journalMode: String)
     /// Opening or migrating the file failed.
     case openFailed(path: String, reason: String)
+    /// Another live process serves this file (it holds `lockFile`).
+    case inUseByAnotherProcess(path: String, lockFile: String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,9 @@ public enum SQLiteHoldStoreError: Error, Sendable, Equatable, CustomStringConver
             "could not enable WAL journal mode (SQLite kept \"\(journalMode)\")"
         case .openFailed(let path, let reason):
             "could not open the hold store at \(path): \(reason)"
+        case .inUseByAnotherProcess(let path, let lockFile):
+            "the SQLite database \(path) is already served by another process (it holds \(lockFile)). A SQLite file serves one "
+                + "instance; to run several, use PostgreSQL (DATABASE_URL=postgres://…, see README › Running several instances)"
         }
     }
 }

@@ -55,7 +55,8 @@ extension PolicyCommand {
             let quiet = Logger(label: "chittycharge.store") { _ in SwiftLogNoOpLogHandler() }
             let store: SQLiteHoldStore
             do {
-                store = try await SQLiteHoldStore.open(path: path, logger: quiet, readerCount: 1)
+                // Beside a running server: reads only, so it does not take the server's lock.
+                store = try await SQLiteHoldStore.open(path: path, logger: quiet, readerCount: 1, serving: false)
             } catch {
                 printError("could not open the SQLite store at \(path): \(error)")
                 throw ExitCode.failure

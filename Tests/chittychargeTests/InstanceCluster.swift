@@ -1,5 +1,8 @@
 import ChittyChargeTestSupport
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -23,7 +26,7 @@ struct InstanceCluster: Sendable {
     /// test), with a copy of the shipped policies each instance reads, its client limited
     /// to `rateLimit` requests a minute.
     static func start(count: Int, databaseURL: String, rateLimit: Int = 1_000, environment: [String: String] = [:]) async throws -> InstanceCluster {
-        let emulatorPort = Int.random(in: 30_000..<40_000)
+        let emulatorPort = try freePort()
         let emulatorLog = FileManager.default.temporaryDirectory.appendingPathComponent("emulator-\(UUID()).log")
         let emulator = try await ChildProcess.Running.start(
             PolicyCLITests.executable, ["stripe-emulator", "--port", String(emulatorPort)],
@@ -51,7 +54,7 @@ struct InstanceCluster: Sendable {
 
     /// One more `serve` on the same database, once it answers `/health`.
     mutating func addInstance(environment: [String: String] = [:]) async throws {
-        let port = Int.random(in: 40_000..<50_000)
+        let port = try freePort()
         let server = try await ServedProcess.start(
             port: port, policyDirectory: policyDirectory.path, stripe: nil,
             arguments: ["--database-url", databaseURL],
@@ -149,4 +152,23 @@ struct InstanceCluster: Sendable {
 struct ClusterFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A loopback port nobody listens on now (the kernel's pick for port 0).
+func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw ClusterFailure("socket: \(errno)") }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+            bind(descriptor, address, length) == 0 && getsockname(descriptor, address, &length) == 0
+        }
+    }
+    guard bound else { throw ClusterFailure("bind: \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

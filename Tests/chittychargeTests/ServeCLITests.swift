@@ -13,6 +13,18 @@ import Testing
         "sqlite://" + FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID()).sqlite").path
     }
 
+    @Test func aSecondServeOnTheSameSQLiteFileRefusesToStartAndPointsToPostgreSQL() async throws {
+        let database = Self.temporaryDatabaseURL()
+        let first = try await ServedProcess.start(arguments: ["--database-url", database], environment: ["CHITTY_ID_TOKEN": "serve-test-token"])
+        #expect(try await first.waitUntilHealthy() != nil)
+        let second = try await ServedProcess.start(arguments: ["--database-url", database], environment: ["CHITTY_ID_TOKEN": "serve-test-token"])
+        let (status, log) = await second.exit()
+        #expect(status != 0)
+        #expect(log.contains("already served by another process") && log.contains("PostgreSQL"), "\(log)")
+        #expect(await first.health() != nil, "the first keeps serving")
+        #expect(await first.stop().status == 0)
+    }
+
     @Test func serveAnswersAndStopsGracefullyOnSIGTERM() async throws {
         let server = try await ServedProcess.start(environment: ["CHITTY_ID_TOKEN": "serve-test-token"])
         let health = try await server.waitUntilHealthy()
