@@ -368,6 +368,8 @@ let package = Package(
                 "chittycharge",
                 // TestPostgres, for the several-instance suite.
                 "ChittyChargeTestSupport",
+                // Signs the webhooks that suite sends to several instances.
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 // A stand-in ChittyRegistry for `chittycharge register`.

@@ -31,6 +31,7 @@ public final class PostgresHoldStore: HoldStore {
     private let prober = Mutex<Task<Void, Never>?>(nil)
     static let probeInterval: Duration = .seconds(1)
     static let startupWait: Duration = .seconds(30)
+    static let waitWhileUnreachable: Duration = .milliseconds(250)
 
     public var databaseKind: String { "postgresql" }
 
@@ -179,7 +180,9 @@ public final class PostgresHoldStore: HoldStore {
     private func call<T: Sendable>(_ what: String, wait: Duration? = nil,
                                    _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let lease = LeaseRace()
-        let wait = wait ?? settings.connectionWait
+        // While the database is known to be down, answer fast rather than make every
+        // request wait out the full connection wait; the prober notices its return.
+        let wait = wait ?? (health.status.reachable ? settings.connectionWait : min(settings.connectionWait, Self.waitWhileUnreachable))
         do {
             let value = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {

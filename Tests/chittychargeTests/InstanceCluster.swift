@@ -1,4 +1,5 @@
 import ChittyChargeTestSupport
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,7 @@ struct InstanceCluster: Sendable {
     static let clientToken = "cluster-client-token"
     static let adminToken = "cluster-admin-token"
     static let stripeKey = "sk_test_cluster"
+    static let webhookSecret = "whsec_cluster_test"
 
     let emulator: ChildProcess.Running
     let emulatorLog: URL
@@ -61,7 +63,7 @@ struct InstanceCluster: Sendable {
             environment: [
                 "CHITTY_ID_TOKEN": Self.clientToken, "ADMIN_TOKEN": Self.adminToken,
                 "STRIPE_SECRET_KEY": Self.stripeKey, "STRIPE_API_BASE": emulatorBase,
-                "STRIPE_WEBHOOK_SECRET": "whsec_cluster_test",
+                "STRIPE_WEBHOOK_SECRET": Self.webhookSecret,
             ].merging(environment) { _, new in new })
         guard try await server.waitUntilHealthy() != nil else {
             let (_, log) = await server.stop()
@@ -91,13 +93,17 @@ struct InstanceCluster: Sendable {
         var code: String? { body["code"] as? String }
     }
 
-    static func call(_ method: String, _ url: String, headers: [String: String] = [:], json: Any? = nil, form: String? = nil) async throws -> Answer {
+    static func call(_ method: String, _ url: String, headers: [String: String] = [:], json: Any? = nil, form: String? = nil,
+                     raw: Data? = nil) async throws -> Answer {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.timeoutInterval = 30
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let json {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        } else if let raw {
+            request.httpBody = raw
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         } else if let form {
             request.httpBody = Data(form.utf8)
@@ -136,6 +142,18 @@ struct InstanceCluster: Sendable {
             call["method"] as? String == method && (call["path"] as? String)?.hasSuffix(suffix) == true
                 && call["replayed"] as? Bool == false
         }
+    }
+
+    /// Stripe's event for the intent as the emulator has it now, signed as Stripe signs
+    /// webhooks (`Stripe-Signature: t=…,v1=HMAC-SHA256("t.payload")`).
+    func signedEvent(_ id: String, type: String, intent holdID: String) async throws -> (body: Data, signature: String) {
+        let intent = try await Self.call("GET", "\(emulatorBase)/v1/payment_intents/\(holdID)", headers: ["Authorization": "Bearer \(Self.stripeKey)"])
+        let created = Int(Date().timeIntervalSince1970)
+        let body = Data(#"{"id":"\#(id)","object":"event","type":"\#(type)","created":\#(created),"livemode":false,"data":{"object":"#.utf8)
+            + intent.data + Data("}}".utf8)
+        let signed = Data("\(created).".utf8) + body
+        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(Self.webhookSecret.utf8)))
+        return (body, "t=\(created),v1=" + mac.map { String(format: "%02x", $0) }.joined())
     }
 
     /// Places a hold through instance `index`; fails the test on anything but 201.
