@@ -124,6 +124,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `chittycharge db copy`: a SQLite store's rows into PostgreSQL, verified per table.
+        .target(
+            name: "HoldStoreCopy",
+            dependencies: [
+                "HoldStorePostgres",
+                "HoldStoreSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ]
+        ),
         // The checks every HoldStore must pass (SQLite now, PostgreSQL later), as plain
         // async functions so any test target can run them against its store.
         .target(
@@ -196,6 +210,7 @@ let package = Package(
                 "StripeAPI",
                 "StripeEmulator",
                 "ChittyIDClient",
+                "HoldStoreCopy",
                 "HoldStorePostgres",
                 "HoldStoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -317,6 +332,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
+        ),
+        .testTarget(
+            name: "HoldStoreCopyTests",
+            dependencies: ["ChittyCharge", "ChittyChargeTestSupport", "HoldStoreCopy", "HoldStorePostgres", "HoldStoreSQLite",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "HoldStoreSQLiteTests",

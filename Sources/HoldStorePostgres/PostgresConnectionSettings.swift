@@ -96,7 +96,7 @@ public struct PostgresConnectionSettings: Sendable {
 
     /// One connection outside the pool, as the pool would make it: `open` tries it first so
     /// a wrong host, password or database name is reported at once and by name.
-    func singleConnectionConfiguration() throws -> PostgresConnection.Configuration {
+    public func singleConnectionConfiguration() throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS = try tlsConfiguration.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)

@@ -7,6 +7,6 @@ struct ChittyChargeCommand: AsyncParsableCommand {
         commandName: "chittycharge",
         abstract: "Authorization holds through Stripe, with rules written as Lua policies.",
         version: ServerConfiguration().version,
-        subcommands: [ServeCommand.self, StripeEmulatorCommand.self, PolicyCommand.self, RegisterCommand.self]
+        subcommands: [ServeCommand.self, StripeEmulatorCommand.self, PolicyCommand.self, DatabaseCommand.self, RegisterCommand.self]
     )
 }
