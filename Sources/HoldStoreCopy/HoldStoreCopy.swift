@@ -139,12 +139,12 @@ public enum HoldStoreCopy {
                 lastRowID = row.column("copy_rowid")?.integer ?? lastRowID
             }
             let sql = "INSERT INTO \(table.name) (\(table.columnList)) VALUES \(tuples.joined(separator: ", ")) ON CONFLICT DO NOTHING RETURNING 1"
-            try await target.query("BEGIN", logger: logger)
+            _ = try await target.query("BEGIN", logger: logger).collect()
             do {
                 inserted += try await target.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).collect().count
-                try await target.query("COMMIT", logger: logger)
+                _ = try await target.query("COMMIT", logger: logger).collect()
             } catch {
-                _ = try? await target.query("ROLLBACK", logger: logger)
+                _ = try? await target.query("ROLLBACK", logger: logger).collect()
                 throw error
             }
         }

@@ -96,12 +96,13 @@ public struct PostgresConnectionSettings: Sendable {
 
     /// One connection outside the pool, as the pool would make it: `open` tries it first so
     /// a wrong host, password or database name is reported at once and by name.
-    public func singleConnectionConfiguration() throws -> PostgresConnection.Configuration {
+    public func singleConnectionConfiguration(connectTimeout: Duration? = nil) throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS = try tlsConfiguration.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
-        configuration.options.connectTimeout = .nanoseconds(Int64(connectionWait.components.seconds) * 1_000_000_000
-            + connectionWait.components.attoseconds / 1_000_000_000)
+        let timeout = connectTimeout ?? connectionWait
+        configuration.options.connectTimeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+            + timeout.components.attoseconds / 1_000_000_000)
         return configuration
     }
 

@@ -120,7 +120,10 @@ enum PostgresHoldRow {
 }
 
 extension PostgresConnection {
-    /// The rows of `sql` with `values` bound, collected.
+    /// The rows of `sql` with `values` bound, collected: every statement goes through here,
+    /// because postgres-nio delivers an error raised while a statement runs (after its row
+    /// description) with the rows, so a statement whose rows were not read could fail unseen.
+    @discardableResult
     func rows(_ sql: String, _ values: [PostgresValue] = [], logger: Logger) async throws -> [PostgresRow] {
         try await query(PostgresQuery(sql, values), logger: logger).collect()
     }

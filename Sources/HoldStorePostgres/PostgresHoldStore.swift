@@ -55,7 +55,8 @@ public final class PostgresHoldStore: HoldStore {
         // got none; one connection first tells what is wrong (refused, password, database).
         do {
             let probe = try await PostgresConnection.connect(
-                on: PostgresClient.defaultEventLoopGroup.any(), configuration: try settings.singleConnectionConfiguration(), id: 0, logger: logger
+                on: PostgresClient.defaultEventLoopGroup.any(), configuration: try settings.singleConnectionConfiguration(connectTimeout: max(settings.connectionWait, startupWait)), id: 0,
+                logger: logger
             ).get()
             try await probe.close()
         } catch let error as PSQLError {
@@ -98,8 +99,10 @@ public final class PostgresHoldStore: HoldStore {
         let now = Date()
         // Starting up, waiting longer for the database than a request would is right.
         let applied = try await transaction("migrate", wait: max(settings.connectionWait, Self.startupWait)) { db -> [Int] in
-            try await db.query(PostgresQuery("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.migrationLockKey)]), logger: self.logger)
-            try await db.query(PostgresQuery(PostgresSchema.createMigrationsTable), logger: self.logger)
+            // Waiting for another instance's migration may take longer than a statement may.
+            try await db.rows("SET LOCAL statement_timeout = '15min'", logger: self.logger)
+            try await db.rows("SELECT pg_advisory_xact_lock($1)", [.integer(PostgresSchema.migrationLockKey)], logger: self.logger)
+            try await db.rows(PostgresSchema.createMigrationsTable, logger: self.logger)
             let rows = try await db.query(PostgresQuery(PostgresSchema.currentVersion), logger: self.logger).collect()
             let current = try rows.first.map { try PostgresRowReader($0, table: "schema_migrations", keyColumn: "version").int("version") } ?? 0
             guard current <= supported else {
@@ -108,11 +111,10 @@ public final class PostgresHoldStore: HoldStore {
             var applied: [Int] = []
             for migration in migrations where migration.version > current {
                 for statement in migration.statements {
-                    try await db.query(PostgresQuery(statement), logger: self.logger)
+                    try await db.rows(statement, logger: self.logger)
                 }
-                try await db.query(PostgresQuery(PostgresSchema.recordMigration, [
-                    .integer(migration.version), .text(migration.name), .date(now),
-                ]), logger: self.logger)
+                try await db.rows(PostgresSchema.recordMigration, [.integer(migration.version), .text(migration.name), .date(now)],
+                                  logger: self.logger)
                 applied.append(migration.version)
             }
             return applied
@@ -138,7 +140,7 @@ public final class PostgresHoldStore: HoldStore {
     /// One round trip, to learn whether the database answers now; updates `databaseStatus()`.
     public func checkReachable() async -> DatabaseStatus {
         _ = try? await read("checkReachable") { db in
-            try await db.query("SELECT 1", logger: self.logger).collect().count
+            try await db.rows("SELECT 1", logger: self.logger).count
         }
         return health.status
     }
@@ -160,16 +162,18 @@ public final class PostgresHoldStore: HoldStore {
     func transaction<T: Sendable>(_ what: String, wait: Duration? = nil,
                                   _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await call(what, wait: wait) { connection in
-            try await connection.query("BEGIN", logger: self.logger)
+            try await connection.rows("BEGIN", logger: self.logger)
             let result: T
             do {
                 result = try await body(connection)
             } catch {
                 // A failed ROLLBACK leaves the connection broken; the pool drops it.
-                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                _ = try? await connection.rows("ROLLBACK", logger: self.logger)
                 throw error
             }
-            try await connection.query("COMMIT", logger: self.logger)
+            // Read to its end: an error the server sends for a statement arrives with its
+            // rows, and a write is acknowledged only after COMMIT answered without one.
+            try await connection.rows("COMMIT", logger: self.logger)
             return result
         }
     }

@@ -44,7 +44,10 @@ public enum TestPostgres {
     /// A fresh database with a migrated store on it, closed afterwards.
     public static func withFreshStore<T>(poolSize: Int = 2, _ body: (PostgresHoldStore) async throws -> T) async throws -> T {
         try await withFreshDatabase { url in
-            let store = try await PostgresHoldStore.open(settings: PostgresConnectionSettings(url: url, poolSize: poolSize), logger: logger)
+            // A loaded test machine runs dozens of these at once: wait for connections as long
+            // as a test may take, so only real faults fail.
+            let store = try await PostgresHoldStore.open(
+                settings: PostgresConnectionSettings(url: url, poolSize: poolSize, connectionWait: .seconds(60)), logger: logger)
             do {
                 let result = try await body(store)
                 await store.close()
