@@ -22,6 +22,7 @@ import ChittyChargeServer
 import ChittyChargeWiring
 import ChittyIDClient
 import Foundation
+import HoldStorePostgres
 import HoldStoreSQLite
 import Hummingbird
 import Logging
@@ -115,8 +116,14 @@ let policies = try PolicyEngine(directory: policyDirectory, logger: quiet)
 var authenticator = ClientAuthenticator()
 authenticator.addSharedToken(token)
 // The service records its metrics nowhere (the process's unbootstrapped system), as before.
+// BENCH_DATABASE_URL=postgres://… measures the PostgreSQL store (an empty database).
+let database: ChittyChargeSystem.DatabaseSetup = if let url = environment["BENCH_DATABASE_URL"] {
+    .postgres(try PostgresConnectionSettings(url: url))
+} else {
+    .sqlite(path: databasePath)
+}
 let system = try await ChittyChargeSystem.build(
-    .init(databasePath: databasePath, policyDirectory: policyDirectory, stripe: .emulator(emulator), chittyID: .emulator(),
+    .init(database: database, policyDirectory: policyDirectory, stripe: .emulator(emulator), chittyID: .emulator(),
           server: ServerConfiguration(host: "127.0.0.1", port: port, webhookSecret: webhookSecret), authenticator: authenticator),
     policies: policies, loggers: .init(all: quiet), metrics: .chittyCharge(), holdMetrics: MetricsSystem.factory)
 let store = system.store

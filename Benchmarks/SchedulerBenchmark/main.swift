@@ -1,6 +1,11 @@
 // Scheduler figure (issue 4), in release mode:
 //
 //   swift run -c release SchedulerBenchmark            # SCHED_HOLDS (10000), SCHED_RUNNERS (4)
+//   BENCH_DATABASE_URL=postgres://… SCHED_INSTANCES=2 swift run -c release SchedulerBenchmark
+//
+// With BENCH_DATABASE_URL (an empty PostgreSQL database) and SCHED_INSTANCES, that many
+// instances (each its own store pool, services and scheduler id, as separate `serve`
+// processes would have) share the database and the runners, against one emulator.
 //
 // Places SCHED_HOLDS holds on saved cards through the hold services (SQLite in a temporary file,
 // the Stripe emulator in-process), each with a policy decision already due: half a
@@ -13,6 +18,7 @@ import ChittyChargeServer
 import ChittyChargeWiring
 import ChittyIDClient
 import Foundation
+import HoldStorePostgres
 import HoldStoreSQLite
 import JSON
 import Logging
@@ -24,6 +30,7 @@ import StripeEmulator
 let environment = ProcessInfo.processInfo.environment
 let holdCount = Int(environment["SCHED_HOLDS"] ?? "") ?? 10_000
 let runners = Int(environment["SCHED_RUNNERS"] ?? "") ?? 4
+let instanceCount = Int(environment["SCHED_INSTANCES"] ?? "") ?? 1
 let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
 
 func seconds(_ duration: Duration) -> Double {
@@ -33,15 +40,24 @@ func seconds(_ duration: Duration) -> Double {
 let policyFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("policies").path
 let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-sched-\(UUID().uuidString).sqlite").path
+let database: ChittyChargeSystem.DatabaseSetup = if let url = environment["BENCH_DATABASE_URL"] {
+    .postgres(try PostgresConnectionSettings(url: url, poolSize: 10))
+} else {
+    .sqlite(path: databasePath)
+}
+guard instanceCount == 1 || environment["BENCH_DATABASE_URL"] != nil else { fatalError("several instances need BENCH_DATABASE_URL (PostgreSQL)") }
 let emulator = StripeEmulator(callLogCapacity: 4 * holdCount + 1000)
 // Only the hold services run here: no router, no background work (the loops below are it).
-let system = try await ChittyChargeSystem.build(
-    .init(databasePath: databasePath, policyDirectory: policyFolder, stripe: .emulator(emulator), chittyID: .emulator(),
-          server: ServerConfiguration(), authenticator: ClientAuthenticator()),
-    policies: try PolicyEngine(directory: policyFolder, logger: quiet), loggers: .init(all: quiet),
-    metrics: .chittyCharge(), holdMetrics: MetricsSystem.factory)
-let store = system.store
-let holds = system.holds
+var systems: [ChittyChargeSystem] = []
+for _ in 0..<instanceCount {
+    systems.append(try await ChittyChargeSystem.build(
+        .init(database: database, policyDirectory: policyFolder, stripe: .emulator(emulator), chittyID: .emulator(),
+              server: ServerConfiguration(), authenticator: ClientAuthenticator()),
+        policies: try PolicyEngine(directory: policyFolder, logger: quiet), loggers: .init(all: quiet),
+        metrics: .chittyCharge(), holdMetrics: MetricsSystem.factory))
+}
+let store = systems[0].store
+let holds = systems[0].holds
 
 let past = Date().addingTimeInterval(-3 * 86_400).formatted(Date.ISO8601FormatStyle())
 print("SchedulerBenchmark: placing \(holdCount) holds with an action already due")
@@ -59,11 +75,12 @@ print(String(format: "  placed in %.1f s", seconds(ContinuousClock.now - placing
 await emulator.resetCalls()
 let draining = ContinuousClock.now
 let finished = await withTaskGroup(of: Int.self) { group in
-    for _ in 0..<runners {
+    for runner in 0..<runners {
+        let instance = systems[runner % systems.count]
         group.addTask {
             var done = 0
             while true {
-                let ran = await holds.scheduler.runDue(limit: 100)
+                let ran = await instance.holds.scheduler.runDue(limit: 100)
                 if ran == 0, (try? await store.holdsWithDueActions(at: Date(), limit: 1).isEmpty) ?? true { return done }
                 done += ran
             }
@@ -82,9 +99,9 @@ for call in executed { perHold[String(call.path.split(separator: "/")[2]), defau
 let twice = perHold.values.filter { $0 > 1 }.count
 let intents = await emulator.paymentIntents()
 let settled = intents.filter { $0.status == "succeeded" || $0.status == "canceled" }.count
-print("  \(runners) scheduler loops drained \(finished) actions in \(String(format: "%.1f", drained)) s (\(String(format: "%.0f", Double(finished) / drained)) actions/s)")
+print("  \(systems.count) instance(s) on \(store.databaseKind), \(runners) scheduler loops drained \(finished) actions in \(String(format: "%.1f", drained)) s (\(String(format: "%.0f", Double(finished) / drained)) actions/s)")
 print("  Stripe captures+releases executed: \(executed.count) for \(perHold.count) holds; holds acted on twice: \(twice); settled intents: \(settled)/\(intents.count)")
 print("  (target: \(holdCount) actions, zero duplicates)")
 
-try await system.close()
+for system in systems { try await system.close() }
 try? FileManager.default.removeItem(atPath: databasePath)
