@@ -3,9 +3,15 @@ import Foundation
 import PostgresNIO
 
 extension PostgresHoldStore {
+    /// The hot path (GET one hold): a statement each connection prepares once, so the
+    /// server neither parses nor plans it again.
     public func hold(id: String) async throws -> Hold? {
         try await read("hold(id:)") { db in
-            try await db.rows(PostgresHoldRow.selectByID, [.text(id)], logger: self.logger).first.map(PostgresHoldRow.decode)
+            var found: Hold?
+            for try await row in try await db.execute(HoldByID(id: id), logger: self.logger) {
+                found = try PostgresHoldRow.decode(row)
+            }
+            return found
         }
     }
 
@@ -82,4 +88,19 @@ extension PostgresHoldStore {
             }
         }
     }
+}
+
+/// `SELECT … FROM holds WHERE id = $1`, prepared per connection.
+struct HoldByID: PostgresPreparedStatement {
+    static let sql = PostgresHoldRow.selectByID
+    typealias Row = PostgresRow
+    let id: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(id)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
