@@ -89,7 +89,10 @@ public struct ChittyChargeSystem: Sendable {
             backgroundWork: BackgroundWork(holds: holds, registry: store, logger: logger),
             clusterHeartbeat: ClusterHeartbeat(
                 reloader: reloader, registry: store, instanceID: holdConfiguration.schedulerID,
-                address: "\(ProcessInfo.processInfo.hostName):\(server.port)", logger: loggers.policy),
+                address: "\(ProcessInfo.processInfo.hostName):\(server.port)",
+                // Alone on a SQLite file there is no cluster revision to follow: a heartbeat
+                // every 5 s keeps the instance listed without an fsync'd write each second.
+                interval: holdConfiguration.storeIsShared ? .seconds(1) : .seconds(5), logger: loggers.policy),
             stripeEmulatorServer: stripe.emulatorServer, httpLogger: loggers.http)
     }
 
