@@ -103,12 +103,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the stores share on the way out of a row: the records decoded by column
+        // name from whichever driver's row, millisecond times, the metadata column.
+        .target(
+            name: "HoldStoreColumns",
+            dependencies: ["ChittyCharge", "JSON"]
+        ),
         // The embedded store.
         .target(
             name: "HoldStoreSQLite",
             dependencies: [
                 "JSON",
                 "ChittyCharge",
+                "HoldStoreColumns",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,6 +127,7 @@ let package = Package(
             dependencies: [
                 "JSON",
                 "ChittyCharge",
+                "HoldStoreColumns",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

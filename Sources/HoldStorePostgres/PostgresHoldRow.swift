@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import HoldStoreColumns
 import JSON
 import PostgresNIO
 
@@ -54,7 +55,7 @@ enum PostgresHoldRow {
             .text(hold.id), .text(hold.chittyID), .text(hold.chittyIDStatus.rawValue), .text(hold.status.rawValue),
             .integer(hold.amount), .integer(hold.amountCapturable), .integer(hold.amountReceived), .text(hold.currency),
             .text(hold.description), .text(hold.customerEmail), .text(hold.propertyID), .text(hold.tenantID),
-            .text(hold.metadata.isEmpty ? "{}" : String(decoding: JSONCoding.encode(hold.metadata), as: UTF8.self)),
+            .text(MetadataColumn.encode(hold.metadata)),
             .text(hold.clientSecret), .text(hold.client), .text(hold.tier), .integer(hold.tierLimit), .text(hold.policyRevision),
             .text(hold.createOperationKey), .date(hold.createdAt), .date(hold.updatedAt), .date(hold.captureBefore),
             .date(hold.capturedAt), .date(hold.canceledAt), .date(hold.stripeStateAt),
@@ -68,54 +69,10 @@ enum PostgresHoldRow {
         ]
     }
 
-    private static func scheduledAction(_ column: PostgresRowReader) throws -> ScheduledAction? {
-        guard try column.optionalString("scheduled_action") != nil else { return nil }
-        guard let at = try column.optionalDate("scheduled_at"), let revision = try column.optionalString("scheduled_revision") else {
-            throw HoldStoreError.database("holds: a scheduled action without its time or revision")
-        }
-        var lease: ScheduledAction.Lease?
-        if let owner = try column.optionalString("scheduled_owner"), let until = try column.optionalDate("scheduled_lease_until") {
-            lease = ScheduledAction.Lease(owner: owner, until: until)
-        }
-        return ScheduledAction(
-            kind: try column.raw(ScheduledAction.Kind.self, "scheduled_action"), at: at,
-            amount: try column.optionalInt("scheduled_amount"), revision: revision,
-            state: try column.raw(ScheduledAction.State.self, "scheduled_state"), lease: lease)
-    }
+
 
     static func decode(_ row: PostgresRow) throws -> Hold {
-        let column = PostgresRowReader(row, table: "holds", keyColumn: "id")
-        return Hold(
-            id: try column.string("id"),
-            chittyID: try column.optionalString("chitty_id"),
-            chittyIDStatus: try column.raw(ChittyIDStatus.self, "chitty_id_status"),
-            status: PaymentIntentStatus(try column.string("status")),
-            amount: try column.int("amount"),
-            amountCapturable: try column.int("amount_capturable"),
-            amountReceived: try column.int("amount_received"),
-            currency: try column.string("currency"),
-            description: try column.string("description"),
-            customerEmail: try column.optionalString("customer_email"),
-            propertyID: try column.optionalString("property_id"),
-            tenantID: try column.optionalString("tenant_id"),
-            metadata: try column.metadata("metadata"),
-            clientSecret: try column.optionalString("client_secret"),
-            client: try column.string("client"),
-            owner: try column.string("owner"),
-            tier: try column.string("tier"),
-            tierLimit: try column.int("tier_limit"),
-            policyRevision: try column.string("policy_revision"),
-            createOperationKey: try column.string("create_operation_key"),
-            createdAt: try column.date("created_at"),
-            updatedAt: try column.date("updated_at"),
-            captureBefore: try column.optionalDate("capture_before"),
-            capturedAt: try column.optionalDate("captured_at"),
-            canceledAt: try column.optionalDate("canceled_at"),
-            stripeStateAt: try column.optionalDate("stripe_state_at"),
-            scheduledAction: try scheduledAction(column),
-            replaces: try column.optionalString("replaces"),
-            replacedBy: try column.optionalString("replaced_by")
-        )
+        try PostgresRowReader(row, table: "holds", keyColumn: "id").hold()
     }
 }
 

@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import HoldStoreColumns
 import PostgresNIO
 
 extension PostgresHoldStore {
@@ -19,13 +20,7 @@ extension PostgresHoldStore {
             try await db.rows("""
                 SELECT id, address, started_at, heartbeat_at, active_revision, revision_problem FROM cluster_instances \
                 WHERE heartbeat_at >= $1 ORDER BY id
-                """, [.date(since)], logger: self.logger).map { row in
-                let column = PostgresRowReader(row, table: "cluster_instances", keyColumn: "id")
-                return InstanceHeartbeat(
-                    id: try column.string("id"), address: try column.string("address"), startedAt: try column.date("started_at"),
-                    heartbeatAt: try column.date("heartbeat_at"), activeRevision: try column.string("active_revision"),
-                    revisionProblem: try column.optionalString("revision_problem"))
-            }
+                """, [.date(since)], logger: self.logger).map { try PostgresRowReader($0, table: "cluster_instances", keyColumn: "id").instanceHeartbeat() }
         }
     }
 

@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import HoldStoreColumns
 import PostgresNIO
 
 extension PostgresHoldStore {

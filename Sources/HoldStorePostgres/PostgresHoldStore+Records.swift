@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import HoldStoreColumns
 import PostgresNIO
 
 /// How a `ChittyIDMintJob` maps to a row of `chittyid_outbox`.
@@ -12,10 +13,7 @@ enum PostgresMintJobRow {
     }
 
     static func decode(_ row: PostgresRow) throws -> ChittyIDMintJob {
-        let column = PostgresRowReader(row, table: "chittyid_outbox", keyColumn: "hold_id")
-        return ChittyIDMintJob(
-            holdID: try column.string("hold_id"), attempts: try column.int("attempts"),
-            nextAttemptAt: try column.date("next_attempt_at"), lastError: try column.optionalString("last_error"))
+        try PostgresRowReader(row, table: "chittyid_outbox", keyColumn: "hold_id").mintJob()
     }
 }
 
@@ -34,11 +32,7 @@ enum PostgresWebhookEventRow {
     }
 
     static func decode(_ row: PostgresRow) throws -> WebhookEventRecord {
-        let column = PostgresRowReader(row, table: "webhook_events", keyColumn: "id")
-        return WebhookEventRecord(
-            id: try column.string("id"), type: try column.string("type"), created: try column.date("created_at"),
-            payload: try column.data("payload"), holdID: try column.optionalString("hold_id"),
-            outcome: try column.raw(WebhookOutcome.self, "outcome"), receivedAt: try column.date("received_at"))
+        try PostgresRowReader(row, table: "webhook_events", keyColumn: "id").webhookEvent()
     }
 }
 
@@ -53,11 +47,7 @@ enum PostgresPolicyDecisionRow {
     }
 
     static func decode(_ row: PostgresRow) throws -> PolicyDecisionRecord {
-        let column = PostgresRowReader(row, table: "policy_decisions", keyColumn: "id")
-        return PolicyDecisionRecord(
-            id: try column.string("id"), hook: try column.string("hook"), revision: try column.string("revision"),
-            source: try column.string("source"), input: try column.data("input"), decision: try column.data("decision"),
-            subject: try column.optionalString("subject"), createdAt: try column.date("created_at"))
+        try PostgresRowReader(row, table: "policy_decisions", keyColumn: "id").policyDecision()
     }
 }
 
@@ -71,17 +61,7 @@ enum PostgresPolicyRevisionRow {
     }
 
     static func decode(_ row: PostgresRow) throws -> PolicyRevisionRecord {
-        let column = PostgresRowReader(row, table: "policy_revisions", keyColumn: "id")
-        let id = try column.string("id")
-        let files: [PolicyRevisionRecord.File]
-        do {
-            files = try JSONDecoder().decode([PolicyRevisionRecord.File].self, from: try column.data("files"))
-        } catch {
-            throw HoldStoreError.database("policy_revisions \(id): unreadable files: \(error)")
-        }
-        return PolicyRevisionRecord(
-            id: id, directory: try column.string("directory"), files: files,
-            activatedAt: try column.date("activated_at"), trigger: try column.string("trigger"))
+        try PostgresRowReader(row, table: "policy_revisions", keyColumn: "id").policyRevision()
     }
 }
 

@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import HoldStoreColumns
 import Logging
 import PostgresNIO
 import Synchronization

@@ -1,5 +1,6 @@
 import ChittyCharge
 import Foundation
+import HoldStoreColumns
 import JSON
 import PostgresNIO
 
@@ -41,15 +42,5 @@ extension PostgresQuery {
             }
         }
         self.init(unsafeSQL: sql, binds: bindings)
-    }
-}
-
-extension Date {
-    var unixMilliseconds: Int {
-        Int((timeIntervalSince1970 * 1000).rounded())
-    }
-
-    init(unixMilliseconds: Int) {
-        self.init(timeIntervalSince1970: Double(unixMilliseconds) / 1000)
     }
 }

@@ -1,4 +1,5 @@
 import ChittyCharge
+import HoldStoreColumns
 import SQLiteNIO
 
 /// How a `CreateOperation` maps to a row of `create_operations`.
@@ -50,23 +51,6 @@ enum CreateOperationRow {
     }
 
     static func decode(_ row: SQLiteRow) throws -> CreateOperation {
-        let column = RowReader(row: row, table: "create_operations", keyColumn: "key")
-        return CreateOperation(
-            key: try column.string("key"),
-            client: try column.string("client"),
-            clientIdempotencyKey: try column.optionalString("client_idempotency_key"),
-            requestHash: try column.string("request_hash"),
-            params: try column.json(CreatePaymentIntentParams.self, "params"),
-            tier: try column.string("tier"),
-            tierLimit: try column.int("tier_limit"),
-            policyRevision: try column.string("policy_revision"),
-            propertyID: try column.optionalString("property_id"),
-            tenantID: try column.optionalString("tenant_id"),
-            state: try column.raw(OperationState.self, "state"),
-            holdID: try column.optionalString("hold_id"),
-            failure: try column.optionalFailure("failure_body"),
-            createdAt: try column.date("created_at"),
-            updatedAt: try column.date("updated_at")
-        )
+        try RowReader(row: row, table: "create_operations", keyColumn: "key").createOperation()
     }
 }

@@ -1,4 +1,5 @@
 import ChittyCharge
+import HoldStoreColumns
 import SQLiteNIO
 
 /// How a `HoldOperation` maps to a row of `hold_operations`.
@@ -37,19 +38,6 @@ enum HoldOperationRow {
     }
 
     static func decode(_ row: SQLiteRow) throws -> HoldOperation {
-        let column = RowReader(row: row, table: "hold_operations", keyColumn: "key")
-        let kind = try column.raw(HoldOperationKind.self, "kind")
-        let state = try column.raw(OperationState.self, "state")
-        return HoldOperation(
-            key: try column.string("key"),
-            holdID: try column.string("hold_id"),
-            kind: kind,
-            amount: try column.optionalInt("amount"),
-            state: state,
-            receipt: state == .succeeded ? try column.optionalReceipt("response_body", kind: kind) : nil,
-            failure: state == .failed ? try column.optionalFailure("response_body") : nil,
-            createdAt: try column.date("created_at"),
-            updatedAt: try column.date("updated_at")
-        )
+        try RowReader(row: row, table: "hold_operations", keyColumn: "key").holdOperation()
     }
 }

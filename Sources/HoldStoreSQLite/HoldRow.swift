@@ -1,4 +1,5 @@
 import ChittyCharge
+import HoldStoreColumns
 import SQLiteNIO
 
 /// How a `Hold` maps to a row of `holds`, and the statements that read and write it.
@@ -119,7 +120,7 @@ enum HoldRow {
             SQLiteData(hold.customerEmail),
             SQLiteData(hold.propertyID),
             SQLiteData(hold.tenantID),
-            .text(try JSONColumn.encodeMetadata(hold.metadata)),
+            .text(MetadataColumn.encode(hold.metadata)),
             SQLiteData(hold.clientSecret),
             .text(hold.client),
             .text(hold.tier),
@@ -150,54 +151,10 @@ enum HoldRow {
         ]
     }
 
-    private static func scheduledAction(_ column: RowReader) throws -> ScheduledAction? {
-        guard try column.optionalString("scheduled_action") != nil else { return nil }
-        guard let at = try column.optionalDate("scheduled_at"), let revision = try column.optionalString("scheduled_revision") else {
-            throw HoldStoreError.database("holds: a scheduled action without its time or revision")
-        }
-        var lease: ScheduledAction.Lease?
-        if let owner = try column.optionalString("scheduled_owner"), let until = try column.optionalDate("scheduled_lease_until") {
-            lease = ScheduledAction.Lease(owner: owner, until: until)
-        }
-        return ScheduledAction(
-            kind: try column.raw(ScheduledAction.Kind.self, "scheduled_action"), at: at,
-            amount: try column.optionalInt("scheduled_amount"), revision: revision,
-            state: try column.raw(ScheduledAction.State.self, "scheduled_state"), lease: lease)
-    }
+
 
     static func decode(_ row: SQLiteRow) throws -> Hold {
-        let column = RowReader(row: row, table: "holds", keyColumn: "id")
-        return Hold(
-            id: try column.string("id"),
-            chittyID: try column.optionalString("chitty_id"),
-            chittyIDStatus: try column.raw(ChittyIDStatus.self, "chitty_id_status"),
-            status: PaymentIntentStatus(try column.string("status")),
-            amount: try column.int("amount"),
-            amountCapturable: try column.int("amount_capturable"),
-            amountReceived: try column.int("amount_received"),
-            currency: try column.string("currency"),
-            description: try column.string("description"),
-            customerEmail: try column.optionalString("customer_email"),
-            propertyID: try column.optionalString("property_id"),
-            tenantID: try column.optionalString("tenant_id"),
-            metadata: try column.metadata("metadata"),
-            clientSecret: try column.optionalString("client_secret"),
-            client: try column.string("client"),
-            owner: try column.string("owner"),
-            tier: try column.string("tier"),
-            tierLimit: try column.int("tier_limit"),
-            policyRevision: try column.string("policy_revision"),
-            createOperationKey: try column.string("create_operation_key"),
-            createdAt: try column.date("created_at"),
-            updatedAt: try column.date("updated_at"),
-            captureBefore: try column.optionalDate("capture_before"),
-            capturedAt: try column.optionalDate("captured_at"),
-            canceledAt: try column.optionalDate("canceled_at"),
-            stripeStateAt: try column.optionalDate("stripe_state_at"),
-            scheduledAction: try scheduledAction(column),
-            replaces: try column.optionalString("replaces"),
-            replacedBy: try column.optionalString("replaced_by")
-        )
+        try RowReader(row: row, table: "holds", keyColumn: "id").hold()
     }
 }
 

@@ -1,4 +1,5 @@
 import ChittyCharge
+import HoldStoreColumns
 import SQLiteNIO
 
 /// How a `ChittyIDMintJob` maps to a row of `chittyid_outbox`.
@@ -22,12 +23,6 @@ enum MintJobRow {
     }
 
     static func decode(_ row: SQLiteRow) throws -> ChittyIDMintJob {
-        let column = RowReader(row: row, table: "chittyid_outbox", keyColumn: "hold_id")
-        return ChittyIDMintJob(
-            holdID: try column.string("hold_id"),
-            attempts: try column.int("attempts"),
-            nextAttemptAt: try column.date("next_attempt_at"),
-            lastError: try column.optionalString("last_error")
-        )
+        try RowReader(row: row, table: "chittyid_outbox", keyColumn: "hold_id").mintJob()
     }
 }

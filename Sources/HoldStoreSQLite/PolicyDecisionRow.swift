@@ -1,4 +1,5 @@
 import ChittyCharge
+import HoldStoreColumns
 import SQLiteNIO
 
 /// How a `PolicyDecisionRecord` maps to a row of `policy_decisions`.
@@ -37,16 +38,6 @@ enum PolicyDecisionRow {
     }
 
     static func decode(_ row: SQLiteRow) throws -> PolicyDecisionRecord {
-        let column = RowReader(row: row, table: "policy_decisions", keyColumn: "id")
-        return PolicyDecisionRecord(
-            id: try column.string("id"),
-            hook: try column.string("hook"),
-            revision: try column.string("revision"),
-            source: try column.string("source"),
-            input: try column.data("input"),
-            decision: try column.data("decision"),
-            subject: try column.optionalString("subject"),
-            createdAt: try column.date("created_at")
-        )
+        try RowReader(row: row, table: "policy_decisions", keyColumn: "id").policyDecision()
     }
 }

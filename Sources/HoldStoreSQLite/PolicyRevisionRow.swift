@@ -1,4 +1,5 @@
 import ChittyCharge
+import HoldStoreColumns
 import Foundation
 import SQLiteNIO
 
@@ -30,16 +31,6 @@ enum PolicyRevisionRow {
     }
 
     static func decode(_ row: SQLiteRow) throws -> PolicyRevisionRecord {
-        let column = RowReader(row: row, table: "policy_revisions", keyColumn: "id")
-        let id = try column.string("id")
-        let files: [PolicyRevisionRecord.File]
-        do {
-            files = try JSONDecoder().decode([PolicyRevisionRecord.File].self, from: try column.data("files"))
-        } catch {
-            throw HoldStoreError.database("policy_revisions \(id): unreadable files: \(error)")
-        }
-        return PolicyRevisionRecord(
-            id: id, directory: try column.string("directory"), files: files,
-            activatedAt: try column.date("activated_at"), trigger: try column.string("trigger"))
+        try RowReader(row: row, table: "policy_revisions", keyColumn: "id").policyRevision()
     }
 }

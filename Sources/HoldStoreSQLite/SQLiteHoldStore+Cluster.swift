@@ -1,4 +1,5 @@
 import ChittyCharge
+import HoldStoreColumns
 import Foundation
 import SQLiteNIO
 
@@ -19,13 +20,7 @@ extension SQLiteHoldStore {
             try await db.rows("""
                 SELECT id, address, started_at, heartbeat_at, active_revision, revision_problem FROM cluster_instances \
                 WHERE heartbeat_at >= ? ORDER BY id
-                """, [SQLiteData(since)]).map { row in
-                let column = RowReader(row: row, table: "cluster_instances", keyColumn: "id")
-                return InstanceHeartbeat(
-                    id: try column.string("id"), address: try column.string("address"), startedAt: try column.date("started_at"),
-                    heartbeatAt: try column.date("heartbeat_at"), activeRevision: try column.string("active_revision"),
-                    revisionProblem: try column.optionalString("revision_problem"))
-            }
+                """, [SQLiteData(since)]).map { try RowReader(row: $0, table: "cluster_instances", keyColumn: "id").instanceHeartbeat() }
         }
     }
 

@@ -19,26 +19,3 @@ enum StoredOutcome {
         }
     }
 }
-
-extension RowReader {
-    func optionalFailure(_ column: String) throws -> HoldServiceError? {
-        try optionalData(column).map { try decoded(HoldServiceError.self, $0, column) }
-    }
-
-    /// The receipt of a capture or a cancel, as `kind` says which.
-    func optionalReceipt(_ column: String, kind: HoldOperationKind) throws -> HoldOperationReceipt? {
-        guard let body = try optionalData(column) else { return nil }
-        return switch kind {
-        case .capture: .captured(try decoded(CaptureReceipt.self, body, column))
-        case .cancel: .canceled(try decoded(CancelReceipt.self, body, column))
-        }
-    }
-
-    private func decoded<T: Decodable>(_ type: T.Type, _ body: Data, _ column: String) throws -> T {
-        do {
-            return try JSONCoding.decode(type, from: body)
-        } catch {
-            throw HoldStoreError.database("\(context): column \(column) is not a stored \(T.self): \(error)")
-        }
-    }
-}

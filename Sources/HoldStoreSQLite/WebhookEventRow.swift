@@ -1,4 +1,5 @@
 import ChittyCharge
+import HoldStoreColumns
 import SQLiteNIO
 
 /// How a `WebhookEventRecord` maps to a row of `webhook_events`.
@@ -27,14 +28,6 @@ enum WebhookEventRow {
     }
 
     static func decode(_ row: SQLiteRow) throws -> WebhookEventRecord {
-        let column = RowReader(row: row, table: "webhook_events", keyColumn: "id")
-        return WebhookEventRecord(
-            id: try column.string("id"),
-            type: try column.string("type"),
-            created: try column.date("created_at"),
-            payload: try column.data("payload"),
-            holdID: try column.optionalString("hold_id"),
-            outcome: try column.raw(WebhookOutcome.self, "outcome"),
-            receivedAt: try column.date("received_at"))
+        try RowReader(row: row, table: "webhook_events", keyColumn: "id").webhookEvent()
     }
 }
