@@ -49,7 +49,7 @@ extension HoldServiceError: HTTPResponseError {
         case .invalidRequest, .amountExceedsAuthorized, .holdLimitExceeded, .stripeInvalidRequest: .badRequest
         case .cardDeclined: HTTPResponse.Status(code: 402)
         case .holdNotFound, .stripeResourceMissing: .notFound
-        case .idempotencyKeyReused, .earlierAttemptFailed, .holdAlreadyFinal, .holdAlreadyCaptured, .holdAlreadyCanceled,
+        case .idempotencyKeyReused, .bookingEventConflict, .earlierAttemptFailed, .holdAlreadyFinal, .holdAlreadyCaptured, .holdAlreadyCanceled,
              .paymentIntentUnexpectedState, .chargeExpiredForCapture, .reauthorizationImpossible, .reauthorizationNotNeeded,
              .reauthorizationRefused, .reauthorizationIncomplete, .reauthorizationFailed, .operationInProgress:
             .conflict

@@ -20,6 +20,7 @@ struct HoldRoutes {
         registerReads(on: group)
         group.post("{id}/capture", use: capture)
         group.post("{id}/cancel", use: cancel)
+        group.post("{id}/booking-events", use: recordBookingEvent)
     }
 
     /// The read routes alone: what `/admin/holds` serves, with every hold in reach.
@@ -75,9 +76,43 @@ struct HoldRoutes {
                 "decision": (try? JSONDecoder().decode(JSONValue.self, from: decision.decision)) ?? .null,
             ])
         }
+        entries += history.bookingEvents.map { event in
+            (event.occurredAt, Self.bookingEventEntry(event))
+        }
         // Stable: equal times keep events before decisions, each in stored order.
         let ordered = entries.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element.value)
         return APIError.jsonResponse(HoldJSON.body(["object": "list", "data": .array(ordered)]), status: .ok)
+    }
+
+    /// What happened to the stay: 201 the first time, 200 with the first answer for a repeat
+    /// of the same event id.
+    @Sendable func recordBookingEvent(_ request: Request, context: Context) async throws -> Response {
+        let id = try Self.holdID(context)
+        let body = try await Self.jsonBody(request, context: context, required: true)
+        let eventRequest = try BookingEventRequest.parse(body)
+        let receipt = try await services.bookingEvents.record(
+            eventRequest, holdID: id, client: context.client ?? ClientAuthenticator.sharedTokenClientName,
+            access: context.holdAccess, logger: context.logger)
+        RequestLogFields.current?.holdID = id
+        var headers: HTTPFields = [:]
+        if receipt.replayed { headers[Self.replayedHeader] = "true" }
+        var object = Self.bookingEventEntry(receipt.event).objectValue ?? [:]
+        object["object"] = "booking_event"
+        object["hold_id"] = .string(id)
+        object["booking"] = receipt.booking.jsonValue
+        object["scheduled_action"] = receipt.outcome.scheduledAction.map(HoldJSON.scheduledAction) ?? .null
+        object["policy_revision"] = receipt.outcome.revision.map(JSONValue.string) ?? .null
+        return APIError.jsonResponse(HoldJSON.body(.object(object)), status: receipt.replayed ? .ok : .created, headers: headers)
+    }
+
+    /// A booking event as the hold's history lists it.
+    static func bookingEventEntry(_ event: BookingEvent) -> JSONValue {
+        [
+            "id": .string(event.eventID), "type": .string(event.kind.rawValue), "kind": "booking_event",
+            "created": HoldJSON.timestamp(event.occurredAt), "occurred_at": HoldJSON.timestamp(event.occurredAt),
+            "received_at": HoldJSON.timestamp(event.receivedAt), "details": .object(event.details),
+            "client": .string(event.client),
+        ]
     }
 
     static func eventKind(_ type: String) -> String {

@@ -39,6 +39,7 @@ public struct BackgroundWork: Service {
         // run: finish it now. With a shared store it may be running elsewhere: the grace applies.
         if await holdsChore("recovery", for: recoveryInterval) {
             await holds.recovery.recoverPendingOperations(grace: holds.configuration.storeIsShared ? nil : 0)
+            await holds.bookingEvents.answerUnanswered()
         }
         var sinceRecovery = Duration.zero
         var sinceReconciliation = Duration.zero
@@ -57,6 +58,7 @@ public struct BackgroundWork: Service {
                 sinceRecovery = .zero
                 if await holdsChore("recovery", for: recoveryInterval) {
                     await holds.recovery.recoverPendingOperations()
+                    await holds.bookingEvents.answerUnanswered()
                 }
             }
             if sinceReconciliation >= reconciliationInterval {

@@ -75,7 +75,7 @@ extension StoredColumns {
         }
     }
 
-    private func decoded<T: Decodable>(_ type: T.Type, _ body: Data, _ column: String) throws -> T {
+    fileprivate func decoded<T: Decodable>(_ type: T.Type, _ body: Data, _ column: String) throws -> T {
         do {
             return try JSONCoding.decode(type, from: body)
         } catch {
@@ -115,5 +115,38 @@ extension Date {
 
     public init(unixMilliseconds: Int) {
         self.init(timeIntervalSince1970: Double(unixMilliseconds) / 1000)
+    }
+}
+
+extension StoredColumns {
+    /// A JSON object kept as text (typed metadata, booking details); nil for NULL.
+    public func optionalJSONObject(_ column: String) throws -> [String: JSONValue]? {
+        guard let text = try optionalString(column) else { return nil }
+        guard let value = try? JSONValue(jsonData: Data(text.utf8)), case .object(let fields) = value else {
+            throw HoldStoreError.database("\(context): column \(column) is not a JSON object")
+        }
+        return fields
+    }
+
+    public func optionalBookingOutcome(_ column: String) throws -> BookingEventOutcome? {
+        guard let text = try optionalString(column) else { return nil }
+        return try decoded(BookingEventOutcome.self, Data(text.utf8), column)
+    }
+}
+
+/// How booking events' JSON columns are written (read back by `optionalJSONObject` and
+/// `optionalBookingOutcome`).
+public enum BookingEventColumns {
+    public static func encodeDetails(_ details: [String: JSONValue]) -> String {
+        String(decoding: JSONCoding.encode(JSONValue.object(details)), as: UTF8.self)
+    }
+
+    public static func encodeOutcome(_ outcome: BookingEventOutcome) -> String {
+        String(decoding: JSONCoding.encode(outcome), as: UTF8.self)
+    }
+
+    /// Typed metadata as its column keeps it; nil (NULL) for none recorded.
+    public static func encodeMetadata(_ metadata: [String: JSONValue]?) -> String? {
+        metadata.map { String(decoding: JSONCoding.encode(JSONValue.object($0)), as: UTF8.self) }
     }
 }

@@ -35,8 +35,17 @@ extension StoredColumns {
             stripeStateAt: try optionalDate("stripe_state_at"),
             scheduledAction: try scheduledAction(),
             replaces: try optionalString("replaces"),
-            replacedBy: try optionalString("replaced_by")
+            replacedBy: try optionalString("replaced_by"),
+            clientMetadata: try optionalJSONObject("client_metadata")
         )
+    }
+
+    /// A row of `booking_events`.
+    public func bookingEvent() throws -> BookingEvent {
+        BookingEvent(
+            holdID: try string("hold_id"), eventID: try string("event_id"), kind: try raw(BookingEvent.Kind.self, "type"),
+            occurredAt: try date("occurred_at"), details: try optionalJSONObject("details") ?? [:], client: try string("client"),
+            receivedAt: try date("received_at"), outcome: try optionalBookingOutcome("outcome"))
     }
 
     private func scheduledAction() throws -> ScheduledAction? {
@@ -70,7 +79,8 @@ extension StoredColumns {
             holdID: try optionalString("hold_id"),
             failure: try optionalFailure("failure_body"),
             createdAt: try date("created_at"),
-            updatedAt: try date("updated_at"))
+            updatedAt: try date("updated_at"),
+            clientMetadata: try optionalJSONObject("client_metadata"))
     }
 
     /// `response_body` holds the receipt of a succeeded operation or the failure of a failed one.

@@ -21,12 +21,13 @@ public enum HoldStoreConformance {
     }
 
     public static let groups: [Group] = [
-        Group(storeProtocol: "HoldRecords", checks: holdRecordsChecks + holdListingChecks + holdOwnerChecks),
+        Group(storeProtocol: "HoldRecords", checks: holdRecordsChecks + holdListingChecks + holdOwnerChecks + clientMetadataChecks),
         Group(storeProtocol: "CreateOperationRecords", checks: createOperationRecordsChecks),
         Group(storeProtocol: "HoldOperationRecords", checks: holdOperationRecordsChecks),
         Group(storeProtocol: "ScheduledActionQueue", checks: scheduledActionQueueChecks + scheduledActionLeaseChecks),
         Group(storeProtocol: "ChittyIDOutbox", checks: chittyIDOutboxChecks),
         Group(storeProtocol: "WebhookEventLog", checks: webhookEventLogChecks),
+        Group(storeProtocol: "BookingEventLog", checks: bookingEventLogChecks),
         Group(storeProtocol: "PolicyDecisionLog", checks: policyDecisionLogChecks),
         Group(storeProtocol: "PolicyRevisionStore", checks: policyRevisionStoreChecks),
         Group(storeProtocol: "OperationalGaugeSource", checks: operationalGaugeSourceChecks),

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A table `db copy` moves, with its columns as both schemas have them.
 struct CopiedTable: Sendable {
     enum Kind: Sendable { case integer, text, blob }
@@ -20,11 +22,13 @@ struct CopiedTable: Sendable {
             ("canceled_at", .integer), ("stripe_state_at", .integer), ("scheduled_action", .text), ("scheduled_at", .integer),
             ("scheduled_amount", .integer), ("scheduled_revision", .text), ("scheduled_state", .text), ("scheduled_owner", .text),
             ("scheduled_lease_until", .integer), ("replaces", .text), ("replaced_by", .text), ("owner", .text),
+            ("client_metadata", .text),
         ]),
         CopiedTable(name: "create_operations", key: "key", columns: [
             ("key", .text), ("client", .text), ("client_idempotency_key", .text), ("request_hash", .text), ("params", .text),
             ("tier", .text), ("tier_limit", .integer), ("policy_revision", .text), ("property_id", .text), ("tenant_id", .text),
             ("state", .text), ("hold_id", .text), ("failure_body", .blob), ("created_at", .integer), ("updated_at", .integer),
+            ("client_metadata", .text),
         ]),
         CopiedTable(name: "hold_operations", key: "key", columns: [
             ("key", .text), ("hold_id", .text), ("kind", .text), ("amount", .integer), ("state", .text), ("response_body", .blob),
@@ -41,10 +45,19 @@ struct CopiedTable: Sendable {
             ("id", .text), ("type", .text), ("created_at", .integer), ("payload", .blob), ("hold_id", .text), ("outcome", .text),
             ("received_at", .integer),
         ]),
+        CopiedTable(name: "booking_events", key: "hold_id, event_id", columns: [
+            ("hold_id", .text), ("event_id", .text), ("type", .text), ("occurred_at", .integer), ("details", .text),
+            ("client", .text), ("received_at", .integer), ("outcome", .text),
+        ]),
         CopiedTable(name: "policy_revisions", key: "id", columns: [
             ("id", .text), ("directory", .text), ("files", .blob), ("activated_at", .integer), ("trigger", .text),
         ]),
     ]
+
+    /// `key` for PostgreSQL's ORDER BY, each column in byte order (SQLite's text order).
+    var postgresKeyOrder: String {
+        key.split(separator: ",").map { "\($0.trimmingCharacters(in: .whitespaces)) COLLATE \"C\"" }.joined(separator: ", ")
+    }
 
     var columnList: String { columns.map(\.name).joined(separator: ", ") }
 

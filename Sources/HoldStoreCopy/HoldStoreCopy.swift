@@ -161,7 +161,7 @@ public enum HoldStoreCopy {
 
     private static func postgresChecksum(_ table: CopiedTable, _ target: PostgresConnection, logger: Logger) async throws -> (Int, String) {
         let rows = try await target.query(
-            PostgresQuery(unsafeSQL: "SELECT \(table.postgresCanonicalColumns) FROM \(table.name) ORDER BY \(table.key) COLLATE \"C\""),
+            PostgresQuery(unsafeSQL: "SELECT \(table.postgresCanonicalColumns) FROM \(table.name) ORDER BY \(table.postgresKeyOrder)"),
             logger: logger
         ).collect()
         var digest = RowDigest()

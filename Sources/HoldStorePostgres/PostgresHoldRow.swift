@@ -15,14 +15,19 @@ enum PostgresHoldRow {
         """
     static let readColumns = columns
         + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state, scheduled_owner, "
-        + "scheduled_lease_until, replaces, replaced_by, owner"
+        + "scheduled_lease_until, replaces, replaced_by, owner, client_metadata"
 
-    /// `values(for:)` then the owner, which only the insert writes: updating a hold never
-    /// changes whose it is. Nothing when the id or ChittyID is taken.
+    /// `insertValues(for:)`: the owner and the client's typed metadata are written only here
+    /// (updating a hold never changes whose it is, nor what the client sent). Nothing when
+    /// the id or ChittyID is taken.
     static let insertIfNew = """
-        INSERT INTO holds (\(columns), owner) VALUES (\((1...26).map { "$\($0)" }.joined(separator: ", "))) \
+        INSERT INTO holds (\(columns), owner, client_metadata) VALUES (\((1...27).map { "$\($0)" }.joined(separator: ", "))) \
         ON CONFLICT DO NOTHING RETURNING id
         """
+
+    static func insertValues(for hold: Hold) -> [PostgresValue] {
+        values(for: hold) + [.text(hold.owner), .text(BookingEventColumns.encodeMetadata(hold.clientMetadata))]
+    }
     static let assignments = """
         chitty_id = $2, chitty_id_status = $3, status = $4, amount = $5, \
         amount_capturable = $6, amount_received = $7, currency = $8, description = $9, customer_email = $10, \

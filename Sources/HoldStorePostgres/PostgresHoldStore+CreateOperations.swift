@@ -7,11 +7,11 @@ import PostgresNIO
 enum PostgresCreateOperationRow {
     static let columns = """
         key, client, client_idempotency_key, request_hash, params, tier, tier_limit, policy_revision, \
-        property_id, tenant_id, state, hold_id, failure_body, created_at, updated_at
+        property_id, tenant_id, state, hold_id, failure_body, created_at, updated_at, client_metadata
         """
     /// Nothing when the key, or the client's Idempotency-Key, is taken (by any instance).
     static let insertIfNew = """
-        INSERT INTO create_operations (\(columns)) VALUES (\((1...15).map { "$\($0)" }.joined(separator: ", "))) \
+        INSERT INTO create_operations (\(columns)) VALUES (\((1...16).map { "$\($0)" }.joined(separator: ", "))) \
         ON CONFLICT DO NOTHING RETURNING key
         """
     static let selectByKey = "SELECT \(columns) FROM create_operations WHERE key = $1"
@@ -34,6 +34,7 @@ enum PostgresCreateOperationRow {
             .integer(operation.tierLimit), .text(operation.policyRevision), .text(operation.propertyID), .text(operation.tenantID),
             .text(operation.state.rawValue), .text(operation.holdID), .failure(operation.failure),
             .date(operation.createdAt), .date(operation.updatedAt),
+            .text(BookingEventColumns.encodeMetadata(operation.clientMetadata)),
         ]
     }
 
@@ -78,7 +79,7 @@ extension PostgresHoldStore {
     }
 
     public func completeCreate(key: String, hold: Hold) async throws {
-        let holdValues = PostgresHoldRow.values(for: hold) + [.text(hold.owner)]
+        let holdValues = PostgresHoldRow.insertValues(for: hold)
         try await transaction("completeCreate") { db in
             // The operation row first, locked: a concurrent completion or failure of the same
             // operation (on another instance) waits for this one.
@@ -120,7 +121,7 @@ extension PostgresHoldStore {
     }
 
     public func recordRefusedCreate(key: String, hold: Hold, failure: HoldServiceError, at: Date) async throws {
-        let holdValues = PostgresHoldRow.values(for: hold) + [.text(hold.owner)]
+        let holdValues = PostgresHoldRow.insertValues(for: hold)
         try await transaction("recordRefusedCreate") { db in
             let operation = try await self.lockedCreateOperation(key: key, in: db)
             switch operation.state {

@@ -190,6 +190,26 @@ enum PostgresSchema {
             )
             """,
         ]),
+        PostgresSchemaMigration(version: 2, name: "booking events; metadata with the client's types", statements: [
+            // The SQLite store's version 8, column for column.
+            "ALTER TABLE holds ADD COLUMN client_metadata TEXT",
+            "ALTER TABLE create_operations ADD COLUMN client_metadata TEXT",
+            """
+            CREATE TABLE booking_events (
+                hold_id TEXT NOT NULL REFERENCES holds (id),
+                event_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                occurred_at BIGINT NOT NULL,
+                details TEXT NOT NULL,
+                client TEXT NOT NULL,
+                received_at BIGINT NOT NULL,
+                outcome TEXT,
+                seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                PRIMARY KEY (hold_id, event_id)
+            )
+            """,
+            "CREATE INDEX booking_events_without_outcome ON booking_events (received_at, seq) WHERE outcome IS NULL",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

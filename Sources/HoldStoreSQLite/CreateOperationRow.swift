@@ -6,10 +6,10 @@ import SQLiteNIO
 enum CreateOperationRow {
     static let columns = """
         key, client, client_idempotency_key, request_hash, params, tier, tier_limit, policy_revision, \
-        property_id, tenant_id, state, hold_id, failure_body, created_at, updated_at
+        property_id, tenant_id, state, hold_id, failure_body, created_at, updated_at, client_metadata
         """
 
-    static let insert = "INSERT INTO create_operations (\(columns)) VALUES (\(placeholders(15)))"
+    static let insert = "INSERT INTO create_operations (\(columns)) VALUES (\(placeholders(16)))"
     static let selectByKey = "SELECT \(columns) FROM create_operations WHERE key = ?"
     static let selectByClientKey = """
         SELECT \(columns) FROM create_operations WHERE client = ? AND client_idempotency_key = ?
@@ -47,6 +47,7 @@ enum CreateOperationRow {
             StoredOutcome.bind(operation.failure),
             SQLiteData(operation.createdAt),
             SQLiteData(operation.updatedAt),
+            SQLiteData(BookingEventColumns.encodeMetadata(operation.clientMetadata)),
         ]
     }
 

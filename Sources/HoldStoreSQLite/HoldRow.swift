@@ -12,14 +12,14 @@ enum HoldRow {
         captured_at, canceled_at, stripe_state_at
         """
 
-    /// Binds as `binds(for:)` then the owner, which only this statement writes: updating a
-    /// hold never changes whose it is.
-    static let insert = "INSERT INTO holds (\(columns), owner) VALUES (\(placeholders(26)))"
+    /// Binds as `insertBinds(for:)`: the owner and the client's typed metadata are written only
+    /// here (updating a hold never changes whose it is, nor what the client sent).
+    static let insert = "INSERT INTO holds (\(columns), owner, client_metadata) VALUES (\(placeholders(27)))"
     /// What reads return: the written columns plus the scheduled action, which only the
     /// scheduling statements below write, and the owner.
     static let readColumns = columns
         + ", scheduled_action, scheduled_at, scheduled_amount, scheduled_revision, scheduled_state, scheduled_owner, "
-        + "scheduled_lease_until, replaces, replaced_by, owner"
+        + "scheduled_lease_until, replaces, replaced_by, owner, client_metadata"
     static let setReplacedBy = "UPDATE holds SET replaced_by = ?2 WHERE id = ?1 RETURNING id"
     static let setReplaces = "UPDATE holds SET replaces = ?2 WHERE id = ?1 RETURNING id"
     static let setSchedule = """
@@ -134,6 +134,10 @@ enum HoldRow {
             SQLiteData(hold.canceledAt),
             SQLiteData(hold.stripeStateAt),
         ]
+    }
+
+    static func insertBinds(for hold: Hold) throws -> [SQLiteData] {
+        try binds(for: hold) + [.text(hold.owner), SQLiteData(BookingEventColumns.encodeMetadata(hold.clientMetadata))]
     }
 
     static func settleBinds(for hold: Hold) -> [SQLiteData] {

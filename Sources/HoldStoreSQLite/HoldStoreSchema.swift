@@ -269,6 +269,14 @@ enum HoldStoreSchema {
             ) STRICT
             """,
         ]),
+        SchemaMigration(version: 8, name: "booking events; metadata with the client's types", statements: [
+            // What the client sent as metadata, with its JSON types, for the policy (the
+            // `metadata` column is Stripe's copy, all strings). NULL on older rows.
+            "ALTER TABLE holds ADD COLUMN client_metadata TEXT",
+            "ALTER TABLE create_operations ADD COLUMN client_metadata TEXT",
+            BookingEventRow.createTable,
+            "CREATE INDEX booking_events_without_outcome ON booking_events (received_at) WHERE outcome IS NULL",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

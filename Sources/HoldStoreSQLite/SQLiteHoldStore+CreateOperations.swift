@@ -40,7 +40,7 @@ extension SQLiteHoldStore {
     }
 
     public func completeCreate(key: String, hold: Hold) async throws {
-        let holdBinds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
+        let holdBinds = try HoldRow.insertBinds(for: hold)
         defer { holdCache.invalidate(id: hold.id) }
         try await write("completeCreate") { db in
             // The usual case looks at the operation only through the UPDATE's RETURNING;
@@ -91,7 +91,7 @@ extension SQLiteHoldStore {
     }
 
     public func recordRefusedCreate(key: String, hold: Hold, failure: HoldServiceError, at: Date) async throws {
-        let holdBinds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
+        let holdBinds = try HoldRow.insertBinds(for: hold)
         defer { holdCache.invalidate(id: hold.id) }
         try await write("recordRefusedCreate") { db in
             let operation = try await Self.createOperation(key: key, in: db)

@@ -13,12 +13,20 @@ public enum HoldScheduleHook: PolicyHookContract {
         public var propertyID: String?
         public var tenantID: String?
         public var metadata: [String: JSONValue]
+        /// The stay as the rental app's booking events tell it: `state` (`booked`,
+        /// `checked_in`, `no_show`, `checked_out`, `cancelled`), the times of each, a
+        /// `check_out` an extension moved, and `events` oldest first.
+        public var booking: [String: JSONValue]
+
+        /// A hold with no booking event yet.
+        public static let noBookingEvents: [String: JSONValue] = ["state": "booked", "events": .array([])]
 
         public init(
             id: String, amount: Int64, currency: String = "usd", status: String, createdAt: String,
             captureBefore: String? = nil, propertyID: String? = nil, tenantID: String? = nil,
-            metadata: [String: JSONValue] = [:]
+            metadata: [String: JSONValue] = [:], booking: [String: JSONValue] = Input.noBookingEvents
         ) {
+            self.booking = booking
             self.id = id
             self.amount = amount
             self.currency = currency
@@ -56,7 +64,7 @@ public enum HoldScheduleHook: PolicyHookContract {
     public static let hook = PolicyHook.holdSchedule
 
     static func encode(_ input: Input, into encoder: inout LuaValueEncoder) {
-        encoder.lazyObject(count: 9) {
+        encoder.lazyObject(count: 10) {
             $0.key(.id); $0.string(input.id)
             $0.key(.amount); $0.integer(input.amount)
             $0.key(.currency); $0.string(input.currency)
@@ -66,6 +74,7 @@ public enum HoldScheduleHook: PolicyHookContract {
             $0.key(.propertyID); $0.optionalString(input.propertyID)
             $0.key(.tenantID); $0.optionalString(input.tenantID)
             $0.key(.metadata); $0.lazyObject(input.metadata)
+            $0.key("booking"); $0.lazyObject(input.booking)
         }
     }
 
@@ -74,7 +83,8 @@ public enum HoldScheduleHook: PolicyHookContract {
             id: value.string("id"), amount: value.integer("amount"), currency: value.optionalString("currency") ?? "usd",
             status: value.string("status"), createdAt: value.string("created_at"),
             captureBefore: value.optionalString("capture_before"), propertyID: value.optionalString("property_id"),
-            tenantID: value.optionalString("tenant_id"), metadata: value.object("metadata")
+            tenantID: value.optionalString("tenant_id"), metadata: value.object("metadata"),
+            booking: value["booking"]?.objectValue ?? Input.noBookingEvents
         )
     }
 

@@ -24,7 +24,7 @@ struct HoldStoreCopyTests {
                 params: CreatePaymentIntentParams(amount: 10_000 + index, currency: "usd", description: "Security deposit",
                                                   metadata: ["unit": "\(index)", "note": "ünïcode ✓"]),
                 tier: "standard", tierLimit: 50_000, policyRevision: "rev-1", propertyID: "prop_\(index % 3)", tenantID: nil,
-                createdAt: at, updatedAt: at)
+                createdAt: at, updatedAt: at, clientMetadata: ["unit": .integer(Int64(index)), "no_show_fee": .bool(index % 2 == 0)])
             let decision = PolicyDecisionRecord(id: "decision-\(index)", hook: "hold_limit", revision: "rev-1", source: "policy",
                                                 input: Data("{\"amount\":\(index)}".utf8), decision: Data([0, 1, 2, 255]), subject: nil, createdAt: at)
             _ = try await store.claimCreate(operation, decision: decision)
@@ -34,8 +34,17 @@ struct HoldStoreCopyTests {
                 description: "Security deposit", customerEmail: "guest\(index)@example.com", propertyID: "prop_\(index % 3)",
                 tenantID: nil, metadata: ["unit": "\(index)", "note": "ünïcode ✓"], clientSecret: "\(id)_secret", client: "frontdesk",
                 owner: "frontdesk", tier: "standard", tierLimit: 50_000, policyRevision: "rev-1", createOperationKey: operation.key,
-                createdAt: at, updatedAt: at, captureBefore: at.addingTimeInterval(7 * 86_400))
+                createdAt: at, updatedAt: at, captureBefore: at.addingTimeInterval(7 * 86_400),
+                clientMetadata: operation.clientMetadata)
             try await store.completeCreate(key: operation.key, hold: hold)
+            if index % 4 == 0 {
+                let event = BookingEvent(holdID: id, eventID: "pms-\(index)", kind: .stayExtended, occurredAt: at,
+                                         details: ["check_out": "2026-07-12", "nights": .integer(Int64(index))], client: "frontdesk", receivedAt: at)
+                _ = try await store.recordBookingEvent(event)
+                if index % 8 == 0 {
+                    _ = try await store.setBookingEventOutcome(BookingEventOutcome(scheduledAction: nil, revision: "rev-1"), holdID: id, eventID: event.eventID)
+                }
+            }
             if index % 5 == 0 {
                 try await store.setScheduledAction(ScheduledAction(kind: .release, at: at.addingTimeInterval(3_600), amount: nil, revision: "rev-1"), holdID: id)
             }
@@ -70,15 +79,17 @@ struct HoldStoreCopyTests {
                 let settings = try PostgresConnectionSettings(url: url, poolSize: 2)
                 let reports = try await HoldStoreCopy.copy(fromSQLite: path, to: settings, allowNonEmptyTarget: false, logger: Self.logger)
                 #expect(reports.map(\.table) == ["holds", "create_operations", "hold_operations", "chittyid_outbox", "policy_decisions",
-                                                  "webhook_events", "policy_revisions"])
+                                                  "webhook_events", "booking_events", "policy_revisions"])
                 #expect(reports.allSatisfy { $0.matches })
                 #expect(reports.first { $0.table == "holds" }?.inserted == 30)
+                #expect(reports.first { $0.table == "booking_events" }?.inserted == 8)
 
                 let sqlite = try await SQLiteHoldStore.open(path: path, logger: Self.logger)
                 let postgres = try await PostgresHoldStore.open(settings: settings, logger: Self.logger)
                 for id in ids {
                     #expect(try await postgres.hold(id: id) == sqlite.hold(id: id))
                     #expect(try await postgres.webhookEvents(holdID: id) == sqlite.webhookEvents(holdID: id))
+                    #expect(try await postgres.bookingEvents(holdID: id) == sqlite.bookingEvents(holdID: id))
                 }
                 let everything = HoldFilter(limit: 100)
                 #expect(try await postgres.holds(matching: everything) == sqlite.holds(matching: everything))
@@ -106,7 +117,7 @@ struct HoldStoreCopyTests {
                 try await TestPostgres.administer(url, "DELETE FROM webhook_events WHERE id = 'evt_3'")
                 await #expect(throws: HoldStoreCopy.CopyError.targetNotEmpty(
                     ["holds": 30, "create_operations": 30, "hold_operations": 5, "chittyid_outbox": 15, "policy_decisions": 30,
-                     "webhook_events": 29, "policy_revisions": 1])) {
+                     "webhook_events": 29, "booking_events": 8, "policy_revisions": 1])) {
                     _ = try await HoldStoreCopy.copy(fromSQLite: path, to: settings, allowNonEmptyTarget: false, logger: Self.logger)
                 }
                 let connection = try await TestPostgres.connect(url)

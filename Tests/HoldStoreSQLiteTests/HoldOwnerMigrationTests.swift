@@ -10,7 +10,7 @@ import Testing
 struct HoldOwnerMigrationTests {
     /// A hold row as a version-3 build wrote it (its create operation must be pending).
     static func insertVersion3Hold(id: String, client: String, operationKey: String, in store: SQLiteHoldStore) async throws {
-        _ = try await store.claimCreate(SQLiteHoldStoreTests.operation(key: operationKey))
+        try await store.claimCreateAsBeforeVersion8(SQLiteHoldStoreTests.operation(key: operationKey))
         try await store.writer.exclusive { db in
             try await db.execute("""
                 INSERT INTO holds (id, chitty_id_status, status, amount, amount_capturable, amount_received, currency,

@@ -17,7 +17,7 @@ struct ScheduleLeaseMigrationTests {
         let old = try await SQLiteHoldStore.open(path: database.path, logger: quietLogger, readerCount: 1, migrations: version4)
         let at = SQLiteHoldStoreTests.createdAt
         do {
-            _ = try await old.claimCreate(SQLiteHoldStoreTests.operation(key: "op-1"))
+            try await old.claimCreateAsBeforeVersion8(SQLiteHoldStoreTests.operation(key: "op-1"))
             try await old.completeCreateAsBeforeVersion6(hold: SQLiteHoldStoreTests.hold(id: "pi_1", operationKey: "op-1"))
             try await old.writer.exclusive { db in
                 try await db.execute("""

@@ -24,8 +24,8 @@ struct StoredOutcomeTests {
         let capture = HoldOperation(key: "cap-1", holdID: "pi_1", kind: .capture, amount: 5_000,
                                     createdAt: SQLiteHoldStoreTests.createdAt, updatedAt: SQLiteHoldStoreTests.createdAt)
         do {
-            _ = try await old.claimCreate(SQLiteHoldStoreTests.operation(key: "op-declined"))
-            _ = try await old.claimCreate(SQLiteHoldStoreTests.operation(key: "op-1"))
+            try await old.claimCreateAsBeforeVersion8(SQLiteHoldStoreTests.operation(key: "op-declined"))
+            try await old.claimCreateAsBeforeVersion8(SQLiteHoldStoreTests.operation(key: "op-1"))
             try await old.completeCreateAsBeforeVersion6(hold: SQLiteHoldStoreTests.hold(id: "pi_1", operationKey: "op-1"))
             _ = try await old.claimOperation(capture)
             // What the version-5 build wrote when these failed and succeeded.

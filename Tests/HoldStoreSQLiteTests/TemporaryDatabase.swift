@@ -51,6 +51,18 @@ extension SQLiteHoldStore {
     /// files opened at such an older schema.
     func completeCreateAsBeforeVersion6(hold: Hold) async throws {
         let binds = try HoldRow.binds(for: hold) + [.text(hold.owner)]
-        try await writer.exclusive { db in try await db.execute(HoldRow.insert, binds) }
+        try await writer.exclusive { db in
+            try await db.execute("INSERT INTO holds (\(HoldRow.columns), owner) VALUES (\(placeholders(26)))", binds)
+        }
+    }
+
+    /// Claims a create as builds before schema version 8 did (no typed metadata column),
+    /// for files opened at such an older schema. The hold_limit decision is not recorded.
+    func claimCreateAsBeforeVersion8(_ operation: CreateOperation) async throws {
+        let binds = try Array(CreateOperationRow.binds(for: operation).dropLast())
+        let columns = CreateOperationRow.columns.replacingOccurrences(of: ", client_metadata", with: "")
+        try await writer.exclusive { db in
+            try await db.execute("INSERT INTO create_operations (\(columns)) VALUES (\(placeholders(15)))", binds)
+        }
     }
 }

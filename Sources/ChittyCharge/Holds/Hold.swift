@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A PaymentIntent status as Stripe spells it. A struct rather than an enum so a status
 /// Stripe adds later decodes instead of failing the whole response.
@@ -51,7 +52,11 @@ public struct Hold: Sendable, Equatable, Codable {
     public var customerEmail: String?
     public var propertyID: String?
     public var tenantID: String?
+    /// Stripe's copy of the metadata: every value a string, `property_id`/`tenant_id` added.
     public var metadata: [String: String]
+    /// The metadata as the client sent it, with its JSON types: what policies see. Written
+    /// once with the hold; nil for holds stored before it was kept.
+    public var clientMetadata: [String: JSONValue]?
     public var clientSecret: String?
     /// The API client that placed it (a name, never a token).
     public var client: String
@@ -91,8 +96,10 @@ public struct Hold: Sendable, Equatable, Codable {
         clientSecret: String? = nil, client: String, owner: String? = nil, tier: String, tierLimit: Int,
         policyRevision: String, createOperationKey: String, createdAt: Date, updatedAt: Date,
         captureBefore: Date? = nil, capturedAt: Date? = nil, canceledAt: Date? = nil, stripeStateAt: Date? = nil,
-        scheduledAction: ScheduledAction? = nil, replaces: String? = nil, replacedBy: String? = nil
+        scheduledAction: ScheduledAction? = nil, replaces: String? = nil, replacedBy: String? = nil,
+        clientMetadata: [String: JSONValue]? = nil
     ) {
+        self.clientMetadata = clientMetadata
         self.id = id
         self.chittyID = chittyID
         self.chittyIDStatus = chittyIDStatus
@@ -122,6 +129,16 @@ public struct Hold: Sendable, Equatable, Codable {
         self.scheduledAction = scheduledAction
         self.replaces = replaces
         self.replacedBy = replacedBy
+    }
+
+    /// The metadata as policies see it: the client's types, or for a hold stored before
+    /// they were kept, Stripe's strings without the two fields we added.
+    public var policyMetadata: [String: JSONValue] {
+        if let clientMetadata { return clientMetadata }
+        var fields = metadata
+        fields["property_id"] = nil
+        fields["tenant_id"] = nil
+        return fields.mapValues(JSONValue.string)
     }
 
     /// Takes Stripe's view of the money (status and amounts) without touching our fields.

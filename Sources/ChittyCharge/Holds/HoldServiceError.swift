@@ -14,6 +14,8 @@ public struct HoldServiceError: Error, Sendable, Equatable {
         case holdNotFound = "hold_not_found"
         // The hold's state or an earlier request stands in the way.
         case idempotencyKeyReused = "idempotency_key_reused"
+        /// A booking event id sent again with a different type, time or details.
+        case bookingEventConflict = "booking_event_conflict"
         case earlierAttemptFailed = "earlier_attempt_failed"
         case holdAlreadyFinal = "hold_already_final"
         case holdAlreadyCaptured = "hold_already_captured"

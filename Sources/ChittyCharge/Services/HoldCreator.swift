@@ -91,7 +91,8 @@ public final class HoldCreator: Sendable {
             customerEmail: operation.params.receiptEmail, propertyID: operation.propertyID, tenantID: operation.tenantID,
             metadata: operation.params.stripeHeldMetadata, clientSecret: intent.clientSecret, client: operation.client,
             tier: operation.tier, tierLimit: operation.tierLimit, policyRevision: operation.policyRevision,
-            createOperationKey: operation.key, createdAt: intent.created ?? now, updatedAt: now)
+            createOperationKey: operation.key, createdAt: intent.created ?? now, updatedAt: now,
+            clientMetadata: operation.clientMetadata)
         hold.apply(intent, at: now)
         if hold.status == .requiresCapture, hold.captureBefore == nil {
             // Until Stripe's `capture_before` arrives: the window of the method, shorter
@@ -137,7 +138,8 @@ public final class HoldCreator: Sendable {
             description: operation.params.description, customerEmail: operation.params.receiptEmail,
             propertyID: operation.propertyID, tenantID: operation.tenantID, metadata: operation.params.stripeHeldMetadata,
             client: operation.client, tier: operation.tier, tierLimit: operation.tierLimit, policyRevision: operation.policyRevision,
-            createOperationKey: operation.key, createdAt: now, updatedAt: now, stripeStateAt: now)
+            createOperationKey: operation.key, createdAt: now, updatedAt: now, stripeStateAt: now,
+            clientMetadata: operation.clientMetadata)
     }
 
     /// Nobody will confirm a refused intent again (the client got the refusal, not its

@@ -75,7 +75,7 @@ public struct HoldMetrics: Sendable {
         case .paymentIntentUnexpectedState, .chargeExpiredForCapture, .stripeResourceMissing, .stripeInvalidRequest,
              .stripeAuthenticationFailed, .stripeIdempotencyError, .stripeErrorNotApplied:
             "stripe_error"
-        case .idempotencyKeyReused, .earlierAttemptFailed, .holdAlreadyFinal, .holdAlreadyCaptured, .holdAlreadyCanceled,
+        case .idempotencyKeyReused, .bookingEventConflict, .earlierAttemptFailed, .holdAlreadyFinal, .holdAlreadyCaptured, .holdAlreadyCanceled,
              .reauthorizationImpossible, .reauthorizationNotNeeded, .reauthorizationRefused, .reauthorizationIncomplete,
              .reauthorizationFailed:
             "conflict"

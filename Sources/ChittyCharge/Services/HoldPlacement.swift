@@ -63,7 +63,8 @@ public struct HoldPlacement: Sendable {
             key: "chittycharge-create-" + UUID().uuidString.lowercased(), client: client,
             clientIdempotencyKey: idempotencyKey, requestHash: request.fingerprint, params: params,
             tier: decision.tier, tierLimit: Int(decision.maxAmount), policyRevision: evaluation.revision,
-            propertyID: request.propertyID, tenantID: request.tenantID, createdAt: now, updatedAt: now)
+            propertyID: request.propertyID, tenantID: request.tenantID, createdAt: now, updatedAt: now,
+            clientMetadata: request.metadata)
 
         var logger = requestLogger
         logger[metadataKey: "policy.revision"] = .string(evaluation.revision)

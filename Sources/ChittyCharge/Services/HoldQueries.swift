@@ -4,7 +4,7 @@ import Logging
 /// Reads holds and their history for clients and admin. A hold the caller's `access`
 /// does not permit is answered as one that does not exist.
 public struct HoldQueries: Sendable {
-    public typealias Store = HoldRecords & WebhookEventLog & PolicyDecisionLog
+    public typealias Store = HoldRecords & WebhookEventLog & PolicyDecisionLog & BookingEventLog
 
     let store: any Store
     let stripeSync: StripeSync
@@ -53,12 +53,13 @@ public struct HoldQueries: Sendable {
     /// A hold's history: what Stripe told us (webhooks, our own reads), what the scheduler
     /// did, and the policy decisions about it (the `hold_limit` that placed it, each
     /// `hold_schedule`), oldest first.
-    public func history(holdID: String, access: HoldAccess) async throws(HoldServiceError) -> (events: [WebhookEventRecord], decisions: [PolicyDecisionRecord]) {
+    public func history(holdID: String, access: HoldAccess) async throws(HoldServiceError)
+        -> (events: [WebhookEventRecord], decisions: [PolicyDecisionRecord], bookingEvents: [BookingEvent]) {
         do {
             guard let hold = try await store.hold(id: holdID), access.permits(hold) else { throw HoldServiceError.notFound(holdID: holdID) }
             let events = try await store.webhookEvents(holdID: holdID)
             let decisions = try await store.decisions(subject: hold.createOperationKey) + store.decisions(subject: holdID)
-            return (events, decisions)
+            return (events, decisions, try await store.bookingEvents(holdID: holdID))
         } catch let error as HoldServiceError {
             throw error
         } catch {

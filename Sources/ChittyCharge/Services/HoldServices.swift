@@ -12,6 +12,7 @@ import PolicyEngine
 ///     ScheduleRunner ─→ HoldOperations, HoldCreator, SchedulePlanner
 ///     Recovery ─→ HoldCreator, HoldOperations
 ///     HoldQueries ─→ StripeSync
+///     BookingEvents ─→ SchedulePlanner
 ///     ChittyIDOutboxWorker (alone)
 public struct HoldServices: Sendable {
     public let placement: HoldPlacement
@@ -21,6 +22,7 @@ public struct HoldServices: Sendable {
     public let planner: SchedulePlanner
     public let scheduler: ScheduleRunner
     public let recovery: Recovery
+    public let bookingEvents: BookingEvents
     public let chittyIDOutbox: ChittyIDOutboxWorker
     public let metrics: HoldMetrics
     public let configuration: HoldServiceConfiguration
@@ -50,6 +52,7 @@ public struct HoldServices: Sendable {
                                         clock: clock, configuration: configuration, metrics: metrics, logger: logger)
         self.recovery = Recovery(store: store, gateway: gateway, creator: creator, operations: operations, clock: clock,
                                  configuration: configuration, logger: logger)
+        self.bookingEvents = BookingEvents(store: store, planner: planner, clock: clock, logger: logger)
         self.chittyIDOutbox = ChittyIDOutboxWorker(store: store, minter: minter, clock: clock, configuration: configuration, logger: logger)
         self.metrics = metrics
         self.configuration = configuration

@@ -8,7 +8,7 @@ import Synchronization
 /// the answer against the hold and the reauthorization limits, and queues it (one pending
 /// action per hold). It never calls Stripe; `ScheduleRunner` runs what is due.
 public final class SchedulePlanner: Sendable {
-    public typealias Store = ScheduledActionQueue & HoldRecords & PolicyDecisionLog & WebhookEventLog
+    public typealias Store = ScheduledActionQueue & HoldRecords & PolicyDecisionLog & WebhookEventLog & BookingEventLog
 
     let store: any Store
     let policies: PolicyEngine
@@ -41,13 +41,22 @@ public final class SchedulePlanner: Sendable {
         guard hold.status == .requiresCapture else { return hold.scheduledAction }
         // An action already claimed by the scheduler runs to its end.
         if hold.scheduledAction?.state == .running { return hold.scheduledAction }
+        var logger = baseLogger ?? self.logger
+        logger[metadataKey: "hold.id"] = .string(hold.id)
+        let booking: BookingState
+        do {
+            booking = BookingState(events: try await store.bookingEvents(holdID: hold.id))
+        } catch {
+            // Deciding without the stay's events could capture a fee from a guest who came.
+            logger.error("could not read the hold's booking events; nothing is decided now", metadata: ["error": "\(error)"])
+            return hold.scheduledAction
+        }
         let input = HoldScheduleHook.Input(
             id: hold.id, amount: Int64(hold.amount), currency: hold.currency, status: hold.status.rawValue,
             createdAt: isoString(hold.createdAt), captureBefore: hold.captureBefore.map(isoString),
-            propertyID: hold.propertyID, tenantID: hold.tenantID, metadata: hold.metadata.mapValues(JSONValue.string))
+            propertyID: hold.propertyID, tenantID: hold.tenantID, metadata: hold.policyMetadata,
+            booking: booking.jsonValue.objectValue ?? HoldScheduleHook.Input.noBookingEvents)
         let evaluation = policies.revision.holdSchedule(input)
-        var logger = baseLogger ?? self.logger
-        logger[metadataKey: "hold.id"] = .string(hold.id)
         logger[metadataKey: "policy.revision"] = .string(evaluation.revision)
         await recordDecision(evaluation, input: input, holdID: hold.id, logger: logger)
         if evaluation.source == .failClosed {
@@ -183,6 +192,7 @@ public final class SchedulePlanner: Sendable {
         var inputValue: [String: JSONValue] = [
             "id": .string(input.id), "amount": .integer(input.amount), "currency": .string(input.currency),
             "status": .string(input.status), "created_at": .string(input.createdAt), "metadata": .object(input.metadata),
+            "booking": .object(input.booking),
         ]
         if let captureBefore = input.captureBefore { inputValue["capture_before"] = .string(captureBefore) }
         if let propertyID = input.propertyID { inputValue["property_id"] = .string(propertyID) }

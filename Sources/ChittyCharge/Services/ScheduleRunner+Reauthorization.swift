@@ -34,7 +34,7 @@ extension ScheduleRunner {
             key: "chittycharge-create-" + UUID().uuidString.lowercased(), client: hold.owner,
             clientIdempotencyKey: "chittycharge-reauthorize:" + hold.id, requestHash: "reauthorize:" + hold.id, params: params,
             tier: hold.tier, tierLimit: hold.tierLimit, policyRevision: revision, propertyID: hold.propertyID,
-            tenantID: hold.tenantID, createdAt: now, updatedAt: now)
+            tenantID: hold.tenantID, createdAt: now, updatedAt: now, clientMetadata: hold.clientMetadata)
         let replacement: Hold
         do {
             switch try await store.claimCreate(operation) {

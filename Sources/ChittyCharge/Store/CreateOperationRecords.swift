@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One attempt to place a hold: written (with its Stripe idempotency key) before Stripe is
 /// called. It doubles as the record of the client's `Idempotency-Key`.
@@ -25,11 +26,16 @@ public struct CreateOperation: Sendable, Equatable {
     public var failure: HoldServiceError?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The metadata as the client sent it (typed), for the hold it makes; nil on operations
+    /// stored before it was kept.
+    public var clientMetadata: [String: JSONValue]?
 
     public init(key: String, client: String, clientIdempotencyKey: String?, requestHash: String,
                 params: CreatePaymentIntentParams, tier: String, tierLimit: Int, policyRevision: String,
                 propertyID: String?, tenantID: String?, state: OperationState = .pending,
-                holdID: String? = nil, failure: HoldServiceError? = nil, createdAt: Date, updatedAt: Date) {
+                holdID: String? = nil, failure: HoldServiceError? = nil, createdAt: Date, updatedAt: Date,
+                clientMetadata: [String: JSONValue]? = nil) {
+        self.clientMetadata = clientMetadata
         self.key = key
         self.client = client
         self.clientIdempotencyKey = clientIdempotencyKey
