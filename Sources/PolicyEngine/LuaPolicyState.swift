@@ -47,8 +47,9 @@ final class LuaPolicyState: @unchecked Sendable {
         self.state = state
         self.memoryLimit = limits.memoryLimit
         guard Self.registerInputKeys(state) == 0 else { throw PolicyLoadError("out of memory while creating a Lua state") }
-        for file in sources.files {
-            let added = file.contents.withUnsafeBufferPointer { bytes in
+        for file in sources.loadedFiles {
+            let contents = file.kind == .settings ? Array(PolicySettings.luaSource(sources.settings).utf8) : file.contents
+            let added = contents.withUnsafeBufferPointer { bytes in
                 ccl_add_module(state, file.moduleName, bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, bytes.count)
             }
             guard added == 0 else { throw PolicyLoadError("\(file.path): out of memory while loading") }

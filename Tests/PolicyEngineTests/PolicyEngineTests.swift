@@ -148,7 +148,7 @@ import Testing
         #expect(first.revision != renamed.revision)
     }
 
-    @Test func revisionIgnoresTestsButNotModulesInSubfolders() throws {
+    @Test func testsSettingsAndModulesInSubfoldersAllCountInTheRevisionButOtherFilesDoNot() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("tests"), withIntermediateDirectories: true)
@@ -158,11 +158,21 @@ import Testing
         try "return { max = 42 }".write(to: folder.appendingPathComponent("lib/limits.lua"), atomically: true, encoding: .utf8)
         try "[]".write(to: folder.appendingPathComponent("tests/a.json"), atomically: true, encoding: .utf8)
         let before = try PolicySourceSet(directory: folder.path)
-        try "[{}]".write(to: folder.appendingPathComponent("tests/a.json"), atomically: true, encoding: .utf8)
+        #expect(before.files.map(\.path) == ["lib/limits.lua", "policy.lua", "tests/a.json"])
         try "notes".write(to: folder.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
-        let afterTests = try PolicySourceSet(directory: folder.path)
-        #expect(before.revision == afterTests.revision)
-        #expect(before.files.map(\.moduleName) == ["lib.limits", "policy"])
+        try "[]".write(to: folder.appendingPathComponent("tests/.swap.json"), atomically: true, encoding: .utf8)
+        #expect(try PolicySourceSet(directory: folder.path).revision == before.revision, "a README or a hidden file is not policy")
+        // Deleting (or changing) the tests is a new revision: the gate cannot be skipped under
+        // the same id.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("tests/a.json"))
+        let withoutTests = try PolicySourceSet(directory: folder.path)
+        #expect(withoutTests.revision != before.revision)
+        try "[]".write(to: folder.appendingPathComponent("tests/a.json"), atomically: true, encoding: .utf8)
+        try #"{"max": 1}"#.write(to: folder.appendingPathComponent("settings.json"), atomically: true, encoding: .utf8)
+        let withSettings = try PolicySourceSet(directory: folder.path)
+        #expect(withSettings.revision != before.revision)
+        #expect(withSettings.settings == ["max": 1])
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("settings.json"))
         try "return { max = 43 }".write(to: folder.appendingPathComponent("lib/limits.lua"), atomically: true, encoding: .utf8)
         let afterModule = try PolicySourceSet(directory: folder.path)
         #expect(before.revision != afterModule.revision)
