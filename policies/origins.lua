@@ -6,13 +6,12 @@
 -- turn an allow-list entry into a search pattern: the earlier service did that,
 -- and "https://*.chitty.cc" then also let in "https://evilchitty.cc".
 
+local settings = require("settings")
+
 local M = {}
 
--- ---------------------------------------------------------------------------
--- Settings (safe to edit)
--- ---------------------------------------------------------------------------
-
--- Used when the server configuration gives no allow-list, or an empty one.
+-- The allow-list is settings.json's "cors.allowed_origins" (the server hands it to
+-- the hook as `config.allowed_origins`, or ALLOWED_ORIGINS when the operator set it).
 -- Entries can be:
 --   "https://chitty.cc"        exactly this origin
 --   "https://*.chitty.cc"      any sub-domain (app.chitty.cc, a.b.chitty.cc),
@@ -20,14 +19,6 @@ local M = {}
 --   "https://*.chitty.cc:8443" any sub-domain on exactly that port
 --   "*"                        any well-formed origin (use with care)
 -- Any other use of "*" is ignored (that entry allows nothing).
-M.DEFAULT_ALLOWED_ORIGINS = {
-  "https://chitty.cc",
-  "https://*.chitty.cc",
-}
-
--- ---------------------------------------------------------------------------
--- Rules
--- ---------------------------------------------------------------------------
 
 -- True if `host` is dot-separated labels of letters, digits and "-", with no
 -- empty label (so no "..", no leading or trailing dot).
@@ -85,7 +76,8 @@ local function entry_matches(entry, origin, scheme, host, port)
   return #host > #tail and host:sub(-#tail) == tail
 end
 
--- True if `origin` may call the API, given the configured allow-list.
+-- True if `origin` may call the API, given the allow-list handed in (or, without
+-- one, the settings' list).
 function M.allowed(origin, allowed_origins)
   if type(origin) ~= "string" then return false end
   origin = origin:lower()
@@ -95,7 +87,7 @@ function M.allowed(origin, allowed_origins)
 
   local list = allowed_origins
   if list == nil or (type(list) == "table" and #list == 0) then
-    list = M.DEFAULT_ALLOWED_ORIGINS
+    list = settings.cors.allowed_origins
   elseif type(list) ~= "table" then
     -- A broken configuration is an error, so the origin is refused (fail closed).
     error("cors: config.allowed_origins must be a list of strings")

@@ -2,11 +2,11 @@
 --
 -- ChittyCharge calls the four functions below ("hooks") when it needs a
 -- business decision. Each receives one table and returns one table; README.md
--- lists every field. The rules themselves live in small files next to this one
--- so each can be changed on its own:
+-- lists every field. The numbers (limits, origins, fees, hours) live in
+-- settings.json; the rules that use them live in small files next to this one:
 --   tiers.lua     how large a hold may be
 --   origins.lua   which web sites may call the API from a browser
---   schedule.lua  when a hold is released automatically
+--   schedule.lua  when a hold is captured or released automatically
 --
 -- If a hook raises an error, ChittyCharge plays safe: the hold is refused, the
 -- origin is refused, the built-in rate limit is used, or nothing is scheduled.

@@ -1,50 +1,42 @@
 -- tiers.lua: how large a hold may be (used by the `hold_limit` hook).
 --
--- The rental app says which tier a guest belongs to in `metadata.guest_tier`.
--- Each tier has a ceiling; a hold above it is refused. Amounts are in cents
--- (250000 = $2,500.00). Change the numbers below to change the limits.
+-- The numbers live in settings.json under "hold_limits" (amounts in cents:
+-- 250000 = $2,500.00); this file only says how they are used:
+--
+-- 1. The tier is `metadata.guest_tier` when it names one of "tiers", otherwise
+--    "default_tier" (the smallest, so a typo can only make a hold stricter).
+-- 2. The ceiling is the most specific one listed: the tenant's ("tenants"), then
+--    the property's ("properties"), then the tier's.
+-- 3. Under "min_amount" or over the ceiling, the hold is refused.
+
+local settings = require("settings")
 
 local M = {}
 
--- ---------------------------------------------------------------------------
--- Settings (safe to edit)
--- ---------------------------------------------------------------------------
-
--- Largest hold allowed for each tier, in cents. Amounts must be whole numbers.
--- To add a tier, add a line; the rental app can then send that name.
-M.LIMITS = {
-  NEW_GUEST        =  250000,  -- $2,500
-  VERIFIED_GUEST   =  500000,  -- $5,000
-  PREMIUM_PROPERTY = 1000000,  -- $10,000
-}
-
--- Tier used when `metadata.guest_tier` is missing or not a name listed above.
--- It is the smallest tier, so a typo in the rental app can only make a hold
--- stricter, never looser.
-M.DEFAULT_TIER = "NEW_GUEST"
-
--- Smallest hold allowed, in cents. Card networks reject tiny authorizations.
-M.MIN_AMOUNT = 50
-
--- ---------------------------------------------------------------------------
--- Rules
--- ---------------------------------------------------------------------------
+local LIMITS = settings.hold_limits
 
 -- Which tier applies to this request.
 function M.tier_for(req)
   local metadata = req.metadata
   local wanted = type(metadata) == "table" and metadata.guest_tier or nil
-  -- Only exact names from M.LIMITS count; anything else falls back to the default.
-  if type(wanted) == "string" and M.LIMITS[wanted] ~= nil then
+  -- Only exact names from the settings count; anything else falls back to the default.
+  if type(wanted) == "string" and LIMITS.tiers[wanted] ~= nil then
     return wanted
   end
-  return M.DEFAULT_TIER
+  return LIMITS.default_tier
 end
 
--- The ceiling for this tier. This is the place to add per-property limits
--- (see README.md, "Example 1").
+-- The ceiling for this tier: a tenant's own limit, else a property's, else the tier's.
 function M.limit_for(tier, req)
-  return M.LIMITS[tier]
+  local tenant = req.tenant_id and LIMITS.tenants[req.tenant_id]
+  if tenant ~= nil and tenant[tier] ~= nil then
+    return tenant[tier]
+  end
+  local property = req.property_id and LIMITS.properties[req.property_id]
+  if property ~= nil and property[tier] ~= nil then
+    return property[tier]
+  end
+  return LIMITS.tiers[tier]
 end
 
 -- The whole `hold_limit` decision.
@@ -59,11 +51,11 @@ function M.check(req)
   local tier = M.tier_for(req)
   local limit = M.limit_for(tier, req)
 
-  if amount < M.MIN_AMOUNT then
+  if amount < LIMITS.min_amount then
     return {
       allow = false, max_amount = limit, tier = tier,
-      reason = "Amount must be at least " .. M.MIN_AMOUNT .. " cents",
-      details = { current_tier = tier, max_amount = limit, min_amount = M.MIN_AMOUNT },
+      reason = "Amount must be at least " .. LIMITS.min_amount .. " cents",
+      details = { current_tier = tier, max_amount = limit, min_amount = LIMITS.min_amount },
     }
   end
 

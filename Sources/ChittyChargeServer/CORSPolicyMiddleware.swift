@@ -9,7 +9,14 @@ struct CORSPolicyMiddleware: RouterMiddleware {
     typealias Context = ChittyChargeRequestContext
 
     let policies: PolicyEngine
+    /// `ALLOWED_ORIGINS`: when set, it overrides the policy's `settings.json`
+    /// `cors.allowed_origins` (see `originsInForce`).
     let allowedOrigins: [String]
+
+    /// The list the `cors` hook is handed as `config.allowed_origins`, and where it comes from.
+    static func originsInForce(configured: [String], revision: PolicyRevision) -> (origins: [String], source: String) {
+        configured.isEmpty ? (revision.sources.allowedOrigins, "settings.json") : (configured, "ALLOWED_ORIGINS")
+    }
 
     static let allowHeaders = "Content-Type, ChittyID-Token, Idempotency-Key"
 
@@ -30,8 +37,10 @@ struct CORSPolicyMiddleware: RouterMiddleware {
         }
         let isPreflight = request.method == .options
         let method = isPreflight ? (request.headers[.accessControlRequestMethod] ?? "OPTIONS") : request.method.rawValue
-        let evaluation = policies.revision.cors(CORSHook.Input(
-            origin: origin, method: method, path: request.uri.path, allowedOrigins: allowedOrigins))
+        let revision = policies.revision
+        let evaluation = revision.cors(CORSHook.Input(
+            origin: origin, method: method, path: request.uri.path,
+            allowedOrigins: allowedOrigins.isEmpty ? revision.sources.allowedOrigins : allowedOrigins))
         RequestLogFields.current?.policyRevision = evaluation.revision
         if evaluation.source == .failClosed {
             context.logger.warning("cors hook failed; origin refused", metadata: ["policy.revision": .string(evaluation.revision), "origin": .string(origin)])

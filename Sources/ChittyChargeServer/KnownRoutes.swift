@@ -13,6 +13,7 @@ enum KnownRoutes {
         ("/api/holds/by-chitty-id/{chitty_id}", [.get]),
         ("/api/holds/{id}/capture", [.post]),
         ("/api/holds/{id}/cancel", [.post]),
+        ("/api/holds/{id}/booking-events", [.post]),
         ("/admin/holds", [.get]),
         ("/admin/holds/{id}", [.get]),
         ("/admin/holds/{id}/events", [.get]),

@@ -19,18 +19,28 @@ public struct PolicyCandidate: Sendable {
     public var tests: [PolicyTestCase]
     /// Test files or cases that could not be read; they fail the candidate.
     public var brokenTests: [PolicyTestOutcome]
+    /// Whether every hook the policy defines needs a test case (or `tests.untested_hooks`):
+    /// true for a folder being activated. A stored revision (rollback, another instance's
+    /// activation) passed the gate of its day when it was first activated.
+    public var requiresTestedHooks: Bool
 
-    public init(sources: PolicySourceSet, tests: [PolicyTestCase] = [], brokenTests: [PolicyTestOutcome] = []) {
+    public init(sources: PolicySourceSet, tests: [PolicyTestCase], brokenTests: [PolicyTestOutcome] = [], requiresTestedHooks: Bool = false) {
         self.sources = sources
         self.tests = tests
         self.brokenTests = brokenTests
+        self.requiresTestedHooks = requiresTestedHooks
     }
 
-    /// The folder's `.lua` files and its `tests/*.json`.
+    /// The source set with the test cases of its own `tests/*.json`: the tests are part of
+    /// the revision, so a stored revision brings its tests back with it.
+    public init(sources: PolicySourceSet, requiresTestedHooks: Bool = false) {
+        let (tests, broken) = PolicyTestSuite.load(files: sources.testFiles)
+        self.init(sources: sources, tests: tests, brokenTests: broken, requiresTestedHooks: requiresTestedHooks)
+    }
+
+    /// The folder's modules, settings and `tests/*.json`, held to the test gate.
     public init(directory: String) throws(PolicyLoadError) {
-        let sources = try PolicySourceSet(directory: directory)
-        let (tests, broken) = PolicyTestSuite.load(directory: directory)
-        self.init(sources: sources, tests: tests, brokenTests: broken)
+        self.init(sources: try PolicySourceSet(directory: directory), requiresTestedHooks: true)
     }
 }
 
@@ -47,11 +57,15 @@ public struct PolicyActivation: Sendable {
     public let duration: Duration
     /// False when the candidate's files were the active revision's already.
     public let changed: Bool
+    /// Hooks the policy defines without a single test case (those in `tests.untested_hooks`
+    /// by choice, or any at startup, which does not refuse them).
+    public let untestedHooks: [PolicyHook]
 
     public var durationMilliseconds: Double { PolicyEngine.milliseconds(duration) }
 
     public init(revision: PolicyRevision, previousRevision: String?, trigger: PolicyLoadTrigger, at: Date,
-                testCount: Int, duration: Duration, changed: Bool = true) {
+                testCount: Int, duration: Duration, changed: Bool = true, untestedHooks: [PolicyHook] = []) {
+        self.untestedHooks = untestedHooks
         self.revision = revision
         self.previousRevision = previousRevision
         self.trigger = trigger

@@ -25,11 +25,23 @@ public final class PolicyEngine: Sendable {
 
     /// Loads the policy folder and its test cases; throws when it does not compile, fails its
     /// smoke test or fails one of its own tests, which stops the server at startup.
+    ///
+    /// A hook without a test case does not stop a start (an operator restarting a service
+    /// must get it back): it is logged as a warning and shown by `untestedHooks` in the
+    /// status. Every reload holds the folder to the gate.
     public convenience init(
         directory: String, limits: PolicyLimits = .default, logger: Logger,
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(PolicyLoadError) {
-        try self.init(candidate: PolicyCandidate(directory: directory), limits: limits, logger: logger, metricsFactory: metricsFactory)
+        var candidate = try PolicyCandidate(directory: directory)
+        candidate.requiresTestedHooks = false
+        try self.init(candidate: candidate, limits: limits, logger: logger, metricsFactory: metricsFactory)
+        let untested = status.active.untestedHooks.filter { !candidate.sources.untestedHooks.contains($0) }
+        if !untested.isEmpty {
+            logger.warning("policy hooks without a test case; a reload of this folder will be refused until they have one or settings.json lists them in tests.untested_hooks", metadata: [
+                "policy.untested_hooks": "\(untested.map(\.name).joined(separator: ","))",
+            ])
+        }
     }
 
     /// A policy set from memory, with no test cases (tests and tools).
@@ -52,7 +64,7 @@ public final class PolicyEngine: Sendable {
         let first = try Self.build(candidate, limits: limits, logger: logger, metrics: metrics)
         let activation = PolicyActivation(
             revision: first.revision, previousRevision: nil, trigger: .startup, at: first.revision.loadedAt,
-            testCount: first.testCount, duration: ContinuousClock.now - started)
+            testCount: first.testCount, duration: ContinuousClock.now - started, untestedHooks: first.untestedHooks)
         self.state = Mutex(State(activation: activation, lastFailure: nil))
         markActive(first.revision.id, previous: nil)
         logger.info("policy loaded", metadata: [
@@ -98,9 +110,10 @@ public final class PolicyEngine: Sendable {
                 // Same files: nothing to build. Counted so operators see the reload arrived.
                 count(outcome: "unchanged", trigger: trigger)
                 return PolicyActivation(revision: current, previousRevision: current.id, trigger: trigger, at: Date(),
-                                        testCount: 0, duration: ContinuousClock.now - started, changed: false)
+                                        testCount: 0, duration: ContinuousClock.now - started, changed: false,
+                                        untestedHooks: state.withLock { $0.activation.untestedHooks })
             }
-            let built: (revision: PolicyRevision, testCount: Int)
+            let built: (revision: PolicyRevision, testCount: Int, untestedHooks: [PolicyHook])
             do throws(PolicyLoadError) {
                 built = try Self.build(candidate, limits: limits, logger: logger, metrics: metrics)
             } catch {
@@ -108,7 +121,7 @@ public final class PolicyEngine: Sendable {
             }
             let activation = PolicyActivation(
                 revision: built.revision, previousRevision: current.id, trigger: trigger, at: Date(),
-                testCount: built.testCount, duration: ContinuousClock.now - started)
+                testCount: built.testCount, duration: ContinuousClock.now - started, untestedHooks: built.untestedHooks)
             state.withLock { $0.activation = activation }
             markActive(built.revision.id, previous: current.id)
             count(outcome: "success", trigger: trigger)
@@ -125,8 +138,21 @@ public final class PolicyEngine: Sendable {
     /// cases; a broken test file counts as a failure, so a typo cannot switch tests off.
     private static func build(
         _ candidate: PolicyCandidate, limits: PolicyLimits, logger: Logger, metrics: PolicyMetrics
-    ) throws(PolicyLoadError) -> (revision: PolicyRevision, testCount: Int) {
+    ) throws(PolicyLoadError) -> (revision: PolicyRevision, testCount: Int, untestedHooks: [PolicyHook]) {
         let revision = try PolicyRevision(sources: candidate.sources, limits: limits, logger: logger, metrics: metrics)
+        // A hook without a single test case goes live only when the folder says so, so
+        // removing the tests (or never writing them) is a visible choice, not an accident.
+        let tested = Set(candidate.tests.map(\.hook))
+        let withoutCases = PolicyHook.allCases.filter { revision.definedHooks[$0] != nil && !tested.contains($0) }
+        let untested = withoutCases.filter { !candidate.sources.untestedHooks.contains($0) }
+        if candidate.requiresTestedHooks && !untested.isEmpty {
+            let names = untested.map(\.name)
+            throw PolicyLoadError(
+                "\(names.joined(separator: ", ")) \(names.count == 1 ? "has" : "have") no test case in \(PolicySourceSet.testsFolder)/: "
+                    + "add one (see policies/README.md, Testing a change), or say on purpose that "
+                    + "\(names.count == 1 ? "it goes" : "they go") untested in \(PolicySourceSet.settingsFile): "
+                    + "{\"tests\": {\"untested_hooks\": [\(names.map { "\"\($0)\"" }.joined(separator: ", "))]}}")
+        }
         let outcomes = candidate.brokenTests + PolicyTestSuite.run(candidate.tests, on: revision)
         let failed = outcomes.filter { !$0.passed }
         guard failed.isEmpty else {
@@ -136,7 +162,7 @@ public final class PolicyEngine: Sendable {
                     + (failed.count > shown.count ? "; …" : ""),
                 failedTests: failed)
         }
-        return (revision, outcomes.count)
+        return (revision, outcomes.count, withoutCases)
     }
 
     private func recordFailure(_ error: PolicyLoadError, candidateRevision: String?, trigger: PolicyLoadTrigger) -> PolicyLoadError {

@@ -27,6 +27,38 @@ public enum PolicySettings {
         return fields
     }
 
+    /// `cors.allowed_origins`: the origins the `cors` hook is handed as
+    /// `config.allowed_origins` unless the server's `ALLOWED_ORIGINS` overrides them.
+    static func allowedOrigins(in settings: [String: JSONValue]) throws(PolicyLoadError) -> [String] {
+        guard let cors = settings["cors"] else { return [] }
+        guard case .object(let fields) = cors else {
+            throw PolicyLoadError("\(PolicySourceSet.settingsFile): cors must be an object such as {\"allowed_origins\": [\"https://app.example.com\"]}")
+        }
+        guard let list = fields["allowed_origins"] else { return [] }
+        guard case .array(let items) = list, let origins = Optional(items.compactMap(\.stringValue)), origins.count == items.count else {
+            throw PolicyLoadError("\(PolicySourceSet.settingsFile): cors.allowed_origins must be a list of origins (text)")
+        }
+        return origins
+    }
+
+    /// `tests.untested_hooks`: hooks the folder says, on purpose, it does not test. Any
+    /// other hook it defines needs at least one case in `tests/` to become active.
+    static func untestedHooks(in settings: [String: JSONValue]) throws(PolicyLoadError) -> Set<PolicyHook> {
+        guard let list = settings["tests"]?["untested_hooks"] else { return [] }
+        let names = PolicyHook.allCases.map(\.name).joined(separator: ", ")
+        guard case .array(let items) = list else {
+            throw PolicyLoadError("\(PolicySourceSet.settingsFile): tests.untested_hooks must be a list of hook names (\(names))")
+        }
+        var hooks: Set<PolicyHook> = []
+        for item in items {
+            guard let name = item.stringValue, let hook = PolicyHook(rawValue: name) else {
+                throw PolicyLoadError("\(PolicySourceSet.settingsFile): tests.untested_hooks lists \(item), which is not a hook (\(names))")
+            }
+            hooks.insert(hook)
+        }
+        return hooks
+    }
+
     /// 1-based line and column of a byte offset.
     public static func position(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
         var line = 1

@@ -64,6 +64,10 @@ public struct PolicySourceSet: Sendable, Equatable {
     public let revision: String
     /// `settings.json`, or empty when the folder has none.
     public let settings: [String: JSONValue]
+    /// `settings.json`'s `cors.allowed_origins` (empty: none listed).
+    public let allowedOrigins: [String]
+    /// `settings.json`'s `tests.untested_hooks`: defined hooks allowed to go live without a test.
+    public let untestedHooks: Set<PolicyHook>
 
     /// The Lua modules and the settings: what is loaded into each Lua state.
     public var loadedFiles: [File] { files.filter { $0.kind != .tests } }
@@ -133,6 +137,8 @@ public struct PolicySourceSet: Sendable, Equatable {
             settings = try PolicySettings.parse(file.contents, path: file.path)
         }
         self.settings = settings
+        self.allowedOrigins = try PolicySettings.allowedOrigins(in: settings)
+        self.untestedHooks = try PolicySettings.untestedHooks(in: settings)
         var hash = SHA256()
         for file in sorted {
             hash.update(data: Array(file.path.utf8) + [0])

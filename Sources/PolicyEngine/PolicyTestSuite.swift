@@ -36,17 +36,22 @@ public enum PolicyTestSuite {
     /// Reads every `tests/*.json`. A file or case that cannot be read becomes a failed outcome
     /// rather than stopping the run, so one typo does not hide the other results.
     public static func load(directory: String) -> (cases: [PolicyTestCase], broken: [PolicyTestOutcome]) {
-        let folder = URL(fileURLWithPath: directory).appendingPathComponent(folderName)
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
-            .sorted()
+        do {
+            return load(files: try PolicySourceSet(directory: directory).testFiles)
+        } catch {
+            return ([], [PolicyTestOutcome(file: folderName, name: "(folder)", failure: error.message)])
+        }
+    }
+
+    /// The cases in a source set's test files (`PolicySourceSet.testFiles`).
+    public static func load(files: [PolicySourceSet.File]) -> (cases: [PolicyTestCase], broken: [PolicyTestOutcome]) {
         var cases: [PolicyTestCase] = []
         var broken: [PolicyTestOutcome] = []
-        for name in names {
-            let file = "\(folderName)/\(name)"
+        for testFile in files {
+            let file = testFile.path
             let list: JSONValue
             do {
-                list = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: folder.appendingPathComponent(name)))
+                list = try JSONDecoder().decode(JSONValue.self, from: Data(testFile.contents))
             } catch {
                 broken.append(PolicyTestOutcome(file: file, name: "(file)", failure: "not valid JSON: \(error)"))
                 continue

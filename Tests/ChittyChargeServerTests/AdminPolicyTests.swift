@@ -18,7 +18,7 @@ import Testing
 
     static func newGuestLimit(_ cents: Int) -> (String) -> String {
         { text in
-            text.replacingOccurrences(of: #"NEW_GUEST        =  \d+"#, with: "NEW_GUEST        =  \(cents)", options: .regularExpression)
+            text.replacingOccurrences(of: #""NEW_GUEST": \d+"#, with: "\"NEW_GUEST\": \(cents)", options: .regularExpression)
         }
     }
 
@@ -72,7 +72,7 @@ import Testing
             #expect(active?["loaded_at"]?.stringValue?.hasSuffix("Z") == true)
             var files: [String] = []
             if case .array(let list)? = active?["files"] { files = list.compactMap { $0["path"]?.stringValue } }
-            #expect(files == ["origins.lua", "policy.lua", "schedule.lua", "tiers.lua"])
+            #expect(files == ["origins.lua", "policy.lua", "schedule.lua", "settings.json", "tiers.lua"])
             #expect(active?["hooks"]?["hold_limit"]?.stringValue?.hasPrefix("policy.lua:") == true)
             #expect(reply.json["last_failure"] == .null)
             #expect(reply.json["revisions"]?.arrayCount == 1)
@@ -87,7 +87,7 @@ import Testing
             #expect(unchanged.json["changed"] == .bool(false))
             #expect(unchanged.json["revision"]?.stringValue == original)
 
-            try Self.rewrite(harness, "tiers.lua", Self.newGuestLimit(240_000))
+            try Self.rewrite(harness, "settings.json", Self.newGuestLimit(240_000))
             let reloaded = try await harness.api.send(.POST, "/admin/policies/reload", headers: Self.admin)
             #expect(reloaded.status == 200)
             let revision = try #require(reloaded.json["revision"]?.stringValue)
@@ -134,7 +134,7 @@ import Testing
                   "input": {"amount": 250000, "metadata": {"guest_tier": "NEW_GUEST"}},
                   "expect": {"allow": true, "max_amount": 250000}}]
                 """.utf8).write(to: tests.appendingPathComponent("limits.json"))
-            try Self.rewrite(harness, "tiers.lua", Self.newGuestLimit(100_000))
+            try Self.rewrite(harness, "settings.json", Self.newGuestLimit(100_000))
             let refused = try await harness.api.send(.POST, "/admin/policies/reload", headers: Self.admin)
             #expect(refused.status == 422)
             let failed = refused.json["details"]?["failed_tests"]
@@ -146,7 +146,8 @@ import Testing
             #expect(harness.policies.revision.id == original)
 
             // A test file that is not JSON fails the candidate too, rather than testing nothing.
-            try Self.rewrite(harness, "tiers.lua") { Self.newGuestLimit(250_000)($0) + "\n-- reviewed\n" }
+            try Self.rewrite(harness, "settings.json", Self.newGuestLimit(250_000))
+            try Self.rewrite(harness, "tiers.lua") { $0 + "\n-- reviewed\n" }
             try Data("[{".utf8).write(to: tests.appendingPathComponent("typo.json"))
             let typo = try await harness.api.send(.POST, "/admin/policies/reload", headers: Self.admin)
             #expect(typo.status == 422)
@@ -166,7 +167,7 @@ import Testing
             #expect(nothing.status == 409)
             #expect(nothing.json["code"]?.stringValue == "no_previous_revision")
 
-            try Self.rewrite(harness, "tiers.lua", Self.newGuestLimit(240_000))
+            try Self.rewrite(harness, "settings.json", Self.newGuestLimit(240_000))
             let second = try #require(try await harness.api.send(.POST, "/admin/policies/reload", headers: Self.admin).json["revision"]?.stringValue)
             // The folder is then broken: rollback does not read it.
             try Self.rewrite(harness, "tiers.lua") { $0 + "\nbroken(\n" }
@@ -206,6 +207,8 @@ import Testing
             let shared = ReloadLoad(first: harness.policies.revision.id, limit: 250_000)
             let tiers = URL(fileURLWithPath: harness.policyDirectory).appendingPathComponent("tiers.lua")
             let goodTiers = try String(contentsOf: tiers, encoding: .utf8)
+            let settings = URL(fileURLWithPath: harness.policyDirectory).appendingPathComponent("settings.json")
+            let goodSettings = try String(contentsOf: settings, encoding: .utf8)
             let outcome = try await withThrowingTaskGroup(of: (ok: Int, failed: Int, mixed: Int).self) { group in
                 for _ in 0..<4 {
                     group.addTask {
@@ -229,7 +232,8 @@ import Testing
                 for index in 0..<100 {
                     if index % 2 == 0 {
                         let limit = index % 4 == 0 ? 240_000 : 250_000
-                        try Self.newGuestLimit(limit)(goodTiers).write(to: tiers, atomically: true, encoding: .utf8)
+                        try goodTiers.write(to: tiers, atomically: true, encoding: .utf8)
+                        try Self.newGuestLimit(limit)(goodSettings).write(to: settings, atomically: true, encoding: .utf8)
                         let candidate = try PolicySourceSet(directory: harness.policyDirectory).revision
                         shared.limits.withLock { $0[candidate] = Int64(limit) }
                     } else {

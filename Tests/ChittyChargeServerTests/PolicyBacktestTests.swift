@@ -26,16 +26,11 @@ import Testing
     /// The shipped policy's files, each passed through `edit` (which must change what it is
     /// meant to, or the test is testing nothing).
     static func shippedPolicy(editing edit: (_ path: String, _ text: String) throws -> String = { $1 }) throws -> [String: String] {
-        var files: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: policyFolder) where name.hasSuffix(".lua") {
-            files[name] = try edit(name, try String(contentsOfFile: policyFolder + "/" + name, encoding: .utf8))
-        }
-        return files
+        try ShippedPolicy.files(editing: edit)
     }
 
     static func replacing(_ old: String, with new: String, in text: String) throws -> String {
-        guard text.contains(old) else { throw HarnessError("the shipped policy no longer contains \(old)") }
-        return text.replacingOccurrences(of: old, with: new)
+        try ShippedPolicy.replacing(old, with: new, in: text)
     }
 
     static func candidate(_ files: [String: String]) throws -> PolicyRevision {
@@ -47,11 +42,10 @@ import Testing
     static func changedCandidate() throws -> PolicyRevision {
         try candidate(shippedPolicy { path, text in
             switch path {
-            case "tiers.lua":
-                return try replacing("NEW_GUEST        =  250000", with: "NEW_GUEST        =  150000",
-                                     in: replacing("VERIFIED_GUEST   =  500000", with: "VERIFIED_GUEST   =  600000", in: text))
-            case "schedule.lua":
-                return try replacing("M.RELEASE_AFTER_CHECKOUT_HOURS = 48", with: "M.RELEASE_AFTER_CHECKOUT_HOURS = 24", in: text)
+            case "settings.json":
+                return try replacing("\"NEW_GUEST\": 250000", with: "\"NEW_GUEST\": 150000",
+                                     in: replacing("\"VERIFIED_GUEST\": 500000", with: "\"VERIFIED_GUEST\": 600000",
+                                                   in: replacing("\"release_after_check_out_hours\": 48", with: "\"release_after_check_out_hours\": 24", in: text)))
             default:
                 return text
             }
@@ -320,8 +314,8 @@ import Testing
         var files: [String: String] = [:]
         for file in harness.policies.revision.sources.files {
             let text = String(decoding: file.contents, as: UTF8.self)
-            files[file.path] = file.path == "tiers.lua"
-                ? try replacing("NEW_GUEST        =  250000", with: "NEW_GUEST        =  150000", in: text) : text
+            files[file.path] = file.path == "settings.json"
+                ? try replacing("\"NEW_GUEST\": 250000", with: "\"NEW_GUEST\": 150000", in: text) : text
         }
         return files
     }

@@ -19,7 +19,7 @@ import PolicyEngine
         }
 
         func setGuestLimit(_ cents: Int) throws {
-            let url = URL(fileURLWithPath: directory).appendingPathComponent("tiers.lua")
+            let url = URL(fileURLWithPath: directory).appendingPathComponent("settings.json")
             try AdminPolicyTests.newGuestLimit(cents)(try String(contentsOf: url, encoding: .utf8)).write(to: url, atomically: true, encoding: .utf8)
         }
 

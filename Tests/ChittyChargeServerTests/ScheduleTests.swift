@@ -144,7 +144,7 @@ struct ScheduleTests {
             let firstRevision = try #require(json["scheduled_action"]?["revision"]?.stringValue)
             // The property manager shortens the release delay to 24 h.
             let reloaded = try Self.reload(harness) {
-                $1.replacingOccurrences(of: "M.RELEASE_AFTER_CHECKOUT_HOURS = 48", with: "M.RELEASE_AFTER_CHECKOUT_HOURS = 24")
+                $1.replacingOccurrences(of: "\"release_after_check_out_hours\": 48", with: "\"release_after_check_out_hours\": 24")
             }
             #expect(reloaded.id != firstRevision)
             #expect(await harness.holds.planner.reevaluate() == 1)

@@ -80,21 +80,15 @@ struct ServerHarness {
     static let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     static func policyDirectory(_ options: Options) throws -> String {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("policies")
-        let target = FileManager.default.temporaryDirectory.appendingPathComponent("cc-policies-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        for file in try FileManager.default.contentsOfDirectory(atPath: source.path) where file.hasSuffix(".lua") {
-            var text = try String(contentsOf: source.appendingPathComponent(file), encoding: .utf8)
-            if file == "policy.lua" {
-                if let limit = options.rateLimit {
-                    text = text.replacingOccurrences(of: "local RATE_LIMIT          = 10", with: "local RATE_LIMIT          = \(limit)")
-                }
-                if let extra = options.extraPolicy { text += "\n" + extra + "\n" }
+        try ShippedPolicy.copy { name, text in
+            guard name == "policy.lua" else { return text }
+            var text = text
+            if let limit = options.rateLimit {
+                text = try ShippedPolicy.replacing("local RATE_LIMIT          = 10", with: "local RATE_LIMIT          = \(limit)", in: text)
             }
-            try text.write(to: target.appendingPathComponent(file), atomically: true, encoding: .utf8)
+            if let extra = options.extraPolicy { text += "\n" + extra + "\n" }
+            return text
         }
-        return target.path
     }
 
     static func run(_ options: Options = Options(), _ body: @Sendable (ServerHarness) async throws -> Void) async throws {

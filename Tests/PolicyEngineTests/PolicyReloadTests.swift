@@ -60,7 +60,7 @@ import Testing
         let engine = try PolicyEngine(sources: Self.policy(limit: 500), logger: quietLogger)
         let broken = PolicyTestOutcome(file: "tests/typo.json", name: "(file)", failure: "not valid JSON")
         #expect(throws: PolicyLoadError.self) {
-            try engine.reload(PolicyCandidate(sources: try Self.policy(limit: 700), brokenTests: [broken]), trigger: .api)
+            try engine.reload(PolicyCandidate(sources: try Self.policy(limit: 700), tests: [], brokenTests: [broken]), trigger: .api)
         }
         #expect(engine.revision.holdLimit(.init(amount: 1)).decision.maxAmount == 500)
     }

@@ -1,4 +1,5 @@
 import ChittyCharge
+import ChittyChargeTestSupport
 import Foundation
 import HoldStoreSQLite
 import JSON
@@ -14,22 +15,14 @@ import Testing
     static let dayOne = Date(timeIntervalSince1970: 1_772_452_800)  // 2026-03-02T12:00:00Z
     static let dayTwo = dayOne.addingTimeInterval(86_400)
 
-    /// A copy of the shipped policy folder with `tiers.lua` edited.
-    func candidateFolder(tiers edit: (String) -> String) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-backtest-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: PolicyCLITests.policies) where name.hasSuffix(".lua") {
-            var text = try String(contentsOfFile: PolicyCLITests.policies + "/" + name, encoding: .utf8)
-            if name == "tiers.lua" { text = edit(text) }
-            try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
-        return folder.path
+    /// A copy of the shipped policy folder with `file` edited.
+    func candidateFolder(editing file: String = "tiers.lua", _ edit: (String) throws -> String) throws -> String {
+        try ShippedPolicy.copy { name, text in name == file ? try edit(text) : text }
     }
 
     func lowerNewGuestLimit() throws -> String {
-        try candidateFolder { text in
-            #expect(text.contains("NEW_GUEST        =  250000"))
-            return text.replacingOccurrences(of: "NEW_GUEST        =  250000", with: "NEW_GUEST        =  150000")
+        try candidateFolder(editing: "settings.json") { text in
+            try ShippedPolicy.replacing("\"NEW_GUEST\": 250000", with: "\"NEW_GUEST\": 150000", in: text)
         }
     }
 

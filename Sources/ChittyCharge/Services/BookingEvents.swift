@@ -40,7 +40,9 @@ public struct BookingEvents: Sendable {
             guard let hold = try await store.hold(id: holdID), access.permits(hold) else { throw HoldServiceError.notFound(holdID: holdID) }
             let event = BookingEvent(
                 holdID: holdID, eventID: request.eventID, kind: request.kind, occurredAt: request.occurredAt,
-                details: request.details, client: client, receivedAt: clock.now())
+                // Whole milliseconds, what stores keep: a repeat then answers exactly the first.
+                details: request.details, client: client,
+                receivedAt: Date(timeIntervalSince1970: (clock.now().timeIntervalSince1970 * 1000).rounded(.down) / 1000))
             let (stored, inserted) = try await store.recordBookingEvent(event)
             if !inserted, !stored.sameContent(as: event) {
                 throw HoldServiceError.conflict(
