@@ -55,7 +55,7 @@ func policyFolder() throws -> String {
         .deletingLastPathComponent().appendingPathComponent("policies")
     let target = FileManager.default.temporaryDirectory.appendingPathComponent("cc-bench-policies-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-    for file in try FileManager.default.contentsOfDirectory(atPath: source.path) where file.hasSuffix(".lua") {
+    for file in try FileManager.default.contentsOfDirectory(atPath: source.path) where file.hasSuffix(".lua") || file == "settings.json" {
         var text = try String(contentsOf: source.appendingPathComponent(file), encoding: .utf8)
         if file == "policy.lua" {
             text = text.replacingOccurrences(of: "local RATE_LIMIT          = 10", with: "local RATE_LIMIT          = 1000000000")

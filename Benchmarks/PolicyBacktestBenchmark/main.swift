@@ -44,8 +44,9 @@ var candidateFiles: [String: String] = [:]
 for file in shipped.sources.files {
     var text = String(decoding: file.contents, as: UTF8.self)
     switch file.path {
-    case "tiers.lua": text = text.replacingOccurrences(of: "NEW_GUEST        =  250000", with: "NEW_GUEST        =  150000")
-    case "schedule.lua": text = text.replacingOccurrences(of: "M.RELEASE_AFTER_CHECKOUT_HOURS = 48", with: "M.RELEASE_AFTER_CHECKOUT_HOURS = 24")
+    case "settings.json":
+        text = text.replacingOccurrences(of: "\"NEW_GUEST\": 250000", with: "\"NEW_GUEST\": 150000")
+            .replacingOccurrences(of: "\"release_after_check_out_hours\": 48", with: "\"release_after_check_out_hours\": 24")
     default: break
     }
     candidateFiles[file.path] = text

@@ -50,7 +50,15 @@ func milliseconds(_ duration: Duration) -> Double {
 func policyCopy(withTests: Bool, edit: (String, String) -> String = { _, text in text }) throws -> URL {
     let target = FileManager.default.temporaryDirectory.appendingPathComponent("cc-reload-bench-\(UUID().uuidString)")
     try FileManager.default.copyItem(at: shipped, to: target)
-    if !withTests { try FileManager.default.removeItem(at: target.appendingPathComponent("tests")) }
+    if !withTests {
+        try FileManager.default.removeItem(at: target.appendingPathComponent("tests"))
+        // Without its tests the folder must say so, or a reload refuses it.
+        let settings = target.appendingPathComponent("settings.json")
+        var text = try String(contentsOf: settings, encoding: .utf8)
+        text.insert(contentsOf: "\n  \"tests\": {\"untested_hooks\": [\"hold_limit\", \"cors\", \"rate_limit\", \"hold_schedule\"]},",
+                    at: text.index(after: text.firstIndex(of: "{")!))
+        try text.write(to: settings, atomically: true, encoding: .utf8)
+    }
     for file in try FileManager.default.contentsOfDirectory(atPath: target.path) where file.hasSuffix(".lua") {
         let url = target.appendingPathComponent(file)
         try edit(file, try String(contentsOf: url, encoding: .utf8)).write(to: url, atomically: true, encoding: .utf8)
@@ -93,8 +101,10 @@ let served = try policyCopy(withTests: false) { file, text in
 }
 let tiersURL = served.appendingPathComponent("tiers.lua")
 let tiersA = try String(contentsOf: tiersURL, encoding: .utf8)
-let tiersB = tiersA.replacingOccurrences(of: "NEW_GUEST        =  250000", with: "NEW_GUEST        =  \(limitB)")
-precondition(tiersB != tiersA, "tiers.lua no longer has the NEW_GUEST line this benchmark edits")
+let settingsURL = served.appendingPathComponent("settings.json")
+let settingsA = try String(contentsOf: settingsURL, encoding: .utf8)
+let settingsB = settingsA.replacingOccurrences(of: "\"NEW_GUEST\": 250000", with: "\"NEW_GUEST\": \(limitB)")
+precondition(settingsB != settingsA, "settings.json no longer has the NEW_GUEST line this benchmark edits")
 
 let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("cc-reload-bench-\(UUID().uuidString).sqlite").path
 let policies = try PolicyEngine(directory: served.path, logger: quiet)
@@ -165,8 +175,8 @@ let admin = [("Authorization", "Bearer \(adminToken)")]
 for index in 0..<reloads {
     if index.isMultiple(of: 2) {
         let useB = index.isMultiple(of: 4)
-        let text = useB ? tiersB : tiersA
-        try text.write(to: tiersURL, atomically: true, encoding: .utf8)
+        try tiersA.write(to: tiersURL, atomically: true, encoding: .utf8)
+        try (useB ? settingsB : settingsA).write(to: settingsURL, atomically: true, encoding: .utf8)
         let candidate = try PolicySourceSet(directory: served.path).revision
         limitsByRevision.withLock { $0[candidate] = useB ? limitB : limitA }
     } else {
