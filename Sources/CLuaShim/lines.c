@@ -243,9 +243,9 @@ static void read_function_lines(line_reader *r, int depth) {
             line += lineinfo[pc];
         }
         // As in ldebug.c's collectvalidlines, a vararg function's first instruction
-        // (VARARGPREP) is not a line. Nor is the last: the implicit return at `end`, which
-        // never runs after an explicit return and would read as a line no test can reach.
-        if ((is_vararg && pc == 0) || pc == code - 1) continue;
+        // (VARARGPREP) is not a line. (A function's implicit return at `end` shares its
+        // line with the parent's CLOSURE, which runs when the parent defines it.)
+        if (is_vararg && pc == 0) continue;
         add_line(r, line);
     }
     for (; next_absolute < absolute && !r->failed; next_absolute++) {

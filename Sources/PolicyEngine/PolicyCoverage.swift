@@ -4,9 +4,9 @@ import JSON
 
 /// Which lines of the policy's files its test cases ran (`policy test --coverage`).
 ///
-/// A line counts when it carries code (what Lua's activelines report, without a
-/// function's implicit return at `end`, which no test can run after an explicit return).
-/// Lines run while the policy loads count too: they are module-level code the tests need.
+/// A line counts when it carries code (what Lua's activelines report for every function
+/// of the file). Lines run while the policy loads count too: module-level code, and the
+/// `end` of each function, where the function value is made.
 public struct PolicyCoverage: Sendable, Equatable {
     public struct File: Sendable, Equatable {
         /// The file's path in the folder ("tiers.lua").
