@@ -54,10 +54,11 @@ func policyCopy(withTests: Bool, edit: (String, String) -> String = { _, text in
         try FileManager.default.removeItem(at: target.appendingPathComponent("tests"))
         // Without its tests the folder must say so, or a reload refuses it.
         let settings = target.appendingPathComponent("settings.json")
-        var text = try String(contentsOf: settings, encoding: .utf8)
-        text.insert(contentsOf: "\n  \"tests\": {\"untested_hooks\": [\"hold_limit\", \"cors\", \"rate_limit\", \"hold_schedule\"]},",
-                    at: text.index(after: text.firstIndex(of: "{")!))
-        try text.write(to: settings, atomically: true, encoding: .utf8)
+        let text = try String(contentsOf: settings, encoding: .utf8)
+        let marked = text.replacingOccurrences(
+            of: #""untested_hooks": []"#, with: #""untested_hooks": ["hold_limit", "cors", "rate_limit", "hold_schedule"]"#)
+        precondition(marked != text, "settings.json no longer has an empty tests.untested_hooks")
+        try marked.write(to: settings, atomically: true, encoding: .utf8)
     }
     for file in try FileManager.default.contentsOfDirectory(atPath: target.path) where file.hasSuffix(".lua") {
         let url = target.appendingPathComponent(file)

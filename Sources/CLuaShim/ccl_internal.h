@@ -114,6 +114,14 @@ struct ccl_state {
 
     char printed[CCL_PRINT_CAPACITY];
     size_t printed_length;
+
+    // Line recording (lines.c); off unless a tool asked for it.
+    int recording_lines;
+    ccl_line_event *lines;
+    size_t line_count, line_capacity;
+    int lines_truncated;
+    char **recorded_sources;
+    int recorded_source_count, recorded_source_capacity, last_recorded_source;
 };
 
 /// Why a call was stopped.
@@ -153,6 +161,11 @@ void ccl_limits_begin(ccl_state *state);
 void ccl_limits_end(ccl_state *state);
 /// The count hook: instruction budget and time limit.
 void ccl_budget_hook(lua_State *L, lua_Debug *ar);
+/// The line hook and count hook in one, installed instead of ccl_budget_hook while lines
+/// are recorded (lines.c).
+void ccl_recording_hook(lua_State *L, lua_Debug *ar);
+/// Frees what line recording holds (ccl_close).
+void ccl_free_recorded_lines(ccl_state *state);
 /// Called by the allocator for `grown` new bytes; returns 0 when the allocation must fail.
 int ccl_limits_allow_allocation(ccl_state *state, size_t grown, size_t size);
 /// Raises the stop error when the call was stopped or is past its deadline. Guards call it

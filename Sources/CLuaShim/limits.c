@@ -90,7 +90,11 @@ void ccl_limits_begin(ccl_state *state) {
     state->object_limit_hit = 0;
     state->stop_message[0] = '\0';
     state->enforcing = 1;
-    lua_sethook(state->L, ccl_budget_hook, LUA_MASKCOUNT, CCL_HOOK_STRIDE);
+    if (state->recording_lines) {
+        lua_sethook(state->L, ccl_recording_hook, LUA_MASKCOUNT | LUA_MASKLINE, CCL_HOOK_STRIDE);
+    } else {
+        lua_sethook(state->L, ccl_budget_hook, LUA_MASKCOUNT, CCL_HOOK_STRIDE);
+    }
 }
 
 void ccl_limits_end(ccl_state *state) {

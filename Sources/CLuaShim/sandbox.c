@@ -325,6 +325,7 @@ void ccl_close(ccl_state *state) {
     for (int i = 0; i < state->key_count; i++) free(state->key_names[i]);
     free(state->key_names);
     free(state->output);
+    ccl_free_recorded_lines(state);
     free(state);
 }
 

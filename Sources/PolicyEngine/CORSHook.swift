@@ -17,6 +17,9 @@ public enum CORSHook: PolicyHookContract {
         }
     }
 
+    /// The input fields README.md documents (test cases and `policy eval` may use no others).
+    public static let inputFields: Set<String> = ["origin", "method", "path", "config"]
+
     public struct Decision: Sendable, Equatable {
         public var allow: Bool
         public init(allow: Bool) { self.allow = allow }

@@ -29,6 +29,11 @@ public enum HoldLimitHook: PolicyHookContract {
         }
     }
 
+    /// The input fields README.md documents (test cases and `policy eval` may use no others).
+    public static let inputFields: Set<String> = [
+        "amount", "currency", "description", "customer_email", "property_id", "tenant_id", "metadata", "client",
+    ]
+
     public struct Decision: Sendable, Equatable {
         public var allow: Bool
         public var maxAmount: Int64

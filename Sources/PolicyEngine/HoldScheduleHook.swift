@@ -39,6 +39,12 @@ public enum HoldScheduleHook: PolicyHookContract {
         }
     }
 
+    /// The input fields README.md documents (test cases and `policy eval` may use no others).
+    public static let inputFields: Set<String> = [
+        "id", "amount", "currency", "status", "created_at", "capture_before", "property_id", "tenant_id", "metadata",
+        "booking",
+    ]
+
     public enum Action: String, Sendable, Equatable {
         /// Place a new hold on the guest's saved card before this one lapses, then release
         /// this one (long stays).
@@ -94,8 +100,9 @@ public enum HoldScheduleHook: PolicyHookContract {
             throw PolicyResultProblem("returned action '\(name)'; it must be \"capture\", \"release\", \"reauthorize\" or \"none\"")
         }
         if action == .none { return Decision(action: .none) }
-        // Unix seconds between 2000 and 2100: anything else is a unit mistake (milliseconds).
-        let at = try fields.integer(.at, in: 946_684_800...4_102_444_800)
+        // Unix seconds or ISO-8601 text, between 2000 and 2100: anything else is a unit
+        // mistake (milliseconds).
+        let at = try fields.time(.at, in: PolicyTime.plausibleSeconds)
         let amount = try fields.optionalInteger(.amount, in: 1...Int64(Int32.max) * 1000)
         if amount != nil && action != .capture {
             throw PolicyResultProblem("returned an 'amount' with action '\(name)'; only a capture takes an amount")

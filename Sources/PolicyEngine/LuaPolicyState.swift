@@ -40,12 +40,15 @@ final class LuaPolicyState: @unchecked Sendable {
     private var timedHookIndex = 0
 
     /// Creates a state and runs the entry module; throws the policy's own error message.
-    init(sources: PolicySourceSet, limits: PolicyLimits) throws(PolicyLoadError) {
+    /// With `recordingLines` (tools only: coverage, explain) it records every line it runs,
+    /// from the load on; see `takeRecordedLines`.
+    init(sources: PolicySourceSet, limits: PolicyLimits, recordingLines: Bool = false) throws(PolicyLoadError) {
         guard let state = ccl_new(limits.memoryLimit, limits.instructionBudget, limits.timeLimitNanoseconds, limits.allocationBudget) else {
             throw PolicyLoadError("cannot create a Lua state within the memory limit of \(limits.memoryLimit) bytes")
         }
         self.state = state
         self.memoryLimit = limits.memoryLimit
+        if recordingLines { ccl_set_line_recording(state, 1) }
         guard Self.registerInputKeys(state) == 0 else { throw PolicyLoadError("out of memory while creating a Lua state") }
         for file in sources.loadedFiles {
             let contents = file.kind == .settings ? Array(PolicySettings.luaSource(sources.settings).utf8) : file.contents
@@ -103,6 +106,39 @@ final class LuaPolicyState: @unchecked Sendable {
     }
 
     var memoryUsed: Int { ccl_memory_used(state) }
+
+    /// A line of a policy file the state ran, and how many times in a row.
+    struct RecordedLine: Equatable {
+        /// The file's path in the folder ("tiers.lua").
+        let file: String
+        let line: Int
+        let count: Int
+    }
+
+    /// The lines run since the last take (only on a state created with `recordingLines`),
+    /// in order; `truncated` when the record lost some. Chunks that are not policy files
+    /// (text given to `load`) are left out.
+    func takeRecordedLines() -> (lines: [RecordedLine], truncated: Bool) {
+        var count = 0
+        var truncated: Int32 = 0
+        guard let events = ccl_recorded_lines(state, &count, &truncated) else { return ([], truncated != 0) }
+        var files: [Int32: String?] = [:]
+        var lines: [RecordedLine] = []
+        lines.reserveCapacity(count)
+        for event in UnsafeBufferPointer(start: events, count: count) {
+            let file = files[event.source] ?? {
+                // "@lib/dates.lua" names a policy file (see policy_require); others are not files.
+                let name = ccl_recorded_source(state, event.source).map { String(cString: $0) }
+                let path = name.flatMap { $0.hasPrefix("@") ? String($0.dropFirst()) : nil }
+                files[event.source] = .some(path)
+                return path
+            }()
+            guard let file else { continue }
+            lines.append(RecordedLine(file: file, line: Int(event.line), count: Int(event.count)))
+        }
+        ccl_clear_recorded_lines(state)
+        return (lines, truncated != 0)
+    }
 
     /// Counts an evaluation here and adds the batch to `metrics` every 128 evaluations.
     func count(_ hook: PolicyHook, _ source: PolicyDecisionSource, into metrics: PolicyMetrics) {

@@ -156,7 +156,7 @@ public final class PolicyEngine: Sendable {
         let outcomes = candidate.brokenTests + PolicyTestSuite.run(candidate.tests, on: revision)
         let failed = outcomes.filter { !$0.passed }
         guard failed.isEmpty else {
-            let shown = failed.prefix(5).map { "\($0.file): \($0.name): \($0.failure ?? "")" }
+            let shown = failed.prefix(5).map { "\($0.location): \($0.name): \($0.failure ?? "")" }
             throw PolicyLoadError(
                 "\(failed.count) of \(outcomes.count) policy test case(s) failed: " + shown.joined(separator: "; ")
                     + (failed.count > shown.count ? "; …" : ""),

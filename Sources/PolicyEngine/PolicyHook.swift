@@ -22,6 +22,28 @@ public enum PolicyHook: String, CaseIterable, Sendable, Codable {
     }
 }
 
+extension PolicyHook {
+    /// The input fields the hook's contract documents.
+    public var inputFields: Set<String> {
+        switch self {
+        case .holdLimit: HoldLimitHook.inputFields
+        case .cors: CORSHook.inputFields
+        case .rateLimit: RateLimitHook.inputFields
+        case .holdSchedule: HoldScheduleHook.inputFields
+        }
+    }
+
+    /// Why a hand-written input (a test case, `policy eval`) is not one the hook can receive:
+    /// a field the contract does not document, which is most often a typo (`propertyid`)
+    /// that would otherwise pass silently. Nil when every field is known.
+    public func unknownInputFieldProblem(in input: JSONValue) -> String? {
+        guard case .object(let fields) = input else { return nil }
+        let allowed = inputFields
+        guard let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) else { return nil }
+        return "unknown input field '\(unknown)' for \(name); fields: \(allowed.sorted().joined(separator: ", "))"
+    }
+}
+
 /// One optional value per hook, indexed without hashing.
 struct PerHook<Value> {
     private var values: [Value?] = Array(repeating: nil, count: PolicyHook.allCases.count)
@@ -42,6 +64,9 @@ protocol PolicyHookContract: Sendable {
     associatedtype Decision: Sendable & Equatable
 
     static var hook: PolicyHook { get }
+
+    /// The input's documented fields, as a policy sees them (JSON names).
+    static var inputFields: Set<String> { get }
 
     /// The result fields the decision reads, as PolicyKey raw values: Lua encodes only these.
     static var resultFields: [UInt8] { get }
@@ -119,6 +144,27 @@ struct PolicyResultFields {
             throw PolicyResultProblem("returned no '\(field.name)' field; it must be a whole number")
         }
         return integer
+    }
+
+    /// A time: Unix seconds or ISO-8601 text (as `chitty.parse_time` reads it), in `range`.
+    func time(_ field: PolicyKey, in range: ClosedRange<Int64>) throws(PolicyResultProblem) -> Int64 {
+        let example = "Unix seconds or an ISO-8601 time such as \"2025-07-12T16:00:00Z\""
+        guard let value = present(field) else { throw PolicyResultProblem("returned no '\(field.name)' field; it must be \(example)") }
+        let seconds: Int64
+        if let text = value.stringValue {
+            guard let parsed = PolicyTime.seconds(fromISO: text) else {
+                throw PolicyResultProblem("returned '\(field.name)' = \"\(text)\"; it must be \(example)")
+            }
+            guard range.contains(parsed) else {
+                throw PolicyResultProblem(
+                    "returned '\(field.name)' = \"\(text)\"; it must be between \(PolicyTime.iso(range.lowerBound)) and \(PolicyTime.iso(range.upperBound))")
+            }
+            seconds = parsed
+        } else {
+            guard value.integerValue != nil else { throw PolicyResultProblem("returned '\(field.name)' as a \(value.typeName); it must be \(example)") }
+            seconds = try integer(field, in: range)
+        }
+        return seconds
     }
 
     func optionalString(_ field: PolicyKey, maxLength: Int = 1000) throws(PolicyResultProblem) -> String? {

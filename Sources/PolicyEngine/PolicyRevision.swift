@@ -85,17 +85,27 @@ public final class PolicyRevision: Sendable {
 
     /// Evaluates a hook on a JSON input exactly as given (extra fields included): the dry run
     /// behind `policy eval` and `policy test`.
+    /// `on` runs it on that state instead of one from the pool (a state recording lines).
     public func evaluate(_ hook: PolicyHook, input: JSONValue) -> AnyPolicyEvaluation {
+        evaluate(hook, input: input, on: nil)
+    }
+
+    func evaluate(_ hook: PolicyHook, input: JSONValue, on state: LuaPolicyState?) -> AnyPolicyEvaluation {
         switch hook {
-        case .holdLimit: evaluateJSON(HoldLimitHook.self, input)
-        case .cors: evaluateJSON(CORSHook.self, input)
-        case .rateLimit: evaluateJSON(RateLimitHook.self, input)
-        case .holdSchedule: evaluateJSON(HoldScheduleHook.self, input)
+        case .holdLimit: evaluateJSON(HoldLimitHook.self, input, on: state)
+        case .cors: evaluateJSON(CORSHook.self, input, on: state)
+        case .rateLimit: evaluateJSON(RateLimitHook.self, input, on: state)
+        case .holdSchedule: evaluateJSON(HoldScheduleHook.self, input, on: state)
         }
     }
 
-    private func evaluateJSON<Hook: PolicyHookContract>(_ contract: Hook.Type, _ json: JSONValue) -> AnyPolicyEvaluation {
-        let evaluation = run(contract, Hook.input(from: json), quiet: false) { $0.value(json) }
+    /// A state of this revision outside the pool that records the lines it runs (tools only).
+    func makeRecordingState() throws(PolicyLoadError) -> LuaPolicyState {
+        try LuaPolicyState(sources: sources, limits: limits, recordingLines: true)
+    }
+
+    private func evaluateJSON<Hook: PolicyHookContract>(_ contract: Hook.Type, _ json: JSONValue, on lent: LuaPolicyState?) -> AnyPolicyEvaluation {
+        let evaluation = run(contract, Hook.input(from: json), quiet: false, on: lent) { $0.value(json) }
         return AnyPolicyEvaluation(hook: Hook.hook, evaluation, decision: Hook.policyValue(of: evaluation.decision))
     }
 
@@ -104,19 +114,26 @@ public final class PolicyRevision: Sendable {
     }
 
     private func run<Hook: PolicyHookContract>(
-        _ contract: Hook.Type, _ input: Hook.Input, quiet: Bool, write: (inout LuaValueEncoder) -> Void
+        _ contract: Hook.Type, _ input: Hook.Input, quiet: Bool, on lent: LuaPolicyState? = nil,
+        write: (inout LuaValueEncoder) -> Void
     ) -> PolicyEvaluation<Hook.Decision> {
         guard let location = hookLocations[Hook.hook] else {
             metrics.count(Hook.hook, PolicyDecisionSource.builtIn)
             return PolicyEvaluation(decision: Hook.builtInDecision(for: input), revision: id, source: .builtIn, error: nil, printed: "")
         }
         let state: LuaPolicyState
-        do {
-            state = try borrowState()
-        } catch {
-            return failed(contract, input, PolicyEvaluationError(hook: Hook.hook, kind: .runtime, message: error.message), printed: "", quiet: quiet)
+        if let lent {
+            state = lent
+        } else {
+            do {
+                state = try borrowState()
+            } catch {
+                return failed(contract, input, PolicyEvaluationError(hook: Hook.hook, kind: .runtime, message: error.message), printed: "", quiet: quiet)
+            }
         }
-        defer { giveBack(state) }
+        defer {
+            if lent == nil { giveBack(state) } else if state.isTiming { state.finishTiming(into: metrics) }
+        }
         state.startTiming(Hook.hook)
         guard let function = state.hooks[Hook.hook] else {
             let error = PolicyEvaluationError(hook: Hook.hook, kind: .runtime, message: "\(location): the hook was not defined when the policy loaded again")

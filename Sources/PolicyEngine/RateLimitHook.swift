@@ -16,6 +16,9 @@ public enum RateLimitHook: PolicyHookContract {
         }
     }
 
+    /// The input fields README.md documents (test cases and `policy eval` may use no others).
+    public static let inputFields: Set<String> = ["client", "route", "method", "ip"]
+
     public struct Decision: Sendable, Equatable {
         public var limit: Int64
         /// Seconds.

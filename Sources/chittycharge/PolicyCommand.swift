@@ -91,10 +91,15 @@ extension PolicyCommand {
             discussion: """
                 Example: chittycharge policy eval hold_limit '{"amount":300000,"metadata":{"guest_tier":"NEW_GUEST"}}'
                 A policy error exits 1 with the message on stderr. Pass - (or nothing) to read the input from stdin.
+                Times in the decision are ISO-8601 UTC ("at"), with Unix seconds beside them ("at_unix").
+                --explain then lists the policy lines the hook ran, in order.
                 """
         )
 
         @OptionGroup var options: PolicyOptions
+
+        @Flag(help: "After the decision, list the policy lines the hook ran (file:line and the line's text).")
+        var explain = false
 
         @Argument(help: "The hook: \(PolicyHook.allCases.map(\.name).joined(separator: ", ")).")
         var hook: String
@@ -109,50 +114,56 @@ extension PolicyCommand {
             let text = input == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : input
             let value: JSONValue
             do {
-                value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+                value = try JSONValue(jsonData: Data(text.utf8))
             } catch {
                 throw ValidationError("the input is not valid JSON: \(error)")
             }
             guard case .object = value else { throw ValidationError("the input must be a JSON object (the hook's table)") }
+            if let problem = hook.unknownInputFieldProblem(in: value) { throw ValidationError(problem) }
 
             let revision = try options.loadRevision()
-            let evaluation = revision.evaluate(hook, input: value)
+            let evaluation: AnyPolicyEvaluation
+            var explanation: PolicyExplanation?
+            if explain {
+                do {
+                    explanation = try revision.explain(hook, input: value)
+                } catch {
+                    printError(error.message)
+                    throw ExitCode.failure
+                }
+                evaluation = explanation!.evaluation
+            } else {
+                evaluation = revision.evaluate(hook, input: value)
+            }
             if !evaluation.printed.isEmpty {
                 printError(evaluation.printed.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "print: \($0)" }.joined(separator: "\n"))
+            }
+            if evaluation.error == nil {
+                print(PolicyTestSuite.compactJSON(hook.readable(evaluation.report)))
+            }
+            if let explanation {
+                print(Self.describe(explanation, hook: hook, defined: revision.definedHooks[hook] != nil), terminator: "")
             }
             if let error = evaluation.error {
                 printError("policy error (\(error.kind.rawValue)): \(error.message)")
                 throw ExitCode.failure
             }
-            print(PolicyTestSuite.compactJSON(evaluation.report))
         }
-    }
 
-    struct Test: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Run the policy's test cases (tests/*.json) and report each; exit non-zero on any failure."
-        )
-
-        @OptionGroup var options: PolicyOptions
-
-        func run() throws {
-            let revision = try options.loadRevision()
-            let (cases, broken) = PolicyTestSuite.load(directory: options.directory)
-            let outcomes = broken + PolicyTestSuite.run(cases, on: revision)
-            for outcome in outcomes {
-                if let failure = outcome.failure {
-                    print("FAIL \(outcome.file): \(outcome.name)\n     \(failure)")
-                } else {
-                    print("PASS \(outcome.file): \(outcome.name)")
-                }
+        /// The lines run, one per line: `  tiers.lua:62  if amount > limit then`, with
+        /// `(N times)` for a line run N times in a row.
+        static func describe(_ explanation: PolicyExplanation, hook: PolicyHook, defined: Bool) -> String {
+            guard defined else { return "\(hook.name) is not defined by the policy: the built-in default decided, no policy line ran\n" }
+            let steps = explanation.steps
+            var text = "\(hook.name) ran \(steps.count) line(s):\n"
+            let width = steps.map { "\($0.file):\($0.line)".count }.max() ?? 0
+            for step in steps {
+                let location = "\(step.file):\(step.line)"
+                let padding = String(repeating: " ", count: width - location.count)
+                text += "  \(location)\(padding)  \(step.text)\(step.count > 1 ? "  (\(step.count) times)" : "")\n"
             }
-            let failed = outcomes.filter { !$0.passed }.count
-            if outcomes.isEmpty {
-                print("no test cases in \(options.directory)/\(PolicyTestSuite.folderName)/*.json")
-            }
-            print("revision \(revision.id)")
-            print("\(outcomes.count - failed) passed, \(failed) failed")
-            if failed > 0 { throw ExitCode.failure }
+            if explanation.truncated { text += "  … (more lines ran than are recorded)\n" }
+            return text
         }
     }
 }

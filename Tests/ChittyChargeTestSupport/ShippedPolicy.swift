@@ -41,14 +41,10 @@ public enum ShippedPolicy {
         return text.replacingOccurrences(of: old, with: new)
     }
 
-    /// Adds the key as text, so the rest of the file keeps its layout for `replacing`.
+    /// Lists every hook in `tests.untested_hooks`, as text, so the rest of the file keeps
+    /// its layout for `replacing`.
     private static func markingHooksUntested(_ settings: String) throws -> String {
-        guard let brace = settings.firstIndex(of: "{"), !settings.contains("\"untested_hooks\"") else {
-            throw EditFailure(description: "policies/settings.json is not a JSON object, or already lists untested hooks")
-        }
-        let marker = "\n  \"tests\": {\"untested_hooks\": [\"hold_limit\", \"cors\", \"rate_limit\", \"hold_schedule\"]},"
-        var text = settings
-        text.insert(contentsOf: marker, at: text.index(after: brace))
-        return text
+        let every = #""untested_hooks": ["hold_limit", "cors", "rate_limit", "hold_schedule"]"#
+        return try replacing(#""untested_hooks": []"#, with: every, in: settings)
     }
 }

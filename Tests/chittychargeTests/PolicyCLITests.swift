@@ -104,7 +104,7 @@ import Testing
             .write(toFile: dir + "/tests/cors.json", atomically: true, encoding: .utf8)
         let result = try await run(["policy", "test", "--dir", dir])
         #expect(result.status == 1)
-        #expect(result.stdout.contains("FAIL tests/cors.json: evil is refused"))
+        #expect(result.stdout.contains("FAIL tests/cors.json:1: evil is refused"))
         #expect(result.stdout.hasSuffix("0 passed, 1 failed\n"))
     }
 }

@@ -88,6 +88,28 @@ const char *ccl_printed(const ccl_state *state, size_t *length);
 /// Bytes currently allocated by the state.
 size_t ccl_memory_used(const ccl_state *state);
 
+// Line recording, for `policy test --coverage` and `policy eval --explain` (lines.c).
+
+/// A line a call ran: its chunk (an index for ccl_recorded_source), the line, and how many
+/// times in a row it ran.
+typedef struct {
+    int32_t source;
+    int32_t line;
+    int64_t count;
+} ccl_line_event;
+
+/// Turns line recording on or off for the calls (and the load) that start afterwards.
+void ccl_set_line_recording(ccl_state *state, int on);
+/// The lines recorded since the last clear, in order; *truncated is 1 when some were lost
+/// (more than a million in a row, or out of memory).
+const ccl_line_event *ccl_recorded_lines(const ccl_state *state, size_t *count, int *truncated);
+/// The chunk name of a recorded source index ("@tiers.lua"), or NULL.
+const char *ccl_recorded_source(const ccl_state *state, int index);
+void ccl_clear_recorded_lines(ccl_state *state);
+/// The lines of Lua source text that carry code, sorted; *lines is malloc'ed (free it).
+/// Returns 0, or -1 when the text does not compile.
+int ccl_executable_lines(const char *source, size_t length, int **lines, size_t *count);
+
 // Exposed for tests of the helper functions policies get as `chitty.*`.
 /// Parses an ISO-8601 date or date-time; returns 1 and sets *unix_seconds, or 0 when malformed.
 int ccl_parse_iso8601(const char *text, size_t length, int64_t *unix_seconds);
