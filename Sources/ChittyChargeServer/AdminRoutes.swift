@@ -13,6 +13,8 @@ struct AdminRoutes {
     let reloader: PolicyReloader
     let registry: any ClusterRegistry
     let instanceID: String?
+    /// `ALLOWED_ORIGINS`, which overrides the policy's `cors.allowed_origins` when set.
+    var configuredOrigins: [String] = []
     /// An instance not heard from for this long is no longer listed.
     static let liveWithin: TimeInterval = 10
 
@@ -60,6 +62,10 @@ struct AdminRoutes {
                 "hooks": .object(Dictionary(uniqueKeysWithValues: PolicyHook.allCases.map { hook in
                     (hook.name, revision.definedHooks[hook].map(JSONValue.string) ?? "built-in")
                 })),
+                // The policy's data as it serves, and which origins the cors hook is handed.
+                "settings": .object(revision.sources.settings),
+                "allowed_origins": Self.originsInForce(configured: configuredOrigins, revision: revision),
+                "untested_hooks": .array(status.active.untestedHooks.map { .string($0.name) }),
             ]) { _, new in new }),
             "last_failure": status.lastFailure.map(Self.failure) ?? .null,
             "revisions": .array(history.map { record in
@@ -74,6 +80,11 @@ struct AdminRoutes {
             }),
         ]
         return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
+    }
+
+    static func originsInForce(configured: [String], revision: PolicyRevision) -> JSONValue {
+        let inForce = CORSPolicyMiddleware.originsInForce(configured: configured, revision: revision)
+        return ["in_force": .array(inForce.origins.map(JSONValue.string)), "source": .string(inForce.source)]
     }
 
     @Sendable func reload(_ request: Request, context: Context) async throws -> Response {

@@ -88,7 +88,8 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
     let admin = router.group("admin").add(middleware: AdminAuthMiddleware(authenticator: dependencies.adminAuthenticator))
     HoldRoutes(services: dependencies.holds).registerReads(on: admin.group("holds"))
     if let reloader = dependencies.policyReloader {
-        AdminRoutes(reloader: reloader, registry: dependencies.store, instanceID: dependencies.configuration.instanceID).register(on: admin)
+        AdminRoutes(reloader: reloader, registry: dependencies.store, instanceID: dependencies.configuration.instanceID,
+                    configuredOrigins: dependencies.configuration.allowedOrigins).register(on: admin)
         PolicyBacktestRoute(decisions: dependencies.store, policies: policies, root: dependencies.configuration.backtestRoot).register(on: admin)
     }
 

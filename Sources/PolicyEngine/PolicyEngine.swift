@@ -134,6 +134,13 @@ public final class PolicyEngine: Sendable {
         }
     }
 
+    /// Everything a reload checks (compile, smoke test, the folder's test cases, a test per
+    /// defined hook), without activating anything: what `chittycharge policy check` runs.
+    public static func validate(_ candidate: PolicyCandidate, limits: PolicyLimits = .default, logger: Logger)
+        throws(PolicyLoadError) -> (revision: PolicyRevision, testCount: Int, untestedHooks: [PolicyHook]) {
+        try build(candidate, limits: limits, logger: logger, metrics: PolicyMetrics())
+    }
+
     /// Compiles and smoke-tests the candidate (PolicyRevision does both), then runs its test
     /// cases; a broken test file counts as a failure, so a typo cannot switch tests off.
     private static func build(

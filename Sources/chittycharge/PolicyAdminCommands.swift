@@ -156,6 +156,19 @@ extension PolicyCommand {
             if case .array(let files)? = active?["files"] {
                 print("  files: " + files.compactMap { $0["path"]?.stringValue }.joined(separator: ", "))
             }
+            if let origins = active?["allowed_origins"], case .array(let list)? = origins["in_force"] {
+                print("  allowed origins (from \(origins["source"]?.stringValue ?? "?")): "
+                    + (list.isEmpty ? "none listed (the built-in https://chitty.cc, https://*.chitty.cc)" : list.compactMap(\.stringValue).joined(separator: ", ")))
+            }
+            if case .array(let untested)? = active?["untested_hooks"], !untested.isEmpty {
+                print("  hooks without a test case: " + untested.compactMap(\.stringValue).joined(separator: ", "))
+            }
+            if case .object(let settings)? = active?["settings"], !settings.isEmpty {
+                print("  settings.json:")
+                for key in settings.keys.sorted() {
+                    print("    \(key): \(PolicyTestSuite.compactJSON(settings[key]!))")
+                }
+            }
             if case .array(let revisions)? = body["revisions"], !revisions.isEmpty {
                 print("stored revisions (newest first):")
                 for revision in revisions {

@@ -68,13 +68,28 @@ func printError(_ message: String) {
 extension PolicyCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compile, load and smoke-test the policy; exit non-zero with file:line on error."
+            abstract: "Everything a reload checks, without activating: compile, smoke test, the folder's tests, a test per hook.",
+            discussion: """
+                Exits non-zero with file:line on an error, or the failing test cases, or the hooks that have no \
+                test case (list them in settings.json "tests": {"untested_hooks": [...]} to go without on purpose).
+                """
         )
 
         @OptionGroup var options: PolicyOptions
 
         func run() throws {
-            let revision = try options.loadRevision()
+            let checked: (revision: PolicyRevision, testCount: Int, untestedHooks: [PolicyHook])
+            do {
+                let quiet = Logger(label: "chittycharge.policy") { _ in SwiftLogNoOpLogHandler() }
+                checked = try PolicyEngine.validate(PolicyCandidate(directory: options.directory), limits: options.limits, logger: quiet)
+            } catch {
+                printError(error.message)
+                for test in error.failedTests.prefix(20) {
+                    printError("  FAIL \(test.location): \(test.name)\n       \(test.failure ?? "")")
+                }
+                throw ExitCode.failure
+            }
+            let revision = checked.revision
             let defined = PolicyHook.allCases.compactMap { hook in revision.definedHooks[hook].map { "\(hook.name) (\($0))" } }
             let builtIn = PolicyHook.allCases.filter { revision.definedHooks[$0] == nil }.map(\.name)
             print(
@@ -82,6 +97,8 @@ extension PolicyCommand {
                     + "hooks: \(defined.isEmpty ? "none" : defined.joined(separator: ", "))"
                     + (builtIn.isEmpty ? "" : "; built-in: \(builtIn.joined(separator: ", "))")
             )
+            print("tests: \(checked.testCount) case(s) passed"
+                + (checked.untestedHooks.isEmpty ? "" : "; untested on purpose (settings.json): \(checked.untestedHooks.map(\.name).joined(separator: ", "))"))
         }
     }
 

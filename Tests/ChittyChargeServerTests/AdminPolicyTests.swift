@@ -76,6 +76,49 @@ import Testing
             #expect(active?["hooks"]?["hold_limit"]?.stringValue?.hasPrefix("policy.lua:") == true)
             #expect(reply.json["last_failure"] == .null)
             #expect(reply.json["revisions"]?.arrayCount == 1)
+            // The policy's data and the origins the cors hook is handed, with where they come from.
+            #expect(active?["settings"]?["hold_limits"]?["tiers"]?["NEW_GUEST"] == 250_000)
+            #expect(active?["allowed_origins"]?["in_force"] == ["https://chitty.cc", "https://*.chitty.cc"])
+            #expect(active?["allowed_origins"]?["source"] == "settings.json")
+            #expect(active?["untested_hooks"] == ["hold_limit", "cors", "rate_limit", "hold_schedule"], "the harness's copy has no tests")
+        }
+        var options = ServerHarness.Options()
+        options.allowedOrigins = ["https://ops.example.com"]
+        try await ServerHarness.run(options) { harness in
+            let origins = try await harness.api.send(.GET, "/admin/policies", headers: Self.admin).json["active"]?["allowed_origins"]
+            #expect(origins?["in_force"] == ["https://ops.example.com"])
+            #expect(origins?["source"] == "ALLOWED_ORIGINS")
+            let allowed = try await harness.api.send(.GET, "/health", headers: ["Origin": "https://ops.example.com"])
+            #expect(allowed.header("Access-Control-Allow-Origin") == "https://ops.example.com")
+            let settingsOnly = try await harness.api.send(.GET, "/health", headers: ["Origin": "https://app.chitty.cc"])
+            #expect(settingsOnly.header("Access-Control-Allow-Origin") == nil, "ALLOWED_ORIGINS replaces the settings' list")
+        }
+    }
+
+    @Test func aFolderWithoutATestForAHookItDefinesIsRefusedUnlessItSaysSo() async throws {
+        try await ServerHarness.run { harness in
+            let original = harness.policies.revision.id
+            try Self.rewrite(harness, "settings.json") {
+                $0.replacingOccurrences(of: #""untested_hooks": ["hold_limit", "cors", "rate_limit", "hold_schedule"]"#, with: #""untested_hooks": []"#)
+            }
+            let refused = try await harness.api.send(.POST, "/admin/policies/reload", headers: Self.admin)
+            #expect(refused.status == 422)
+            let message = refused.json["details"]?["message"]?.stringValue ?? ""
+            #expect(message.hasPrefix("hold_limit, cors, rate_limit, hold_schedule have no test case in tests/"), "\(message)")
+            #expect(harness.policies.revision.id == original)
+
+            // One case for hold_limit; the others said untested on purpose.
+            let tests = URL(fileURLWithPath: harness.policyDirectory).appendingPathComponent("tests")
+            try FileManager.default.createDirectory(at: tests, withIntermediateDirectories: true)
+            try Data(#"[{"name": "a small hold", "hook": "hold_limit", "input": {"amount": 1000}, "expect": {"allow": true}}]"#.utf8)
+                .write(to: tests.appendingPathComponent("limits.json"))
+            try Self.rewrite(harness, "settings.json") {
+                $0.replacingOccurrences(of: #""untested_hooks": []"#, with: #""untested_hooks": ["cors", "rate_limit", "hold_schedule"]"#)
+            }
+            let accepted = try await harness.api.send(.POST, "/admin/policies/reload", headers: Self.admin)
+            #expect(accepted.status == 200, "\(accepted.text)")
+            let status = try await harness.api.send(.GET, "/admin/policies", headers: Self.admin)
+            #expect(status.json["active"]?["untested_hooks"] == ["cors", "rate_limit", "hold_schedule"])
         }
     }
 

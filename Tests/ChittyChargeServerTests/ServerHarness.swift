@@ -43,6 +43,8 @@ struct ServerHarness {
     struct Options {
         /// Requests per minute the test policy allows (the shipped policy allows 10).
         var rateLimit: Int? = 10_000
+        /// `ALLOWED_ORIGINS` (empty: the policy's settings decide).
+        var allowedOrigins: [String] = []
         var stripeConfigured = true
         var faultPoint: FaultPoint?
         /// Wraps the HTTP transport to Stripe, to lose responses and the like.
@@ -117,7 +119,7 @@ struct ServerHarness {
                       stripe: options.stripeConfigured ? .gateway(gateway, mode: "emulator") : .notConfigured,
                       chittyID: .emulator(minter), holds: .init(recoveryGrace: 0),
                       server: ServerConfiguration(
-                          host: "127.0.0.1", port: 0, webhookSecret: options.webhookSecret,
+                          host: "127.0.0.1", port: 0, allowedOrigins: options.allowedOrigins, webhookSecret: options.webhookSecret,
                           requestTimeout: options.requestTimeout, idleTimeout: options.idleTimeout, backtestRoot: options.backtestRoot),
                       authenticator: authenticator, adminToken: options.adminToken,
                       clock: options.clock ?? SystemWallClock(), faultPoint: options.faultPoint),

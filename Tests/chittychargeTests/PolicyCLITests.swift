@@ -45,6 +45,35 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("policy OK: revision "))
         #expect(result.stdout.contains("hold_limit (policy.lua:"))
+        #expect(result.stdout.contains("\ntests: ") && result.stdout.contains(" case(s) passed\n"), "\(result.stdout)")
+    }
+
+    /// `policy check` runs everything a reload would: the tests, and a test per hook.
+    @Test func checkRunsTheTestsAndTheGate() async throws {
+        let dir = try folder("function cors(req)\n  return { allow = req.origin == \"https://a.example\" }\nend\n")
+        let untested = try await run(["policy", "check", "--dir", dir])
+        #expect(untested.status == 1)
+        #expect(untested.stderr.hasPrefix("cors has no test case in tests/"), "\(untested.stderr)")
+
+        try FileManager.default.createDirectory(atPath: dir + "/tests", withIntermediateDirectories: true)
+        try #"[{"name": "a.example only", "hook": "cors", "input": {"origin": "https://b.example"}, "expect": {"allow": true}}]"#
+            .write(toFile: dir + "/tests/cors.json", atomically: true, encoding: .utf8)
+        let failing = try await run(["policy", "check", "--dir", dir])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("1 of 1 policy test case(s) failed"), "\(failing.stderr)")
+        #expect(failing.stderr.contains("FAIL tests/cors.json:1: a.example only"), "\(failing.stderr)")
+
+        try #"[{"name": "a.example only", "hook": "cors", "input": {"origin": "https://b.example"}, "expect": {"allow": false}}]"#
+            .write(toFile: dir + "/tests/cors.json", atomically: true, encoding: .utf8)
+        let passing = try await run(["policy", "check", "--dir", dir])
+        #expect(passing.status == 0, "\(passing.stderr)")
+        #expect(passing.stdout.contains("tests: 1 case(s) passed\n"), "\(passing.stdout)")
+
+        try FileManager.default.removeItem(atPath: dir + "/tests")
+        try #"{"tests": {"untested_hooks": ["cors"]}}"#.write(toFile: dir + "/settings.json", atomically: true, encoding: .utf8)
+        let onPurpose = try await run(["policy", "check", "--dir", dir])
+        #expect(onPurpose.status == 0, "\(onPurpose.stderr)")
+        #expect(onPurpose.stdout.contains("tests: 0 case(s) passed; untested on purpose (settings.json): cors"), "\(onPurpose.stdout)")
     }
 
     @Test func checkReportsFileAndLine() async throws {
