@@ -12,7 +12,7 @@ import Prometheus
 public struct ChittyChargeDependencies: Sendable {
     public var holds: HoldServices
     /// What `/metrics` reads its gauges from and the backtest reads decisions from.
-    public var store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth & ClusterRegistry
+    public var store: any OperationalGaugeSource & PolicyDecisionLog & CreateOperationRecords & DatabaseHealth & ClusterRegistry
     public var policies: PolicyEngine
     public var clock: any WallClock
     public var authenticator: ClientAuthenticator
@@ -26,7 +26,7 @@ public struct ChittyChargeDependencies: Sendable {
     /// service and the policy engine were given (`serve` does), or their metrics are missing.
     public var metrics: PrometheusMetricsFactory
 
-    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog & DatabaseHealth & ClusterRegistry, policies: PolicyEngine,
+    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog & CreateOperationRecords & DatabaseHealth & ClusterRegistry, policies: PolicyEngine,
                 clock: any WallClock, authenticator: ClientAuthenticator,
                 rateLimiter: any RateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration,
                 policyReloader: PolicyReloader? = nil, adminAuthenticator: AdminAuthenticator = AdminAuthenticator(token: nil),

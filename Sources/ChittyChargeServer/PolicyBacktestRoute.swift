@@ -19,7 +19,7 @@ import PolicyEngine
 struct PolicyBacktestRoute {
     typealias Context = ChittyChargeRequestContext
 
-    let decisions: any PolicyDecisionLog
+    let decisions: any PolicyDecisionLog & CreateOperationRecords
     let policies: PolicyEngine
     /// `ServerConfiguration.backtestRoot`.
     let root: String?
@@ -47,7 +47,7 @@ struct PolicyBacktestRoute {
         }
         // One core is left to the API: a long backtest must not stall holds being placed.
         let backtest = PolicyBacktest(
-            store: decisions, candidate: candidate, since: parameters.since, examplesPerKind: parameters.examples,
+            store: decisions, operations: decisions, candidate: candidate, since: parameters.since, examplesPerKind: parameters.examples,
             concurrency: max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
         let summary: PolicyBacktest.Summary
         do {

@@ -63,7 +63,7 @@ extension PolicyCommand {
             }
             let summary: PolicyBacktest.Summary
             do {
-                summary = try await PolicyBacktest(store: store, candidate: candidate, since: sinceDate, examplesPerKind: examples).run()
+                summary = try await PolicyBacktest(store: store, operations: store, candidate: candidate, since: sinceDate, examplesPerKind: examples).run()
                 try await store.close()
             } catch {
                 try? await store.close()
@@ -95,19 +95,26 @@ extension PolicyCommand {
             return path
         }
 
-        /// Counts by hook and kind, then the first examples of each kind.
+        /// The money impact, counts by hook and kind, totals per property and tier, then the
+        /// first examples of each kind, with money and times formatted (raw values: --json).
         static func report(_ summary: PolicyBacktest.Summary, directory: String, examplesPerKind: Int) -> String {
             var lines = ["Backtest of candidate revision \(summary.candidateRevision) (\(directory))"]
-            let since = summary.since.map { " since \(PolicyBacktest.Summary.timestamp($0))" } ?? ""
+            let since = summary.since.map { " since \(BacktestFormat.time($0))" } ?? ""
             guard summary.replayed > 0, let first = summary.firstDecisionAt, let last = summary.lastDecisionAt else {
                 lines.append("No stored hold_limit or hold_schedule decisions\(since) to replay.")
                 return lines.joined(separator: "\n") + "\n"
             }
             lines.append(
-                "Replayed \(summary.replayed.formatted()) decisions\(since), made from \(PolicyBacktest.Summary.timestamp(first)) "
-                    + "to \(PolicyBacktest.Summary.timestamp(last)), in "
+                "Replayed \(summary.replayed.formatted()) decisions\(since), made from \(BacktestFormat.time(first)) "
+                    + "to \(BacktestFormat.time(last)), in "
                     + String(format: "%.2f s", summary.elapsedSeconds)
                     + " (\(Int(summary.decisionsPerSecond.rounded()).formatted()) decisions/s)")
+            let limits = summary.hooks[.holdLimit]?.impact ?? PolicyBacktest.Impact()
+            let schedules = summary.hooks[.holdSchedule]?.impact ?? PolicyBacktest.Impact()
+            lines.append("")
+            lines.append("Money impact: \(BacktestFormat.money(limits.newlyAllowedAmount)) newly allowed (\(limits.newlyAllowed.formatted()) holds), "
+                + "\(BacktestFormat.money(limits.newlyRefusedAmount)) newly refused (\(limits.newlyRefused.formatted()) holds), "
+                + "\(BacktestFormat.money(schedules.captureAmountChange, signed: true)) in scheduled captures")
             for hook in PolicyBacktest.replayedHooks {
                 let counts = summary.hooks[hook] ?? PolicyBacktest.HookSummary()
                 lines.append("")
@@ -119,6 +126,13 @@ extension PolicyCommand {
                     lines.append("  (\(counts.storedFailClosed.formatted()) stored decision(s) were made fail-closed: the policy of the day failed)")
                 }
             }
+            if let holdLimit = summary.hooks[.holdLimit] {
+                lines += table("hold_limit by property", holdLimit.byProperty, money: true)
+                lines += table("hold_limit by tier (as stored)", holdLimit.byTier, money: true)
+            }
+            if let holdSchedule = summary.hooks[.holdSchedule] {
+                lines += table("hold_schedule by property", holdSchedule.byProperty, money: false)
+            }
             var exampleLines: [String] = []
             for hook in PolicyBacktest.replayedHooks {
                 let counts = summary.hooks[hook] ?? PolicyBacktest.HookSummary()
@@ -127,12 +141,7 @@ extension PolicyCommand {
                     exampleLines.append("")
                     exampleLines.append("\(hook.name) \(kind.rawValue) (\(examples.count) of \(counts.count(kind).formatted())):")
                     for example in examples {
-                        exampleLines.append("  \(PolicyBacktest.Summary.timestamp(example.createdAt))  \(example.subject ?? "(no subject)")  "
-                            + "stored by \(example.storedRevision) (\(example.storedSource))")
-                        if let input = example.input { exampleLines.append("    input      " + compact(input)) }
-                        if let stored = example.stored { exampleLines.append("    stored     " + compact(stored)) }
-                        if let candidate = example.candidate { exampleLines.append("    candidate  " + compact(candidate)) }
-                        if let error = example.error { exampleLines.append("    error      " + error) }
+                        exampleLines += describe(example, hook: hook)
                     }
                 }
             }
@@ -142,6 +151,64 @@ extension PolicyCommand {
                 lines += exampleLines
             }
             return lines.joined(separator: "\n") + "\n"
+        }
+
+        /// One line per group with changes, largest first; groups without changes are summed.
+        private static func table(_ title: String, _ groups: [String: PolicyBacktest.Impact], money: Bool) -> [String] {
+            let changed = groups.filter { $0.value.changed > 0 }.sorted { ($0.value.changed, $1.key) > ($1.value.changed, $0.key) }
+            guard !changed.isEmpty else { return [] }
+            var lines = ["", "\(title):"]
+            let width = max(12, changed.map(\.key.count).max() ?? 0)
+            for (name, impact) in changed {
+                var line = "  " + name.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "  \(impact.replayed.formatted()) replayed, \(impact.changed.formatted()) would change"
+                if money {
+                    if impact.newlyAllowed > 0 { line += "; \(impact.newlyAllowed) newly allowed (\(BacktestFormat.money(impact.newlyAllowedAmount)))" }
+                    if impact.newlyRefused > 0 { line += "; \(impact.newlyRefused) newly refused (\(BacktestFormat.money(impact.newlyRefusedAmount)))" }
+                } else if !impact.captureAmountChange.isEmpty {
+                    line += "; \(BacktestFormat.money(impact.captureAmountChange, signed: true)) in captures"
+                }
+                lines.append(line)
+            }
+            let quiet = groups.count - changed.count
+            if quiet > 0 { lines.append("  (\(quiet) more without changes)") }
+            return lines
+        }
+
+        /// An example as a sentence: when, which hold, what was decided and what would be.
+        private static func describe(_ example: PolicyBacktest.Example, hook: PolicyHook) -> [String] {
+            let who = example.holdID.map { "hold \($0)" } ?? example.request.map { "request without a hold (\($0))" } ?? (example.subject ?? "(no subject)")
+            var lines = ["  \(BacktestFormat.time(example.createdAt))  \(who)  (stored by \(example.storedRevision), \(example.storedSource))"]
+            let input = example.input ?? .null
+            let currency = input["currency"]?.stringValue ?? "usd"
+            if hook == .holdLimit {
+                let amount = input["amount"]?.integerValue.map { BacktestFormat.money($0, currency: currency) } ?? "?"
+                let tier = input["metadata"]?["guest_tier"]?.stringValue ?? "no tier"
+                let property = input["property_id"]?.stringValue.map { ", property \($0)" } ?? ""
+                lines.append("    \(amount) (\(tier)\(property))")
+                func limit(_ decision: JSONValue?) -> String {
+                    guard let decision, decision != .null else { return "-" }
+                    let verdict = decision["allow"]?.boolValue == true ? "allowed" : "refused"
+                    let maximum = decision["max_amount"]?.integerValue.map { BacktestFormat.money($0, currency: currency) } ?? "?"
+                    return "\(verdict), \(decision["tier"]?.stringValue ?? "?") limit \(maximum)"
+                }
+                lines.append("    was: \(limit(example.stored))")
+                lines.append("    now: \(example.candidate.map { limit($0) } ?? "-")")
+            } else {
+                func plan(_ decision: JSONValue?) -> String {
+                    guard let decision, let action = decision["action"]?.stringValue else { return "-" }
+                    guard action != "none" else { return "nothing scheduled" }
+                    let when = decision["at"]?.integerValue.map(BacktestFormat.time(seconds:)) ?? "?"
+                    let amount = decision["amount"]?.integerValue.map { " " + BacktestFormat.money($0, currency: currency) } ?? ""
+                    return "\(action)\(amount) at \(when)"
+                }
+                let amount = input["amount"]?.integerValue.map { BacktestFormat.money($0, currency: currency) } ?? "?"
+                lines.append("    hold of \(amount), booking \(input["booking"]?["state"]?.stringValue ?? "booked")")
+                lines.append("    was: \(plan(example.stored))")
+                lines.append("    now: \(plan(example.candidate))")
+            }
+            if let error = example.error { lines.append("    error: \(error)") }
+            return lines
         }
 
         private static func compact(_ value: JSONValue) -> String {

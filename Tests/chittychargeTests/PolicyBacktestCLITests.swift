@@ -40,6 +40,12 @@ import Testing
                 ("op-new-300k", 300_000, "NEW_GUEST", Self.dayOne.addingTimeInterval(1)),
                 ("op-verified-400k", 400_000, "VERIFIED_GUEST", Self.dayTwo),
             ]
+            // The request behind the first decision, refused by Stripe (so no hold): the
+            // report names it by its client and Idempotency-Key rather than our key.
+            _ = try await store.claimCreate(CreateOperation(
+                key: "op-new-200k", client: "frontdesk", clientIdempotencyKey: "booking-200k", requestHash: "h",
+                params: CreatePaymentIntentParams(amount: 200_000, currency: "usd", description: "Deposit"), tier: "NEW_GUEST",
+                tierLimit: 250_000, policyRevision: "r", propertyID: nil, tenantID: nil, createdAt: Self.dayOne, updatedAt: Self.dayOne))
             for (subject, amount, tier, at) in requests {
                 let input: JSONValue = ["amount": .integer(amount), "currency": "usd", "description": "Deposit",
                                           "metadata": ["guest_tier": .string(tier)], "client": "frontdesk"]
@@ -79,11 +85,16 @@ import Testing
         #expect(count("unchanged", after: "hold_schedule:") == "1")
         // The example: which decision, what was stored and what the candidate decides.
         #expect(lines.contains("hold_limit newly_refused (1 of 1):"))
-        let example = try #require(lines.firstIndex { $0.contains("op-new-200k") })
-        #expect(lines[example].hasPrefix("  2026-03-02T12:00:00.000Z  op-new-200k  stored by "))
-        #expect(lines[example + 1].hasPrefix("    input      {\"amount\":200000,"))
-        #expect(lines[example + 2].contains("\"allow\":true") && lines[example + 2].contains("\"max_amount\":250000"))
-        #expect(lines[example + 3].contains("\"allow\":false") && lines[example + 3].contains("\"max_amount\":150000"))
+        let example = try #require(lines.firstIndex { $0.contains("Idempotency-Key booking-200k") }, "\(result.stdout)")
+        #expect(lines[example].hasPrefix("  2026-03-02 12:00 UTC  request without a hold (client frontdesk, Idempotency-Key booking-200k)  (stored by "))
+        #expect(lines[example + 1] == "    $2,000.00 (NEW_GUEST)")
+        #expect(lines[example + 2] == "    was: allowed, NEW_GUEST limit $2,500.00")
+        #expect(lines[example + 3] == "    now: refused, NEW_GUEST limit $1,500.00")
+        // The money first, then the totals per tier.
+        #expect(lines.contains("Money impact: $0.00 newly allowed (0 holds), $2,000.00 newly refused (1 holds), $0.00 in scheduled captures"),
+                "\(result.stdout)")
+        let byTier = try #require(lines.firstIndex(of: "hold_limit by tier (as stored):"))
+        #expect(lines[byTier + 1].hasPrefix("  NEW_GUEST     2 replayed, 1 would change; 1 newly refused ($2,000.00)"), "\(lines[byTier + 1])")
     }
 
     @Test func printsTheSameAsJSONAndFiltersBySince() async throws {

@@ -65,6 +65,11 @@ public struct PolicyBacktest: Sendable {
         public var candidate: JSONValue?
         /// The candidate's error, or why the record could not be read.
         public var error: String?
+        /// The hold the decision is about (a `hold_limit` decision names its create
+        /// operation; this is the hold it made), when there is one.
+        public var holdID: String?
+        /// For a refused `hold_limit` request (no hold): the client and its Idempotency-Key.
+        public var request: String?
     }
 
     /// The outcome for one hook.
@@ -75,6 +80,10 @@ public struct PolicyBacktest: Sendable {
         public var counts: [Kind: Int] = [:]
         /// The first examples of each kind except `unchanged`, oldest first.
         public var examples: [Kind: [Example]] = [:]
+        /// Money and counts, in all and per property (`(none)` without one) and per tier.
+        public var impact = Impact()
+        public var byProperty: [String: Impact] = [:]
+        public var byTier: [String: Impact] = [:]
 
         public init() {}
 
@@ -83,6 +92,9 @@ public struct PolicyBacktest: Sendable {
         mutating func record(_ replay: Replay, of record: PolicyDecisionRecord, examplesPerKind: Int) {
             replayed += 1
             counts[replay.kind, default: 0] += 1
+            impact.add(replay)
+            byProperty[replay.property ?? "(none)", default: Impact()].add(replay)
+            if let tier = replay.tier { byTier[tier, default: Impact()].add(replay) }
             if record.source == PolicyDecisionSource.failClosed.rawValue { storedFailClosed += 1 }
             if replay.kind != .unchanged, examples[replay.kind, default: []].count < examplesPerKind {
                 examples[replay.kind, default: []].append(Example(
@@ -122,6 +134,9 @@ public struct PolicyBacktest: Sendable {
     public static let replayedHooks: [PolicyHook] = [.holdLimit, .holdSchedule]
 
     public let store: any PolicyDecisionLog
+    /// Where examples' create operations are looked up to name their holds; nil leaves the
+    /// operation keys as they are.
+    public let operations: (any CreateOperationRecords)?
     public let candidate: PolicyRevision
     public var since: Date?
     public var examplesPerKind: Int
@@ -130,9 +145,11 @@ public struct PolicyBacktest: Sendable {
     /// backtest leaves room for the API.
     public var concurrency: Int
 
-    public init(store: any PolicyDecisionLog, candidate: PolicyRevision, since: Date? = nil, examplesPerKind: Int = 5,
+    public init(store: any PolicyDecisionLog, operations: (any CreateOperationRecords)? = nil, candidate: PolicyRevision,
+                since: Date? = nil, examplesPerKind: Int = 5,
                 pageSize: Int = 1000, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.store = store
+        self.operations = operations
         self.candidate = candidate
         self.since = since
         self.examplesPerKind = max(0, examplesPerKind)
@@ -179,8 +196,32 @@ public struct PolicyBacktest: Sendable {
             }
             page = try await following
         }
+        try await nameHolds(in: &summary)
         summary.elapsed = ContinuousClock.now - started
         return summary
+    }
+
+    /// Examples of `hold_limit` name the hold their create operation made, or for a refused
+    /// request the client and its Idempotency-Key; `hold_schedule` decisions are about a hold.
+    private func nameHolds(in summary: inout Summary) async throws {
+        for hook in Self.replayedHooks {
+            guard var hookSummary = summary.hooks[hook] else { continue }
+            for (kind, examples) in hookSummary.examples {
+                var named = examples
+                for index in named.indices {
+                    guard let subject = named[index].subject else { continue }
+                    if hook == .holdSchedule {
+                        named[index].holdID = subject
+                    } else if let operation = try await operations?.createOperation(key: subject) {
+                        named[index].holdID = operation.holdID
+                        named[index].request = "client \(operation.client)"
+                            + (operation.clientIdempotencyKey.map { ", Idempotency-Key \($0)" } ?? "")
+                    }
+                }
+                hookSummary.examples[kind] = named
+            }
+            summary.hooks[hook] = hookSummary
+        }
     }
 
     /// What happened to one stored decision; the values are kept only for changes, errors
@@ -192,6 +233,13 @@ public struct PolicyBacktest: Sendable {
         var stored: JSONValue?
         var candidate: JSONValue?
         var error: String?
+        /// Kept for every replay, for the totals: the hold's amount, currency, property,
+        /// the stored tier, and what a schedule change does to captured money.
+        var amount: Int64?
+        var currency: String?
+        var property: String?
+        var tier: String?
+        var captureChange: Int64?
     }
 
     /// The page's replays in the page's order (nil for a hook that is not replayed).
@@ -223,10 +271,15 @@ public struct PolicyBacktest: Sendable {
         guard case .object = input, case .object = stored else {
             return Replay(hook: hook, kind: .unreadable, input: input, stored: stored, error: "the stored input and decision must be JSON objects")
         }
+        var replay = Replay(hook: hook, kind: .unchanged, amount: input["amount"]?.integerValue, currency: input["currency"]?.stringValue,
+                            property: input["property_id"]?.stringValue, tier: stored["tier"]?.stringValue)
         let evaluation = candidate.evaluate(hook, input: input)
         if evaluation.source == .failClosed {
-            return Replay(hook: hook, kind: .candidateError, input: input, stored: stored,
-                          error: evaluation.error.map { "\($0.kind.rawValue): \($0.message)" } ?? "the candidate failed")
+            replay.kind = .candidateError
+            replay.input = input
+            replay.stored = stored
+            replay.error = evaluation.error.map { "\($0.kind.rawValue): \($0.message)" } ?? "the candidate failed"
+            return replay
         }
         let kind: Kind?
         switch hook {
@@ -237,8 +290,13 @@ public struct PolicyBacktest: Sendable {
             return Replay(hook: hook, kind: .unreadable, input: input, stored: stored, candidate: evaluation.decision,
                           error: "the stored decision lacks the fields \(hook.name) decides")
         }
-        if kind == .unchanged { return Replay(hook: hook, kind: kind) }
-        return Replay(hook: hook, kind: kind, input: input, stored: stored, candidate: evaluation.decision)
+        replay.kind = kind
+        if kind == .unchanged { return replay }
+        if hook == .holdSchedule { replay.captureChange = Self.captureChange(input: input, stored: stored, candidate: evaluation.decision) }
+        replay.input = input
+        replay.stored = stored
+        replay.candidate = evaluation.decision
+        return replay
     }
 
     /// Nil when the stored decision is not a hold_limit decision.
@@ -281,62 +339,5 @@ public struct PolicyBacktest: Sendable {
         // Changed in place: copying the hook's summary out and back would copy its
         // dictionaries for every decision.
         summary.hooks[replay.hook, default: HookSummary()].record(replay, of: record, examplesPerKind: examplesPerKind)
-    }
-}
-
-// MARK: JSON
-
-extension PolicyBacktest.Summary {
-    /// The summary as the API answers it and `policy backtest --json` prints it. Every kind
-    /// of each hook is present, with a count of 0 when none happened.
-    public var json: JSONValue {
-        var hooks: [String: JSONValue] = [:]
-        for hook in PolicyBacktest.replayedHooks {
-            let summary = self.hooks[hook] ?? PolicyBacktest.HookSummary()
-            let kinds = PolicyBacktest.Kind.kinds(for: hook)
-            hooks[hook.name] = [
-                "replayed": .integer(Int64(summary.replayed)),
-                "changed": .integer(Int64(summary.changed)),
-                "stored_fail_closed": .integer(Int64(summary.storedFailClosed)),
-                "counts": .object(Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, .integer(Int64(summary.count($0)))) })),
-                "examples": .object(Dictionary(uniqueKeysWithValues: kinds.filter { $0 != .unchanged }.map { kind in
-                    (kind.rawValue, .array((summary.examples[kind] ?? []).map(\.json)))
-                })),
-            ]
-        }
-        return [
-            "object": "policy_backtest",
-            "candidate_revision": .string(candidateRevision),
-            "since": since.map { .string(Self.timestamp($0)) } ?? .null,
-            "replayed": .integer(Int64(replayed)),
-            "skipped": .integer(Int64(skipped)),
-            "first_decision_at": firstDecisionAt.map { .string(Self.timestamp($0)) } ?? .null,
-            "last_decision_at": lastDecisionAt.map { .string(Self.timestamp($0)) } ?? .null,
-            "stored_revisions": .object(storedRevisions.mapValues { .integer(Int64($0)) }),
-            "hooks": .object(hooks),
-            "elapsed_seconds": .number((elapsedSeconds * 1000).rounded() / 1000),
-            "decisions_per_second": .integer(Int64(decisionsPerSecond.rounded())),
-        ]
-    }
-
-    /// Times in reports: ISO-8601 UTC with milliseconds, the precision the store keeps.
-    public static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-}
-
-extension PolicyBacktest.Example {
-    public var json: JSONValue {
-        [
-            "decision_id": .string(decisionID),
-            "subject": subject.map(JSONValue.string) ?? .null,
-            "created_at": .string(PolicyBacktest.Summary.timestamp(createdAt)),
-            "stored_revision": .string(storedRevision),
-            "stored_source": .string(storedSource),
-            "input": input ?? .null,
-            "stored": stored ?? .null,
-            "candidate": candidate ?? .null,
-            "error": error.map(JSONValue.string) ?? .null,
-        ]
     }
 }
