@@ -12,7 +12,7 @@ import Prometheus
 public struct ChittyChargeDependencies: Sendable {
     public var holds: HoldServices
     /// What `/metrics` reads its gauges from and the backtest reads decisions from.
-    public var store: any OperationalGaugeSource & PolicyDecisionLog & CreateOperationRecords & DatabaseHealth & ClusterRegistry
+    public var store: any OperationalGaugeSource & PolicyDecisionLog & CreateOperationRecords & OriginSightingLog & DatabaseHealth & ClusterRegistry
     public var policies: PolicyEngine
     public var clock: any WallClock
     public var authenticator: ClientAuthenticator
@@ -26,7 +26,7 @@ public struct ChittyChargeDependencies: Sendable {
     /// service and the policy engine were given (`serve` does), or their metrics are missing.
     public var metrics: PrometheusMetricsFactory
 
-    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog & CreateOperationRecords & DatabaseHealth & ClusterRegistry, policies: PolicyEngine,
+    public init(holds: HoldServices, store: any OperationalGaugeSource & PolicyDecisionLog & CreateOperationRecords & OriginSightingLog & DatabaseHealth & ClusterRegistry, policies: PolicyEngine,
                 clock: any WallClock, authenticator: ClientAuthenticator,
                 rateLimiter: any RateLimiter = FixedWindowRateLimiter(), configuration: ServerConfiguration,
                 policyReloader: PolicyReloader? = nil, adminAuthenticator: AdminAuthenticator = AdminAuthenticator(token: nil),
@@ -51,7 +51,9 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
     serverMetrics.registerKnownSeries(clients: dependencies.authenticator.clients.map(\.name))
     dependencies.holds.metrics.registerKnownSeries()
     router.add(middleware: ErrorMiddleware(metrics: serverMetrics))
-    router.add(middleware: CORSPolicyMiddleware(policies: policies, allowedOrigins: dependencies.configuration.allowedOrigins))
+    router.add(middleware: CORSPolicyMiddleware(
+        policies: policies, allowedOrigins: dependencies.configuration.allowedOrigins,
+        sightings: OriginSightingRecorder(store: dependencies.store)))
 
     router.get("/health") { _, _ -> Response in
         let configuration = dependencies.configuration
@@ -90,7 +92,8 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
     if let reloader = dependencies.policyReloader {
         AdminRoutes(reloader: reloader, registry: dependencies.store, instanceID: dependencies.configuration.instanceID,
                     configuredOrigins: dependencies.configuration.allowedOrigins).register(on: admin)
-        PolicyBacktestRoute(decisions: dependencies.store, policies: policies, root: dependencies.configuration.backtestRoot).register(on: admin)
+        PolicyBacktestRoute(decisions: dependencies.store, policies: policies, root: dependencies.configuration.backtestRoot,
+                            configuredOrigins: dependencies.configuration.allowedOrigins).register(on: admin)
     }
 
     return router

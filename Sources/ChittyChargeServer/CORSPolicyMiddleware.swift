@@ -12,6 +12,8 @@ struct CORSPolicyMiddleware: RouterMiddleware {
     /// `ALLOWED_ORIGINS`: when set, it overrides the policy's `settings.json`
     /// `cors.allowed_origins` (see `originsInForce`).
     let allowedOrigins: [String]
+    /// Where each origin is noted once a day, for the backtest's CORS preview.
+    var sightings: OriginSightingRecorder?
 
     /// The list the `cors` hook is handed as `config.allowed_origins`, and where it comes from.
     static func originsInForce(configured: [String], revision: PolicyRevision) -> (origins: [String], source: String) {
@@ -42,6 +44,7 @@ struct CORSPolicyMiddleware: RouterMiddleware {
             origin: origin, method: method, path: request.uri.path,
             allowedOrigins: allowedOrigins.isEmpty ? revision.sources.allowedOrigins : allowedOrigins))
         RequestLogFields.current?.policyRevision = evaluation.revision
+        sightings?.note(origin, allowed: evaluation.decision.allow, revision: evaluation.revision, logger: context.logger)
         if evaluation.source == .failClosed {
             context.logger.warning("cors hook failed; origin refused", metadata: ["policy.revision": .string(evaluation.revision), "origin": .string(origin)])
         }

@@ -19,10 +19,12 @@ import PolicyEngine
 struct PolicyBacktestRoute {
     typealias Context = ChittyChargeRequestContext
 
-    let decisions: any PolicyDecisionLog & CreateOperationRecords
+    let decisions: any PolicyDecisionLog & CreateOperationRecords & OriginSightingLog
     let policies: PolicyEngine
     /// `ServerConfiguration.backtestRoot`.
     let root: String?
+    /// `ALLOWED_ORIGINS`, handed to the candidate's `cors` hook as the server does.
+    var configuredOrigins: [String] = []
 
     static let fields: Set<String> = ["dir", "files", "since", "examples"]
 
@@ -47,7 +49,8 @@ struct PolicyBacktestRoute {
         }
         // One core is left to the API: a long backtest must not stall holds being placed.
         let backtest = PolicyBacktest(
-            store: decisions, operations: decisions, candidate: candidate, since: parameters.since, examplesPerKind: parameters.examples,
+            store: decisions, operations: decisions, origins: decisions,
+            allowedOriginsOverride: configuredOrigins.isEmpty ? nil : configuredOrigins, candidate: candidate, since: parameters.since, examplesPerKind: parameters.examples,
             concurrency: max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
         let summary: PolicyBacktest.Summary
         do {

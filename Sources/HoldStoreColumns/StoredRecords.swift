@@ -140,3 +140,12 @@ extension StoredColumns {
             revisionProblem: try optionalString("revision_problem"))
     }
 }
+
+extension StoredColumns {
+    /// A row of `origin_sightings`.
+    public func originSighting() throws -> OriginSighting {
+        OriginSighting(
+            day: try string("day"), origin: try string("origin"), firstSeenAt: try date("first_seen_at"),
+            allowed: try int("allowed") != 0, revision: try string("revision"))
+    }
+}

@@ -28,6 +28,7 @@ public enum HoldStoreConformance {
         Group(storeProtocol: "ChittyIDOutbox", checks: chittyIDOutboxChecks),
         Group(storeProtocol: "WebhookEventLog", checks: webhookEventLogChecks),
         Group(storeProtocol: "BookingEventLog", checks: bookingEventLogChecks),
+        Group(storeProtocol: "OriginSightingLog", checks: originSightingLogChecks),
         Group(storeProtocol: "PolicyDecisionLog", checks: policyDecisionLogChecks),
         Group(storeProtocol: "PolicyRevisionStore", checks: policyRevisionStoreChecks),
         Group(storeProtocol: "OperationalGaugeSource", checks: operationalGaugeSourceChecks),

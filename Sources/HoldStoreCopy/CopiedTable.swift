@@ -49,6 +49,9 @@ struct CopiedTable: Sendable {
             ("hold_id", .text), ("event_id", .text), ("type", .text), ("occurred_at", .integer), ("details", .text),
             ("client", .text), ("received_at", .integer), ("outcome", .text),
         ]),
+        CopiedTable(name: "origin_sightings", key: "day, origin", columns: [
+            ("day", .text), ("origin", .text), ("first_seen_at", .integer), ("allowed", .integer), ("revision", .text),
+        ]),
         CopiedTable(name: "policy_revisions", key: "id", columns: [
             ("id", .text), ("directory", .text), ("files", .blob), ("activated_at", .integer), ("trigger", .text),
         ]),

@@ -210,6 +210,18 @@ enum PostgresSchema {
             """,
             "CREATE INDEX booking_events_without_outcome ON booking_events (received_at, seq) WHERE outcome IS NULL",
         ]),
+        PostgresSchemaMigration(version: 3, name: "browser origins seen, one row per origin and day", statements: [
+            """
+            CREATE TABLE origin_sightings (
+                day TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                first_seen_at BIGINT NOT NULL,
+                allowed BIGINT NOT NULL CHECK (allowed IN (0, 1)),
+                revision TEXT NOT NULL,
+                PRIMARY KEY (day, origin)
+            )
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -277,6 +277,18 @@ enum HoldStoreSchema {
             BookingEventRow.createTable,
             "CREATE INDEX booking_events_without_outcome ON booking_events (received_at) WHERE outcome IS NULL",
         ]),
+        SchemaMigration(version: 9, name: "browser origins seen, one row per origin and day", statements: [
+            """
+            CREATE TABLE origin_sightings (
+                day TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                first_seen_at INTEGER NOT NULL,
+                allowed INTEGER NOT NULL CHECK (allowed IN (0, 1)),
+                revision TEXT NOT NULL,
+                PRIMARY KEY (day, origin)
+            ) STRICT
+            """,
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -63,7 +63,9 @@ extension PolicyCommand {
             }
             let summary: PolicyBacktest.Summary
             do {
-                summary = try await PolicyBacktest(store: store, operations: store, candidate: candidate, since: sinceDate, examplesPerKind: examples).run()
+                summary = try await PolicyBacktest(
+                    store: store, operations: store, origins: store, allowedOriginsOverride: Self.configuredOrigins(),
+                    candidate: candidate, since: sinceDate, examplesPerKind: examples).run()
                 try await store.close()
             } catch {
                 try? await store.close()
@@ -133,6 +135,21 @@ extension PolicyCommand {
             if let holdSchedule = summary.hooks[.holdSchedule] {
                 lines += table("hold_schedule by property", holdSchedule.byProperty, money: false)
             }
+            if let cors = summary.cors {
+                lines.append("")
+                if cors.origins == 0 {
+                    lines.append("CORS preview: no browser origins recorded\(since).")
+                } else {
+                    lines.append("CORS preview: \(cors.origins.formatted()) browser origin(s) seen\(since), replayed with the allow-list "
+                        + (cors.allowedOrigins.isEmpty ? "(none listed)" : cors.allowedOrigins.joined(separator: ", ")))
+                    lines.append("  newly allowed  " + (cors.newlyAllowed.isEmpty ? "none" : cors.newlyAllowed.joined(separator: ", ")))
+                    lines.append("  newly refused  " + (cors.newlyRefused.isEmpty ? "none" : cors.newlyRefused.joined(separator: ", ")))
+                    lines.append("  unchanged      \(cors.unchanged.formatted())")
+                    for (origin, error) in cors.candidateErrors.sorted(by: { $0.key < $1.key }) {
+                        lines.append("  error on \(origin): \(error)")
+                    }
+                }
+            }
             var exampleLines: [String] = []
             for hook in PolicyBacktest.replayedHooks {
                 let counts = summary.hooks[hook] ?? PolicyBacktest.HookSummary()
@@ -151,6 +168,13 @@ extension PolicyCommand {
                 lines += exampleLines
             }
             return lines.joined(separator: "\n") + "\n"
+        }
+
+        /// `ALLOWED_ORIGINS`, as `serve` reads it: it overrides the candidate's settings.
+        static func configuredOrigins() -> [String]? {
+            let list = (ProcessInfo.processInfo.environment["ALLOWED_ORIGINS"] ?? "").split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return list.isEmpty ? nil : list
         }
 
         /// One line per group with changes, largest first; groups without changes are summed.

@@ -320,6 +320,36 @@ import Testing
         return files
     }
 
+    /// The origins browsers called from are noted once a day; a candidate that drops the
+    /// wildcard and adds a partner shows who would be let in or shut out.
+    @Test func theBacktestPreviewsCORSForTheOriginsSeen() async throws {
+        try await ServerHarness.run { harness in
+            for origin in ["https://app.chitty.cc", "https://chitty.cc", "https://partner.example", "https://app.chitty.cc"] {
+                _ = try await harness.api.send(.GET, "/health", headers: ["Origin": origin])
+            }
+            // Sightings are written off the request path.
+            var seen: [OriginSighting] = []
+            for _ in 0..<200 where seen.count < 3 {
+                seen = try await harness.store.originSightings(since: nil, limit: 10)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(seen.map(\.origin) == ["https://app.chitty.cc", "https://chitty.cc", "https://partner.example"])
+            #expect(seen.map(\.allowed) == [true, true, false])
+
+            var files = try Self.harnessCandidate(harness)
+            files["settings.json"] = try Self.replacing(#""allowed_origins": ["https://chitty.cc", "https://*.chitty.cc"]"#,
+                                                   with: #""allowed_origins": ["https://chitty.cc", "https://partner.example"]"#,
+                                                   in: try #require(files["settings.json"]))
+            let reply = try await Self.postBacktest(harness, ["files": .object(files.mapValues(JSONValue.string))])
+            #expect(reply.status == 200, "\(reply.text)")
+            let cors = reply.json["cors"]
+            #expect(cors?["origins"] == 3)
+            #expect(cors?["newly_allowed"] == ["https://partner.example"])
+            #expect(cors?["newly_refused"] == ["https://app.chitty.cc"])
+            #expect(cors?["unchanged"] == 1)
+        }
+    }
+
     @Test func theAdminRouteAnswersTheSummaryForFilesOrAFolder() async throws {
         let root = try Self.backtestRoot()
         try await ServerHarness.run(ServerHarness.Options(backtestRoot: root)) { harness in

@@ -57,6 +57,7 @@ struct HoldStoreCopyTests {
                 holdID: id, outcome: .applied, receivedAt: at), update: nil)
             ids.append(id)
         }
+        try await store.recordOriginSighting(OriginSighting(day: "2026-07-01", origin: "https://app.chitty.cc", firstSeenAt: t0, allowed: true, revision: "rev-1"))
         try await store.recordPolicyActivation(PolicyRevisionRecord(
             id: "rev-1", directory: "/etc/chittycharge/policies", files: [.init(path: "policy.lua", contents: Data("-- rules".utf8))],
             activatedAt: t0, trigger: "startup"), keep: 10)
@@ -79,7 +80,7 @@ struct HoldStoreCopyTests {
                 let settings = try PostgresConnectionSettings(url: url, poolSize: 2)
                 let reports = try await HoldStoreCopy.copy(fromSQLite: path, to: settings, allowNonEmptyTarget: false, logger: Self.logger)
                 #expect(reports.map(\.table) == ["holds", "create_operations", "hold_operations", "chittyid_outbox", "policy_decisions",
-                                                  "webhook_events", "booking_events", "policy_revisions"])
+                                                  "webhook_events", "booking_events", "origin_sightings", "policy_revisions"])
                 #expect(reports.allSatisfy { $0.matches })
                 #expect(reports.first { $0.table == "holds" }?.inserted == 30)
                 #expect(reports.first { $0.table == "booking_events" }?.inserted == 8)
@@ -97,6 +98,7 @@ struct HoldStoreCopyTests {
                 #expect(try await postgres.decisions(since: nil, after: nil, limit: 100) == sqlite.decisions(since: nil, after: nil, limit: 100))
                 #expect(try await postgres.pendingOperations() == sqlite.pendingOperations())
                 #expect(try await postgres.policyRevisions(limit: 10) == sqlite.policyRevisions(limit: 10))
+                #expect(try await postgres.originSightings(since: nil, limit: 10) == sqlite.originSightings(since: nil, limit: 10))
                 let later = Self.t0.addingTimeInterval(86_400)
                 #expect(try await postgres.holdsWithDueActions(at: later, limit: 100) == sqlite.holdsWithDueActions(at: later, limit: 100))
                 #expect(try await postgres.claimMintJobs(at: later, leaseUntil: later, limit: 100) == sqlite.claimMintJobs(at: later, leaseUntil: later, limit: 100))
@@ -117,7 +119,7 @@ struct HoldStoreCopyTests {
                 try await TestPostgres.administer(url, "DELETE FROM webhook_events WHERE id = 'evt_3'")
                 await #expect(throws: HoldStoreCopy.CopyError.targetNotEmpty(
                     ["holds": 30, "create_operations": 30, "hold_operations": 5, "chittyid_outbox": 15, "policy_decisions": 30,
-                     "webhook_events": 29, "booking_events": 8, "policy_revisions": 1])) {
+                     "webhook_events": 29, "booking_events": 8, "origin_sightings": 1, "policy_revisions": 1])) {
                     _ = try await HoldStoreCopy.copy(fromSQLite: path, to: settings, allowNonEmptyTarget: false, logger: Self.logger)
                 }
                 let connection = try await TestPostgres.connect(url)

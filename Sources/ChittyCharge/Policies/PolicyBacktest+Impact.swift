@@ -95,3 +95,52 @@ public enum BacktestFormat {
         time(Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 }
+
+/// What a candidate's `cors` hook would answer the browser origins that called the API
+/// (one record per origin and day; replayed as `GET /api/holds`, since only the origin is
+/// kept), against what they were answered then.
+extension PolicyBacktest {
+    public struct CORSPreview: Sendable, Equatable {
+        public var origins = 0
+        public var unchanged = 0
+        public var newlyAllowed: [String] = []
+        public var newlyRefused: [String] = []
+        /// Origins the candidate's hook failed on (refused, fail-closed), with its error.
+        public var candidateErrors: [String: String] = [:]
+        /// The allow-list the candidate was handed, and from where.
+        public var allowedOrigins: [String] = []
+
+        public var json: JSONValue {
+            [
+                "origins": .integer(Int64(origins)), "unchanged": .integer(Int64(unchanged)),
+                "newly_allowed": .array(newlyAllowed.map(JSONValue.string)),
+                "newly_refused": .array(newlyRefused.map(JSONValue.string)),
+                "candidate_errors": .object(candidateErrors.mapValues(JSONValue.string)),
+                "allowed_origins": .array(allowedOrigins.map(JSONValue.string)),
+            ]
+        }
+    }
+
+    /// At most this many origins are replayed (the recorder keeps at most 1,000 new a day).
+    static let previewedOrigins = 10_000
+
+    func previewCORS() async throws -> CORSPreview? {
+        guard let origins else { return nil }
+        var preview = CORSPreview()
+        preview.allowedOrigins = allowedOriginsOverride ?? candidate.sources.allowedOrigins
+        for sighting in try await origins.originSightings(since: since, limit: Self.previewedOrigins) {
+            preview.origins += 1
+            let evaluation = candidate.cors(CORSHook.Input(
+                origin: sighting.origin, method: "GET", path: "/api/holds", allowedOrigins: preview.allowedOrigins))
+            if evaluation.source == .failClosed {
+                preview.candidateErrors[sighting.origin] = evaluation.error?.message ?? "the candidate failed"
+            }
+            switch (sighting.allowed, evaluation.decision.allow) {
+            case (false, true): preview.newlyAllowed.append(sighting.origin)
+            case (true, false): preview.newlyRefused.append(sighting.origin)
+            default: preview.unchanged += 1
+            }
+        }
+        return preview
+    }
+}

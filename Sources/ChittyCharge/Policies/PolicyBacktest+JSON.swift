@@ -35,6 +35,7 @@ extension PolicyBacktest.Summary {
             "last_decision_at": lastDecisionAt.map { .string(Self.timestamp($0)) } ?? .null,
             "stored_revisions": .object(storedRevisions.mapValues { .integer(Int64($0)) }),
             "hooks": .object(hooks),
+            "cors": cors?.json ?? .null,
             "elapsed_seconds": .number((elapsedSeconds * 1000).rounded() / 1000),
             "decisions_per_second": .integer(Int64(decisionsPerSecond.rounded())),
         ]

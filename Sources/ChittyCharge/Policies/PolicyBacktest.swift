@@ -120,6 +120,8 @@ public struct PolicyBacktest: Sendable {
         public var firstDecisionAt: Date?
         public var lastDecisionAt: Date?
         public var elapsed: Duration = .zero
+        /// Nil when no origins were read (no store given).
+        public var cors: CORSPreview?
 
         public var elapsedSeconds: Double {
             Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -137,6 +139,10 @@ public struct PolicyBacktest: Sendable {
     /// Where examples' create operations are looked up to name their holds; nil leaves the
     /// operation keys as they are.
     public let operations: (any CreateOperationRecords)?
+    /// The browser origins seen, for the CORS preview; nil skips it.
+    public let origins: (any OriginSightingLog)?
+    /// `ALLOWED_ORIGINS` when the server sets it; nil hands the candidate its own settings' list.
+    public var allowedOriginsOverride: [String]?
     public let candidate: PolicyRevision
     public var since: Date?
     public var examplesPerKind: Int
@@ -145,11 +151,14 @@ public struct PolicyBacktest: Sendable {
     /// backtest leaves room for the API.
     public var concurrency: Int
 
-    public init(store: any PolicyDecisionLog, operations: (any CreateOperationRecords)? = nil, candidate: PolicyRevision,
+    public init(store: any PolicyDecisionLog, operations: (any CreateOperationRecords)? = nil,
+                origins: (any OriginSightingLog)? = nil, allowedOriginsOverride: [String]? = nil, candidate: PolicyRevision,
                 since: Date? = nil, examplesPerKind: Int = 5,
                 pageSize: Int = 1000, concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.store = store
         self.operations = operations
+        self.origins = origins
+        self.allowedOriginsOverride = allowedOriginsOverride
         self.candidate = candidate
         self.since = since
         self.examplesPerKind = max(0, examplesPerKind)
@@ -197,6 +206,7 @@ public struct PolicyBacktest: Sendable {
             page = try await following
         }
         try await nameHolds(in: &summary)
+        summary.cors = try await previewCORS()
         summary.elapsed = ContinuousClock.now - started
         return summary
     }

@@ -10,7 +10,7 @@ import Foundation
 /// A store must pass `HoldStoreConformance`'s checks; the SQLite store does, and a
 /// PostgreSQL store will have to.
 public protocol HoldStore: HoldRecords, CreateOperationRecords, HoldOperationRecords, ScheduledActionQueue,
-    ChittyIDOutbox, WebhookEventLog, BookingEventLog, PolicyDecisionLog, PolicyRevisionStore, OperationalGaugeSource, DatabaseHealth, ClusterRegistry {}
+    ChittyIDOutbox, WebhookEventLog, BookingEventLog, OriginSightingLog, PolicyDecisionLog, PolicyRevisionStore, OperationalGaugeSource, DatabaseHealth, ClusterRegistry {}
 
 public enum HoldStoreError: Error, Sendable, Equatable {
     /// The named record does not exist.
