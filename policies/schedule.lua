@@ -12,9 +12,10 @@
 --    rule: the hold is then released after check-out like any other. Which
 --    bookings pay a fee: see `no_show_fee` below.
 -- 3. Otherwise release the hold a while after check-out, leaving time to inspect
---    the property and capture for damage first. Check-out is when the guest
---    actually left (a `checked_out` event), else the newest `stay_extended`
---    check-out, else `metadata.check_out`.
+--    the property and capture for damage first (longer after a long stay, when
+--    "schedule.long_stay_nights" is set). Check-out is when the guest actually
+--    left (a `checked_out` event), else the newest `stay_extended` check-out, else
+--    `metadata.check_out`.
 -- 4. If that release would come after the hold lapses (a long stay), the hold is
 --    reauthorized a day before its deadline instead: a new hold on the guest's
 --    saved card replaces it, and is asked about in turn.
@@ -86,8 +87,16 @@ function M.decide(hold)
   if checked_out == nil then
     return { action = "none" }
   end
+  -- Long stays (at least "long_stay_nights" between check-in and check-out, when set)
+  -- get their own release delay: more to inspect after a month than after a weekend.
+  local hours = SCHEDULE.release_after_check_out_hours
+  local check_in = seconds(metadata.check_in)
+  if SCHEDULE.long_stay_nights ~= nil and check_in ~= nil
+      and checked_out - check_in >= SCHEDULE.long_stay_nights * 24 * HOUR then
+    hours = SCHEDULE.long_stay_release_after_check_out_hours
+  end
   -- math.floor keeps `at` a whole number of seconds even for e.g. 1.5 hours.
-  local at = math.floor(checked_out + SCHEDULE.release_after_check_out_hours * HOUR)
+  local at = math.floor(checked_out + hours * HOUR)
 
   -- 4. A stay longer than the card network keeps the hold: place a new hold before
   -- this one lapses (ChittyCharge can only do this for a hold on a saved card).

@@ -6,6 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
+# The manual's test runs its curl examples.
+if ! command -v curl >/dev/null 2>&1; then
+    sudo_cmd=(); if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq curl >/dev/null
+fi
 if ! cluster=$(./scripts/postgres-test-cluster.sh start); then
     echo "test: PostgreSQL could not be started (see above); the PostgreSQL tests cannot run" >&2
     exit 1
