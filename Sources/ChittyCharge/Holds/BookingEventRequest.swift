@@ -11,11 +11,12 @@ public struct BookingEventRequest: Sendable, Equatable {
     public var details: [String: JSONValue]
 
     static let fields: Set<String> = ["event_id", "type", "occurred_at", "details"]
-    static let maxDetailsDepth = 4
-    static let maxDetailsBytes = 4096
-    /// Times outside these years are a unit or typing mistake.
-    static let earliest = Date(timeIntervalSince1970: 946_684_800)  // 2000-01-01
-    static let latest = Date(timeIntervalSince1970: 4_102_444_800)  // 2100-01-01
+    static let maxDetailsDepth = HoldRequest.maxMetadataDepth
+    static let maxDetailsBytes = 16_384
+    /// Times written outside the years 2000 to 2099 are a unit or typing mistake; a day on
+    /// either side lets any offset through (2000-01-01T00:00:00+03:00 is still 1999 in UTC).
+    static let earliest = Date(timeIntervalSince1970: 946_684_800 - 86_400)  // 1999-12-31
+    static let latest = Date(timeIntervalSince1970: 4_102_444_800 + 86_400)  // 2100-01-02
 
     public init(eventID: String, kind: BookingEvent.Kind, occurredAt: Date, details: [String: JSONValue] = [:]) {
         self.eventID = eventID
