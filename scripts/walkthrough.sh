@@ -62,6 +62,15 @@ third=$(api POST /api/holds "{\"amount\":10000,\"description\":\"Deposit\",\"met
 confirm "$third" >/dev/null
 sleep 4   # the scheduler looks for due actions every 2 s
 api GET "/api/holds/$third/events" | python3 -c "import json,sys; [print(' ', e['kind'], e['type'], e.get('outcome', e.get('source', ''))) for e in json.load(sys.stdin)['data']]"
+step "a no-show: the rental app says the guest never came (booking event); the policy captures the \$50 fee"
+checkin=$(python3 -c "import datetime; print((datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=3)).strftime('%Y-%m-%dT%H:%M:%SZ'))")
+fourth=$(api POST /api/holds "{\"amount\":20000,\"description\":\"Deposit\",\"metadata\":{\"check_in\":\"$checkin\",\"no_show_fee\":5000}}" | field id)
+confirm "$fourth" >/dev/null
+sleep 1
+api POST "/api/holds/$fourth/booking-events" "{\"event_id\":\"pms-noshow-$fourth\",\"type\":\"no_show\",\"occurred_at\":\"$checkin\"}" \
+    | python3 -c "import json,sys; b=json.load(sys.stdin); print(' booking', b['booking']['state'], '-> scheduled', b['scheduled_action'])"
+sleep 4
+api GET "/api/holds/$fourth" | python3 -c "import json,sys; h=json.load(sys.stdin); print(' ', h['status'], 'amount_received', h['amount_received'])"
 step "a hold above the NEW_GUEST limit is refused (400)"
 api POST /api/holds '{"amount":300000,"description":"Deposit","metadata":{"guest_tier":"NEW_GUEST"}}'; echo
 step "the holds, newest first"
