@@ -222,6 +222,8 @@ let package = Package(
                 "HoldStorePostgres",
                 "HoldStoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `policy lint` runs luacheck.
+                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -76,7 +76,8 @@ function M.decide(hold)
       end
       local check_in = seconds(metadata.check_in)
       if check_in ~= nil then
-        return { action = "capture", at = math.floor(check_in + NO_SHOW.capture_after_check_in_hours * HOUR), amount = fee }
+        local at = math.floor(check_in + NO_SHOW.capture_after_check_in_hours * HOUR)
+        return { action = "capture", at = at, amount = fee }
       end
     end
   end

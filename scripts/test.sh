@@ -6,10 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-# The manual's test runs its curl examples.
-if ! command -v curl >/dev/null 2>&1; then
+# What the tests run besides ChittyCharge: the manual's curl examples and `policy lint`.
+test_tools=()
+command -v curl >/dev/null 2>&1 || test_tools+=(curl)
+command -v luacheck >/dev/null 2>&1 || test_tools+=(lua-check)
+if ((${#test_tools[@]})); then
+    echo "test: installing ${test_tools[*]}"
     sudo_cmd=(); if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-    "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq curl >/dev/null
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${test_tools[@]}" >/dev/null
 fi
 if ! cluster=$(./scripts/postgres-test-cluster.sh start); then
     echo "test: PostgreSQL could not be started (see above); the PostgreSQL tests cannot run" >&2

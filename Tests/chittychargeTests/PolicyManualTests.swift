@@ -134,6 +134,8 @@ import FoundationNetworking
             let applied = try Self.folder(with: recipe)
             let check = try await cli.run(["policy", "check", "--dir", applied])
             #expect(check.status == 0, "recipe \(recipe.name): \(check.stderr)")
+            let lint = try await cli.run(["policy", "lint", "--dir", applied])
+            #expect(lint.status == 0, "recipe \(recipe.name): \(lint.stdout)\(lint.stderr)")
             let test = try await cli.run(["policy", "test", "--dir", applied])
             #expect(test.status == 0 && test.stdout.contains("PASS tests/mine.json"), "recipe \(recipe.name): \(test.stdout)")
             // The recipe changes something: its tests fail on the folder as shipped (the
