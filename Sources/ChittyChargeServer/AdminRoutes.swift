@@ -22,6 +22,7 @@ struct AdminRoutes {
         group.get("policies", use: show)
         group.post("policies/reload", use: reload)
         group.post("policies/rollback", use: rollback)
+        group.get("policies/revisions/{revision}", use: storedRevision)
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
@@ -77,6 +78,37 @@ struct AdminRoutes {
                     "files": .array(record.files.map { .string($0.path) }),
                     "active": .bool(record.id == revision.id),
                 ]
+            }),
+        ]
+        return APIError.jsonResponse(HoldJSON.body(body), status: .ok)
+    }
+
+    /// A stored revision's files, for `chittycharge policy diff`: text as it is, anything
+    /// that is not UTF-8 as base64.
+    @Sendable func storedRevision(_ request: Request, context: Context) async throws -> Response {
+        guard let id = context.parameters.get("revision"), !id.isEmpty, id.count <= 64 else {
+            throw APIError(.notFound, "No stored policy revision with that id", code: "revision_not_found")
+        }
+        let record: PolicyRevisionRecord?
+        do {
+            record = try await reloader.storedRevision(id: id)
+        } catch {
+            throw APIError(.serviceUnavailable, "The stored policy revisions could not be read", code: "store_unavailable")
+        }
+        guard let record else {
+            throw APIError(.notFound, "No stored policy revision '\(id.prefix(64))' (see GET /admin/policies for the stored ones)",
+                           code: "revision_not_found")
+        }
+        let body: JSONValue = [
+            "revision": .string(record.id),
+            "activated_at": HoldJSON.timestamp(record.activatedAt),
+            "trigger": .string(record.trigger),
+            "directory": .string(record.directory),
+            "files": .array(record.files.map { file in
+                if let text = String(data: file.contents, encoding: .utf8) {
+                    return ["path": .string(file.path), "text": .string(text)]
+                }
+                return ["path": .string(file.path), "base64": .string(file.contents.base64EncodedString())]
             }),
         ]
         return APIError.jsonResponse(HoldJSON.body(body), status: .ok)

@@ -21,6 +21,7 @@ enum KnownRoutes {
         ("/admin/policies", [.get]),
         ("/admin/policies/reload", [.post]),
         ("/admin/policies/rollback", [.post]),
+        ("/admin/policies/revisions/{revision}", [.get]),
         ("/admin/policies/backtest", [.post]),
     ]
 

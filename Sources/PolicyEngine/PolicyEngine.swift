@@ -122,7 +122,8 @@ public final class PolicyEngine: Sendable {
             let activation = PolicyActivation(
                 revision: built.revision, previousRevision: current.id, trigger: trigger, at: Date(),
                 testCount: built.testCount, duration: ContinuousClock.now - started, untestedHooks: built.untestedHooks)
-            state.withLock { $0.activation = activation }
+            // A success clears the last failure: status then describes what serves now.
+            state.withLock { $0.activation = activation; $0.lastFailure = nil }
             markActive(built.revision.id, previous: current.id)
             count(outcome: "success", trigger: trigger)
             logger.notice("policy reloaded", metadata: [

@@ -179,7 +179,7 @@ extension PolicyCommand {
             if let failure = body["last_failure"], failure != .null {
                 print("last failed reload: \(failure["at"]?.stringValue ?? "?") by \(failure["trigger"]?.stringValue ?? "?"): \(failure["error"]?.stringValue ?? "")")
             } else {
-                print("no failed reload since startup")
+                print("no failed reload since the last activation")
             }
         }
     }

@@ -8,7 +8,7 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, try and test a policy folder before it goes live.",
-        subcommands: [Check.self, Eval.self, Test.self, Lint.self, Reload.self, Rollback.self, Status.self, Backtest.self]
+        subcommands: [Check.self, Eval.self, Test.self, Lint.self, Reload.self, Rollback.self, Status.self, Diff.self, Backtest.self]
     )
 }
 

@@ -106,6 +106,8 @@ import Testing
             let message = refused.json["details"]?["message"]?.stringValue ?? ""
             #expect(message.hasPrefix("hold_limit, cors, rate_limit, hold_schedule have no test case in tests/"), "\(message)")
             #expect(harness.policies.revision.id == original)
+            let afterFailure = try await harness.api.send(.GET, "/admin/policies", headers: Self.admin)
+            #expect(afterFailure.json["last_failure"]?["error"]?.stringValue?.contains("have no test case") == true)
 
             // One case for hold_limit; the others said untested on purpose.
             let tests = URL(fileURLWithPath: harness.policyDirectory).appendingPathComponent("tests")
@@ -119,6 +121,7 @@ import Testing
             #expect(accepted.status == 200, "\(accepted.text)")
             let status = try await harness.api.send(.GET, "/admin/policies", headers: Self.admin)
             #expect(status.json["active"]?["untested_hooks"] == ["cors", "rate_limit", "hold_schedule"])
+            #expect(status.json["last_failure"] == .null, "the next success clears the failed reload")
         }
     }
 

@@ -166,6 +166,11 @@ public actor PolicyReloader {
         return activation
     }
 
+    /// One stored revision (its files as activated), or nil when none has this id.
+    public func storedRevision(id: String) async throws -> PolicyRevisionRecord? {
+        try await store.policyRevision(id: id)
+    }
+
     /// Recently active revisions, newest first.
     public func history(limit: Int = 10) async throws -> [PolicyRevisionRecord] {
         try await store.policyRevisions(limit: limit)
