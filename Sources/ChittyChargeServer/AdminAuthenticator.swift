@@ -3,25 +3,35 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `/admin/*` takes `Authorization: Bearer <ADMIN_TOKEN>`, a token distinct from every
-/// client token (API.md), so a property manager's app can never reload policies. Like
-/// client tokens it is kept only as a SHA-256 digest and compared in constant time.
+/// `/admin/*` takes `Authorization: Bearer <token>`: `ADMIN_TOKEN` (named `admin`) or a
+/// named admin's token from `CHITTYCHARGE_ADMINS_FILE` (`name:sha256hex` lines, as the
+/// clients file), each distinct from every client token (API.md), so a property manager's
+/// app can never reload policies. Tokens are kept only as SHA-256 digests and compared in
+/// constant time; the name is what activation records and logs say.
 public struct AdminAuthenticator: Sendable {
-    private let digest: [UInt8]?
+    public static let sharedTokenName = "admin"
 
-    /// Nil token: admin routes are disabled and answer 503.
-    public init(token: String?) {
+    private let digest: [UInt8]?
+    private let named: ClientAuthenticator
+
+    /// Nil token and no named admins: admin routes are disabled and answer 503.
+    public init(token: String?, named: ClientAuthenticator = ClientAuthenticator()) {
         digest = token.flatMap { $0.isEmpty ? nil : Array(SHA256.hash(data: Data($0.utf8))) }
+        self.named = named
     }
 
-    public var isConfigured: Bool { digest != nil }
+    public var isConfigured: Bool { digest != nil || !named.clients.isEmpty }
 
-    func accepts(_ token: String) -> Bool {
-        guard let digest else { return false }
+    /// The admin a token belongs to, or nil; every digest is compared whatever matches.
+    func admin(forToken token: String) -> String? {
         let presented = Array(SHA256.hash(data: Data(token.utf8)))
-        var difference: UInt8 = 0
-        for index in 0..<32 { difference |= digest[index] ^ presented[index] }
-        return difference == 0
+        var difference: UInt8 = 1
+        if let digest {
+            difference = 0
+            for index in 0..<32 { difference |= digest[index] ^ presented[index] }
+        }
+        let namedAdmin = named.client(forToken: token)
+        return difference == 0 ? Self.sharedTokenName : namedAdmin
     }
 }
 
@@ -36,16 +46,18 @@ struct AdminAuthMiddleware: RouterMiddleware {
         }
         guard let header = request.headers[.authorization], header.count > 7,
               header.prefix(7).lowercased() == "bearer ",
-              authenticator.accepts(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+              let name = authenticator.admin(forToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
             throw APIError(.unauthorized, "Unauthorized", code: "unauthorized",
                            details: ["hint": "admin routes take Authorization: Bearer <ADMIN_TOKEN>; client tokens are not accepted"],
                            headers: [.wwwAuthenticate: "Bearer realm=\"chittycharge-admin\""])
         }
         var context = context
         context.client = "admin"
+        context.admin = name
         // Operators see every hold (read-only: `/admin/holds` has no capture or cancel).
         context.holdAccess = .everyHold
         context.logger[metadataKey: "client"] = "admin"
+        context.logger[metadataKey: "admin"] = .string(name)
         RequestLogFields.current?.client = "admin"
         return try await next(request, context)
     }

@@ -74,6 +74,8 @@ struct AdminRoutes {
                     "revision": .string(record.id),
                     "activated_at": HoldJSON.timestamp(record.activatedAt),
                     "trigger": .string(record.trigger),
+                    "activated_by": record.activatedBy.map(JSONValue.string) ?? .null,
+                    "message": record.message.map(JSONValue.string) ?? .null,
                     "directory": .string(record.directory),
                     "files": .array(record.files.map { .string($0.path) }),
                     "active": .bool(record.id == revision.id),
@@ -119,26 +121,50 @@ struct AdminRoutes {
         return ["in_force": .array(inForce.origins.map(JSONValue.string)), "source": .string(inForce.source)]
     }
 
+    /// A change's note: `{"message": "…"}` (optional, at most 500 characters), kept with
+    /// the activation record beside the admin's name.
+    static func message(in fields: [String: JSONValue]) throws -> String? {
+        guard let value = fields["message"], value != .null else { return nil }
+        guard let text = value.stringValue, !text.isEmpty, text.count <= 500 else {
+            throw APIError(.badRequest, "message must be text of 1 to 500 characters", code: "invalid_request",
+                           details: ["field": "message"])
+        }
+        return text
+    }
+
+    /// Body (optional): `{"message": "…"}`.
     @Sendable func reload(_ request: Request, context: Context) async throws -> Response {
+        let data = try await HoldRoutes.jsonBody(request, context: context, required: false)
+        var message: String?
+        if !data.isEmpty {
+            guard let body = try? JSONValue(jsonData: data), case .object(let fields) = body, Set(fields.keys).isSubset(of: ["message"]) else {
+                throw APIError(.badRequest, "The body may only carry a message: {\"message\": \"why\"}", code: "invalid_request")
+            }
+            message = try Self.message(in: fields)
+        }
         do {
-            let activation = try await reloader.reload(trigger: .api)
+            let activation = try await reloader.reload(trigger: .api, by: context.admin, message: message)
             return APIError.jsonResponse(HoldJSON.body(.object(Self.activation(activation))), status: .ok)
         } catch {
             throw Self.rejected(error, active: reloader.engine.revision.id)
         }
     }
 
-    /// Body (optional): `{"revision": "<id>"}`; without it, the revision active before this one.
+    /// Body (optional): `{"revision": "<id>", "message": "…"}`; without a revision, the one
+    /// active before this one.
     @Sendable func rollback(_ request: Request, context: Context) async throws -> Response {
         let data = try await HoldRoutes.jsonBody(request, context: context, required: false)
         var target: String?
+        var message: String?
         if !data.isEmpty {
             guard let body = try? JSONValue(jsonData: data) else {
                 throw APIError(.badRequest, "The request body is not valid JSON", code: "invalid_request")
             }
-            guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["revision"]) else {
-                throw APIError(.badRequest, "The body may only name a revision: {\"revision\": \"<id>\"}", code: "invalid_request")
+            guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["revision", "message"]) else {
+                throw APIError(.badRequest, "The body may only name a revision and a message: {\"revision\": \"<id>\", \"message\": \"why\"}",
+                               code: "invalid_request")
             }
+            message = try Self.message(in: fields)
             if let value = fields["revision"] {
                 guard let id = value.stringValue, !id.isEmpty, id.count <= 64 else {
                     throw APIError(.badRequest, "revision must be a revision id (as GET /admin/policies lists them)", code: "invalid_request")
@@ -147,7 +173,7 @@ struct AdminRoutes {
             }
         }
         do {
-            let activation = try await reloader.rollback(to: target)
+            let activation = try await reloader.rollback(to: target, by: context.admin, message: message)
             return APIError.jsonResponse(HoldJSON.body(.object(Self.activation(activation))), status: .ok)
         } catch {
             let active = reloader.engine.revision.id

@@ -8,6 +8,8 @@ public struct ChittyChargeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated client's name (never its token); set by `ClientAuthMiddleware`.
     public var client: String?
+    /// On `/admin/*`: which admin (`admin` for `ADMIN_TOKEN`, or a name from the admins file).
+    public var admin: String?
     /// The holds that client may reach; set with it. None until a client is known.
     public var holdAccess: HoldAccess = .ownedBy([])
 

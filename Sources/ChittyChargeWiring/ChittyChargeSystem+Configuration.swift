@@ -20,8 +20,10 @@ extension ChittyChargeSystem {
         /// `chittyIDMode` and `database` are set by `build` from what it wired.
         public var server: ServerConfiguration
         public var authenticator: ClientAuthenticator
-        /// Nil: the admin routes answer 503.
+        /// Nil (and no `admins`): the admin routes answer 503.
         public var adminToken: String?
+        /// Named admins (`CHITTYCHARGE_ADMINS_FILE`), beside `adminToken`.
+        public var admins = ClientAuthenticator()
         /// The hold service's clock (the Stripe emulator keeps its own).
         public var clock: any WallClock
         public var faultPoint: FaultPoint?

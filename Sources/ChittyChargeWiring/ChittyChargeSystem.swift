@@ -85,7 +85,7 @@ public struct ChittyChargeSystem: Sendable {
             dependencies: ChittyChargeDependencies(
                 holds: holds, store: store, policies: policies, clock: configuration.clock, authenticator: configuration.authenticator,
                 rateLimiter: rateLimiter, configuration: server, policyReloader: reloader,
-                adminAuthenticator: AdminAuthenticator(token: configuration.adminToken), metrics: metrics),
+                adminAuthenticator: AdminAuthenticator(token: configuration.adminToken, named: configuration.admins), metrics: metrics),
             backgroundWork: BackgroundWork(holds: holds, registry: store, logger: logger),
             clusterHeartbeat: ClusterHeartbeat(
                 reloader: reloader, registry: store, instanceID: holdConfiguration.schedulerID,

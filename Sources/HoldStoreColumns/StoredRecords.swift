@@ -130,7 +130,8 @@ extension StoredColumns {
         }
         return PolicyRevisionRecord(
             id: id, directory: try string("directory"), files: files,
-            activatedAt: try date("activated_at"), trigger: try string("trigger"))
+            activatedAt: try date("activated_at"), trigger: try string("trigger"),
+            activatedBy: try optionalString("activated_by"), message: try optionalString("message"))
     }
 
     public func instanceHeartbeat() throws -> InstanceHeartbeat {

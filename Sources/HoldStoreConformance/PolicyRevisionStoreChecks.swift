@@ -33,6 +33,17 @@ extension HoldStoreConformance {
             try expectEqual(listed.first?.activatedAt, Fixture.time(200), "time of the re-activation")
             try expectEqual(listed.first?.trigger, "rollback", "trigger of the re-activation")
         },
+        HoldStoreCheck("an activation keeps who made it and their message; a later one replaces both") { store in
+            var a = revision("rev-a", at: 0)
+            a.activatedBy = "maria"
+            a.message = "Lakeview: $1,000 for new guests"
+            try await store.recordPolicyActivation(a, keep: 5)
+            try expectEqual(try await store.policyRevision(id: "rev-a"), a, "who and why, as stored")
+            try await store.recordPolicyActivation(revision("rev-a", at: 100, trigger: "signal"), keep: 5)
+            let again = try await store.policyRevision(id: "rev-a")
+            try expectEqual(again?.activatedBy, nil, "a signal names nobody")
+            try expectEqual(again?.message, nil, "nor a message")
+        },
         HoldStoreCheck("only the most recently activated revisions are kept") { store in
             for index in 0..<6 {
                 try await store.recordPolicyActivation(revision("rev-\(index)", at: index * 10), keep: 3)

@@ -54,6 +54,7 @@ struct CopiedTable: Sendable {
         ]),
         CopiedTable(name: "policy_revisions", key: "id", columns: [
             ("id", .text), ("directory", .text), ("files", .blob), ("activated_at", .integer), ("trigger", .text),
+            ("activated_by", .text), ("message", .text),
         ]),
     ]
 

@@ -53,11 +53,11 @@ enum PostgresPolicyDecisionRow {
 
 /// How a `PolicyRevisionRecord` maps to a row of `policy_revisions` (files as one JSON list).
 enum PostgresPolicyRevisionRow {
-    static let columns = "id, directory, files, activated_at, trigger"
+    static let columns = "id, directory, files, activated_at, trigger, activated_by, message"
 
     static func values(for record: PolicyRevisionRecord) throws -> [PostgresValue] {
         [.text(record.id), .text(record.directory), .bytes(try JSONEncoder().encode(record.files)), .date(record.activatedAt),
-         .text(record.trigger)]
+         .text(record.trigger), .text(record.activatedBy), .text(record.message)]
     }
 
     static func decode(_ row: PostgresRow) throws -> PolicyRevisionRecord {
@@ -193,8 +193,9 @@ extension PostgresHoldStore {
         try await transaction("recordPolicyActivation") { db in
             // A revision activated again keeps its files and gets the new time and trigger.
             try await db.rows("""
-                INSERT INTO policy_revisions (\(PostgresPolicyRevisionRow.columns)) VALUES ($1, $2, $3, $4, $5) \
-                ON CONFLICT (id) DO UPDATE SET activated_at = excluded.activated_at, trigger = excluded.trigger
+                INSERT INTO policy_revisions (\(PostgresPolicyRevisionRow.columns)) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                ON CONFLICT (id) DO UPDATE SET activated_at = excluded.activated_at, trigger = excluded.trigger, \
+                activated_by = excluded.activated_by, message = excluded.message
                 """, values, logger: self.logger)
             try await db.rows("""
                 DELETE FROM policy_revisions WHERE id NOT IN \

@@ -289,6 +289,10 @@ enum HoldStoreSchema {
             ) STRICT
             """,
         ]),
+        SchemaMigration(version: 10, name: "who activated a policy revision, and why", statements: [
+            "ALTER TABLE policy_revisions ADD COLUMN activated_by TEXT",
+            "ALTER TABLE policy_revisions ADD COLUMN message TEXT",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -109,8 +109,11 @@ extension PolicyCommand {
 
         @OptionGroup var server: AdminClientOptions
 
+        @Option(name: [.customShort("m"), .long], help: "Why: kept with the activation, beside the admin's name (at most 500 characters).")
+        var message: String?
+
         func run() async throws {
-            let (status, body) = try await server.send(.POST, "/admin/policies/reload")
+            let (status, body) = try await server.send(.POST, "/admin/policies/reload", body: message.map { ["message": .string($0)] })
             if status == 422 { try server.reportRejection(body, what: "policy reload") }
             print(describeActivation(body, verb: "reloaded"))
         }
@@ -129,8 +132,14 @@ extension PolicyCommand {
         @Option(help: "The revision to activate (see `chittycharge policy status`); default: the one active before the current.")
         var to: String?
 
+        @Option(name: [.customShort("m"), .long], help: "Why: kept with the activation, beside the admin's name.")
+        var message: String?
+
         func run() async throws {
-            let (status, body) = try await server.send(.POST, "/admin/policies/rollback", body: to.map { ["revision": .string($0)] })
+            var fields: [String: JSONValue] = [:]
+            fields["revision"] = to.map(JSONValue.string)
+            fields["message"] = message.map(JSONValue.string)
+            let (status, body) = try await server.send(.POST, "/admin/policies/rollback", body: fields.isEmpty ? nil : .object(fields))
             if status == 422 { try server.reportRejection(body, what: "policy rollback") }
             print(describeActivation(body, verb: "rolled back"))
         }
@@ -173,7 +182,9 @@ extension PolicyCommand {
                 print("stored revisions (newest first):")
                 for revision in revisions {
                     let marker = revision["active"]?.boolValue == true ? "*" : " "
-                    print("  \(marker) \(revision["revision"]?.stringValue ?? "?")  \(revision["activated_at"]?.stringValue ?? "")  \(revision["trigger"]?.stringValue ?? "")")
+                    let who = revision["activated_by"]?.stringValue.map { " by \($0)" } ?? ""
+                    let why = revision["message"]?.stringValue.map { ": \($0)" } ?? ""
+                    print("  \(marker) \(revision["revision"]?.stringValue ?? "?")  \(revision["activated_at"]?.stringValue ?? "")  \(revision["trigger"]?.stringValue ?? "")\(who)\(why)")
                 }
             }
             if let failure = body["last_failure"], failure != .null {

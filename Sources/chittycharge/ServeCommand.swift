@@ -42,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port for the Stripe emulator's own HTTP API when --stripe emulator (0: none).") var stripeEmulatorPort: Int = 8788
     @Option(help: "'emulator' to mint ChittyIDs locally instead of calling CHITTYID_URL.") var chittyid: String?
     @Option(help: "Named client tokens file ($CHITTYCHARGE_CLIENTS_FILE).") var clientsFile: String?
+    @Option(help: "Named admin tokens file ($CHITTYCHARGE_ADMINS_FILE): name:sha256hex lines, as the clients file.") var adminsFile: String?
     @Option(help: "Comma-separated origins for the cors policy ($ALLOWED_ORIGINS).") var allowedOrigins: String?
     @Option(help: "Default currency ($CURRENCY, default usd).") var currency: String?
     @Option(help: "Comma-separated payment_method_types sent with every hold ($STRIPE_PAYMENT_METHOD_TYPES, default card; only methods with manual capture and a known capture window).")
@@ -145,7 +146,15 @@ struct ServeCommand: AsyncParsableCommand {
         if let adminToken, authenticator.client(forToken: adminToken) != nil {
             throw StartupError(message: "ADMIN_TOKEN must differ from every client token (CHITTY_ID_TOKEN, CHITTYCHARGE_CLIENTS_FILE)")
         }
-        if adminToken == nil {
+        var admins = ClientAuthenticator()
+        if let path = adminsFile ?? environment["CHITTYCHARGE_ADMINS_FILE"] {
+            do {
+                try admins.addClients(fileContents: String(contentsOfFile: path, encoding: .utf8))
+            } catch {
+                throw StartupError(message: "admins file \(path): \(error)")
+            }
+        }
+        if adminToken == nil && admins.clients.isEmpty {
             logger.notice("ADMIN_TOKEN is not set: /admin routes answer 503; policies still reload on SIGHUP")
         }
         let database = try databaseSetup(environment)
@@ -174,8 +183,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let origins = (allowedOrigins ?? environment["ALLOWED_ORIGINS"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let system = try await ChittyChargeSystem.build(
-            .init(
+        var systemConfiguration = ChittyChargeSystem.Configuration(
                 database: database, policyDirectory: policyDirectory, stripe: stripeSetup, chittyID: chittyIDSetup,
                 holds: .init(defaultCurrency: (currency ?? environment["CURRENCY"] ?? "usd").lowercased(), paymentMethodTypes: methodTypes),
                 server: ServerConfiguration(
@@ -183,7 +191,10 @@ struct ServeCommand: AsyncParsableCommand {
                     webhookSecret: environment["STRIPE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
                     requestTimeout: .seconds(requestTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
                     backtestRoot: (policyBacktestRoot ?? environment["POLICY_BACKTEST_ROOT"]).flatMap { $0.isEmpty ? nil : $0 }),
-                authenticator: authenticator, adminToken: adminToken),
+                authenticator: authenticator, adminToken: adminToken)
+        systemConfiguration.admins = admins
+        let system = try await ChittyChargeSystem.build(
+            systemConfiguration,
             policies: policies,
             loggers: .init(
                 startup: logger, store: Logger(label: "chittycharge.store"), stripe: Logger(label: "chittycharge.stripe"),

@@ -95,6 +95,38 @@ import Testing
         }
     }
 
+    /// Named admins: the activation record says who reloaded and why.
+    @Test func aNamedAdminsReloadRecordsTheirNameAndMessage() async throws {
+        var options = ServerHarness.Options()
+        options.adminsFile = "# operators\nmaria:\(sha256Hex("maria-admin-token-0123456789"))\n"
+        try await ServerHarness.run(options) { harness in
+            let maria = ["Authorization": "Bearer maria-admin-token-0123456789", "Content-Type": "application/json"]
+            try Self.rewrite(harness, "settings.json", Self.newGuestLimit(240_000))
+            let tooLong = try await harness.api.send(.POST, "/admin/policies/reload", headers: maria,
+                                                     body: JSONValue.object(["message": .string(String(repeating: "x", count: 501))]).jsonData)
+            #expect(tooLong.status == 400)
+            #expect(tooLong.json["details"]?["field"] == "message")
+            let unknownField = try await harness.api.send(.POST, "/admin/policies/reload", headers: maria, body: Data(#"{"mesage": "typo"}"#.utf8))
+            #expect(unknownField.status == 400)
+            let reloaded = try await harness.api.send(.POST, "/admin/policies/reload", headers: maria,
+                                                      body: Data(#"{"message": "Lakeview asked for a lower new-guest limit"}"#.utf8))
+            #expect(reloaded.status == 200, "\(reloaded.text)")
+            let status = try await harness.api.send(.GET, "/admin/policies", headers: Self.admin)
+            let newest = status.json["revisions"]?.arrayItems?.first
+            #expect(newest?["activated_by"] == "maria")
+            #expect(newest?["message"] == "Lakeview asked for a lower new-guest limit")
+            #expect(status.json["revisions"]?.arrayItems?.last?["activated_by"] == .null, "startup names nobody")
+            // ADMIN_TOKEN still works, as `admin`; a wrong token is 401.
+            let back = try await harness.api.send(.POST, "/admin/policies/rollback", headers: Self.admin.merging(["Content-Type": "application/json"]) { $1 }, body: Data(#"{"message": "undo"}"#.utf8))
+            #expect(back.status == 200, "\(back.text)")
+            let after = try await harness.api.send(.GET, "/admin/policies", headers: Self.admin)
+            #expect(after.json["revisions"]?.arrayItems?.first?["activated_by"] == "admin")
+            #expect(after.json["revisions"]?.arrayItems?.first?["message"] == "undo")
+            let wrong = try await harness.api.send(.GET, "/admin/policies", headers: ["Authorization": "Bearer maria-admin-token-0123456780"])
+            #expect(wrong.status == 401)
+        }
+    }
+
     @Test func aFolderWithoutATestForAHookItDefinesIsRefusedUnlessItSaysSo() async throws {
         try await ServerHarness.run { harness in
             let original = harness.policies.revision.id

@@ -43,6 +43,8 @@ struct ServerHarness {
     struct Options {
         /// Requests per minute the test policy allows (the shipped policy allows 10).
         var rateLimit: Int? = 10_000
+        /// `CHITTYCHARGE_ADMINS_FILE`'s contents: named admins beside `adminToken`.
+        var adminsFile = ""
         /// `ALLOWED_ORIGINS` (empty: the policy's settings decide).
         var allowedOrigins: [String] = []
         var stripeConfigured = true
@@ -114,15 +116,19 @@ struct ServerHarness {
             let minter = EmulatedChittyIDMinter()
             var loggers = ChittyChargeSystem.Loggers(all: quietLogger)
             loggers.http = options.logger ?? quietLogger
-            let system = try await ChittyChargeSystem.build(
-                .init(databasePath: databasePath, policyDirectory: policyFolder,
+            var admins = ClientAuthenticator()
+            try admins.addClients(fileContents: options.adminsFile)
+            var configuration = ChittyChargeSystem.Configuration(databasePath: databasePath, policyDirectory: policyFolder,
                       stripe: options.stripeConfigured ? .gateway(gateway, mode: "emulator") : .notConfigured,
                       chittyID: .emulator(minter), holds: .init(recoveryGrace: 0),
                       server: ServerConfiguration(
                           host: "127.0.0.1", port: 0, allowedOrigins: options.allowedOrigins, webhookSecret: options.webhookSecret,
                           requestTimeout: options.requestTimeout, idleTimeout: options.idleTimeout, backtestRoot: options.backtestRoot),
                       authenticator: authenticator, adminToken: options.adminToken,
-                      clock: options.clock ?? SystemWallClock(), faultPoint: options.faultPoint),
+                      clock: options.clock ?? SystemWallClock(), faultPoint: options.faultPoint)
+            configuration.admins = admins
+            let system = try await ChittyChargeSystem.build(
+                configuration,
                 policies: policies, loggers: loggers,
                 metrics: options.prometheus, holdMetrics: options.metrics)
             let store = system.store

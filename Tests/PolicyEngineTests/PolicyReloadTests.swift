@@ -51,8 +51,8 @@ import Testing
         #expect(activation.previousRevision == original.id)
         #expect(engine.revision === activation.revision)
         #expect(engine.status.active.trigger == .api)
-        // The failure stays visible after a later success: it is the last failed attempt.
-        #expect(engine.status.lastFailure?.trigger == .signal)
+        // A successful activation clears the failure before it: status shows only a failure still current.
+        #expect(engine.status.lastFailure == nil)
         #expect(metrics.counterTotal(label: "chittycharge_policy_reloads_total", dimensions: [("outcome", "success"), ("trigger", "api")]) == 1)
     }
 

@@ -18,8 +18,10 @@ import Testing
         let shipped = try String(contentsOf: settings, encoding: .utf8)
         try shipped.replacingOccurrences(of: "\"long_stay_nights\": null,", with: "\"long_stay_nights\": 30,")
             .write(to: settings, atomically: true, encoding: .utf8)
-        let reload = try await cli.run(["policy", "reload"] + admin)
+        let reload = try await cli.run(["policy", "reload", "-m", "month-long stays get 72 h"] + admin)
         #expect(reload.status == 0, "\(reload.stderr)")
+        let status = try await cli.run(["policy", "status"] + admin)
+        #expect(status.stdout.contains(" api by admin: month-long stays get 72 h\n"), "\(status.stdout)")
         let second = try #require(await server.health()?["policy_revision"] as? String)
         #expect(second != first)
 

@@ -102,10 +102,11 @@ public actor PolicyReloader {
     /// Reads the folder again; the candidate must compile, pass its smoke test and its own
     /// test cases before it replaces the active revision.
     @discardableResult
-    public func reload(trigger: PolicyLoadTrigger) async throws(PolicyLoadError) -> PolicyActivation {
+    /// `by` and `message`: who asked and why, kept with the activation record.
+    public func reload(trigger: PolicyLoadTrigger, by admin: String? = nil, message: String? = nil) async throws(PolicyLoadError) -> PolicyActivation {
         try await gate.run { () async throws(PolicyLoadError) -> PolicyActivation in
             let activation = try engine.reload(from: directory, trigger: trigger)
-            if activation.changed { await remember(activation) }
+            if activation.changed { await remember(activation, by: admin, message: message) }
             return activation
         }
     }
@@ -125,11 +126,11 @@ public actor PolicyReloader {
     /// one before the current. Its test cases passed when it was first activated, and tests
     /// do not change a revision's decisions, so they are not run again.
     @discardableResult
-    public func rollback(to id: String? = nil) async throws(RollbackError) -> PolicyActivation {
-        try await gate.run { () async throws(RollbackError) -> PolicyActivation in try await rollbackNow(to: id) }
+    public func rollback(to id: String? = nil, by admin: String? = nil, message: String? = nil) async throws(RollbackError) -> PolicyActivation {
+        try await gate.run { () async throws(RollbackError) -> PolicyActivation in try await rollbackNow(to: id, by: admin, message: message) }
     }
 
-    private func rollbackNow(to id: String?) async throws(RollbackError) -> PolicyActivation {
+    private func rollbackNow(to id: String?, by admin: String?, message: String?) async throws(RollbackError) -> PolicyActivation {
         let current = engine.revision.id
         let target: PolicyRevisionRecord
         do {
@@ -162,7 +163,7 @@ public actor PolicyReloader {
         } catch {
             throw .failed(error)
         }
-        if activation.changed { await remember(activation) }
+        if activation.changed { await remember(activation, by: admin, message: message) }
         return activation
     }
 
@@ -176,9 +177,9 @@ public actor PolicyReloader {
         try await store.policyRevisions(limit: limit)
     }
 
-    private func remember(_ activation: PolicyActivation) async {
+    private func remember(_ activation: PolicyActivation, by admin: String? = nil, message: String? = nil) async {
         do {
-            try await store.recordPolicyActivation(PolicyRevisionRecord(activation: activation), keep: keep)
+            try await store.recordPolicyActivation(PolicyRevisionRecord(activation: activation, activatedBy: admin, message: message), keep: keep)
         } catch {
             // The revision is active either way; only a later rollback to it is lost.
             logger.error("could not store the policy revision for rollback", metadata: [

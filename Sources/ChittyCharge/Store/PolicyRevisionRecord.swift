@@ -22,8 +22,15 @@ public struct PolicyRevisionRecord: Sendable, Equatable {
     public var activatedAt: Date
     /// How it last became active (`startup`, `signal`, `api`, `rollback`).
     public var trigger: String
+    /// Who made it active last (the admin's name; nil for startup, a signal, another
+    /// instance, or records from before names were kept) and what they said about it.
+    public var activatedBy: String?
+    public var message: String?
 
-    public init(id: String, directory: String, files: [File], activatedAt: Date, trigger: String) {
+    public init(id: String, directory: String, files: [File], activatedAt: Date, trigger: String,
+                activatedBy: String? = nil, message: String? = nil) {
+        self.activatedBy = activatedBy
+        self.message = message
         self.id = id
         self.directory = directory
         self.files = files
@@ -31,12 +38,12 @@ public struct PolicyRevisionRecord: Sendable, Equatable {
         self.trigger = trigger
     }
 
-    public init(activation: PolicyActivation) {
+    public init(activation: PolicyActivation, activatedBy: String? = nil, message: String? = nil) {
         let sources = activation.revision.sources
         self.init(
             id: activation.revision.id, directory: sources.directory,
             files: sources.files.map { File(path: $0.path, contents: Data($0.contents)) },
-            activatedAt: activation.at, trigger: activation.trigger.rawValue)
+            activatedAt: activation.at, trigger: activation.trigger.rawValue, activatedBy: activatedBy, message: message)
     }
 
     /// The files as a source set again; its revision id equals `id` unless the record was
