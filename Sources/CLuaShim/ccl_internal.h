@@ -185,6 +185,31 @@ void ccl_limit_coroutine_library(lua_State *L, int library_index);
 /// True for the functions coroutine.wrap returns.
 int ccl_is_limited_wrapped(lua_CFunction function);
 
+// dump.c
+/// A binary chunk from lua_dump, grown by ccl_dump_collect (lua_Writer).
+typedef struct {
+    uint8_t *bytes;
+    size_t length, capacity;
+} ccl_dump_buffer;
+
+/// A cursor over a dump; `failed` is set by any read past the end or malformed size.
+typedef struct {
+    const uint8_t *bytes;
+    size_t length, at;
+    int failed;
+} ccl_dump_reader;
+
+int ccl_dump_collect(lua_State *L, const void *chunk, size_t size, void *data);
+/// Checks the header (Lua 5.4, official format) and places the reader at the main function;
+/// 0 (and `failed`) when the dump is not one this code can read.
+int ccl_dump_reader_start(ccl_dump_reader *r, const ccl_dump_buffer *buffer);
+size_t ccl_dump_size(ccl_dump_reader *r);
+void ccl_dump_skip(ccl_dump_reader *r, size_t count);
+void ccl_dump_skip_string(ccl_dump_reader *r);
+void ccl_dump_skip_constants(ccl_dump_reader *r);
+/// A function's last debug lists: local variables, then upvalue names.
+void ccl_dump_skip_locals_and_names(ccl_dump_reader *r);
+
 // freeze.c
 /// Makes every table the entry and its modules created read-only (see freeze.c).
 void ccl_freeze_policy_tables(lua_State *L, int roots_index, int skip_index, int restore_index);

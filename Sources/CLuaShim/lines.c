@@ -116,119 +116,68 @@ void ccl_free_recorded_lines(ccl_state *state) {
 // The lines that carry code are what lua_getinfo's "L" (activelines) reports, but only for
 // a function value, and a chunk's nested functions are not values until it runs. So the
 // chunk is compiled and dumped with its debug information, and every function's line
-// information read from the dump (the format upvalues.c reads, Lua 5.4).
+// information read from the dump (dump.c, Lua 5.4).
 
+/// Walks a dump (dump.c) and collects the line of every instruction.
 typedef struct {
-    uint8_t *bytes;
-    size_t length, capacity;
-} line_dump;
-
-static int collect_line_dump(lua_State *L, const void *chunk, size_t size, void *data) {
-    (void)L;
-    line_dump *buffer = data;
-    if (buffer->length + size > buffer->capacity) {
-        size_t capacity = (buffer->length + size) * 2;
-        uint8_t *grown = realloc(buffer->bytes, capacity);
-        if (grown == NULL) return 1;
-        buffer->bytes = grown;
-        buffer->capacity = capacity;
-    }
-    memcpy(buffer->bytes + buffer->length, chunk, size);
-    buffer->length += size;
-    return 0;
-}
-
-typedef struct {
-    const uint8_t *bytes;
-    size_t length, at;
-    int failed;
+    ccl_dump_reader dump;
     int *lines;
     size_t count, capacity;
 } line_reader;
 
-static size_t next_size(line_reader *r) {
-    size_t value = 0;
-    for (int i = 0; i < 10; i++) {
-        if (r->at >= r->length) break;
-        uint8_t byte = r->bytes[r->at++];
-        value = (value << 7) | (byte & 0x7f);
-        if (byte & 0x80) return value;
-    }
-    r->failed = 1;
-    return 0;
-}
-
-static void pass(line_reader *r, size_t count) {
-    if (r->failed || count > r->length - r->at) r->failed = 1;
-    else r->at += count;
-}
-
-static void pass_string(line_reader *r) {
-    size_t size = next_size(r);
-    if (size > 0) pass(r, size - 1);
-}
-
-static void add_line(line_reader *r, int line) {
-    if (r->count == r->capacity) {
-        size_t capacity = r->capacity ? r->capacity * 2 : 64;
-        int *grown = realloc(r->lines, capacity * sizeof *grown);
+static void add_line(line_reader *lines, int line) {
+    if (lines->count == lines->capacity) {
+        size_t capacity = lines->capacity ? lines->capacity * 2 : 64;
+        int *grown = realloc(lines->lines, capacity * sizeof *grown);
         if (grown == NULL) {
-            r->failed = 1;
+            lines->dump.failed = 1;
             return;
         }
-        r->lines = grown;
-        r->capacity = capacity;
+        lines->lines = grown;
+        lines->capacity = capacity;
     }
-    r->lines[r->count++] = line;
+    lines->lines[lines->count++] = line;
 }
 
 /// ABSLINEINFO in ldebug.h: the line of this instruction is in the absolute list.
 #define CCL_ABSLINEINFO (-0x80)
 
-static void read_function_lines(line_reader *r, int depth) {
+static void read_function_lines(line_reader *lines, int depth) {
+    ccl_dump_reader *r = &lines->dump;
     if (depth > 200) r->failed = 1;
-    pass_string(r);  // source
-    int line = (int)next_size(r);  // linedefined
-    next_size(r);  // lastlinedefined
-    pass(r, 1);  // numparams
+    ccl_dump_skip_string(r);  // source
+    int line = (int)ccl_dump_size(r);  // linedefined
+    ccl_dump_size(r);  // lastlinedefined
+    ccl_dump_skip(r, 1);  // numparams
     if (r->failed || r->at >= r->length) {
         r->failed = 1;
         return;
     }
     int is_vararg = r->bytes[r->at];
-    pass(r, 2);  // is_vararg, maxstacksize
-    size_t code = next_size(r);
+    ccl_dump_skip(r, 2);  // is_vararg, maxstacksize
+    size_t code = ccl_dump_size(r);
     if (r->failed || code > (r->length - r->at) / 4) {
         r->failed = 1;
         return;
     }
-    pass(r, code * 4);
-    size_t constants = next_size(r);
-    for (size_t i = 0; i < constants && !r->failed; i++) {
-        pass(r, 1);
-        if (r->failed) return;
-        switch (r->bytes[r->at - 1]) {
-        case 0x03: case 0x13: pass(r, 8); break;  // integer, float
-        case 0x04: case 0x14: pass_string(r); break;  // short, long string
-        default: break;  // nil, false, true
-        }
-    }
-    size_t upvalues = next_size(r);
+    ccl_dump_skip(r, code * 4);
+    ccl_dump_skip_constants(r);
+    size_t upvalues = ccl_dump_size(r);
     if (r->failed || upvalues > (r->length - r->at) / 3) {
         r->failed = 1;
         return;
     }
-    pass(r, upvalues * 3);
-    size_t protos = next_size(r);
-    for (size_t p = 0; p < protos && !r->failed; p++) read_function_lines(r, depth + 1);
-    size_t deltas = next_size(r);
+    ccl_dump_skip(r, upvalues * 3);
+    size_t protos = ccl_dump_size(r);
+    for (size_t p = 0; p < protos && !r->failed; p++) read_function_lines(lines, depth + 1);
+    size_t deltas = ccl_dump_size(r);
     if (r->failed || deltas != code || deltas > r->length - r->at) {
         r->failed = 1;
         return;
     }
     const int8_t *lineinfo = (const int8_t *)(r->bytes + r->at);
     r->at += deltas;
-    size_t absolute = next_size(r);
+    size_t absolute = ccl_dump_size(r);
     size_t next_absolute = 0;
     for (size_t pc = 0; pc < code && !r->failed; pc++) {
         if (lineinfo[pc] == CCL_ABSLINEINFO) {
@@ -237,8 +186,8 @@ static void read_function_lines(line_reader *r, int depth) {
                 r->failed = 1;
                 return;
             }
-            next_size(r);
-            line = (int)next_size(r);
+            ccl_dump_size(r);
+            line = (int)ccl_dump_size(r);
         } else {
             line += lineinfo[pc];
         }
@@ -246,16 +195,13 @@ static void read_function_lines(line_reader *r, int depth) {
         // (VARARGPREP) is not a line. (A function's implicit return at `end` shares its
         // line with the parent's CLOSURE, which runs when the parent defines it.)
         if (is_vararg && pc == 0) continue;
-        add_line(r, line);
+        add_line(lines, line);
     }
     for (; next_absolute < absolute && !r->failed; next_absolute++) {
-        next_size(r);
-        next_size(r);
+        ccl_dump_size(r);
+        ccl_dump_size(r);
     }
-    size_t locals = next_size(r);
-    for (size_t i = 0; i < locals && !r->failed; i++) { pass_string(r); next_size(r); next_size(r); }
-    size_t names = next_size(r);
-    for (size_t i = 0; i < names && !r->failed; i++) pass_string(r);
+    ccl_dump_skip_locals_and_names(r);
 }
 
 static int compare_ints(const void *a, const void *b) {
@@ -268,19 +214,18 @@ int ccl_executable_lines(const char *source, size_t length, int **lines, size_t 
     *count = 0;
     lua_State *L = luaL_newstate();
     if (L == NULL) return -1;
-    line_dump buffer = {NULL, 0, 0};
+    ccl_dump_buffer buffer = {NULL, 0, 0};
     int status = luaL_loadbufferx(L, source, length, "=lines", "t");
-    if (status == LUA_OK) status = lua_dump(L, collect_line_dump, &buffer, 0);
+    if (status == LUA_OK) status = lua_dump(L, ccl_dump_collect, &buffer, 0);
     lua_close(L);
-    const size_t header = 4 + 1 + 1 + 6 + 3 + 8 + 8 + 1;
-    if (status != 0 || buffer.length <= header || buffer.bytes[4] != 0x54 || buffer.bytes[5] != 0 || buffer.bytes[12] != 4) {
+    line_reader r = {{NULL, 0, 0, 0}, NULL, 0, 0};
+    if (status != 0 || !ccl_dump_reader_start(&r.dump, &buffer)) {
         free(buffer.bytes);
         return -1;
     }
-    line_reader r = {buffer.bytes, buffer.length, header, 0, NULL, 0, 0};
     read_function_lines(&r, 0);
     free(buffer.bytes);
-    if (r.failed || r.at != r.length) {
+    if (r.dump.failed || r.dump.at != r.dump.length) {
         free(r.lines);
         return -1;
     }

@@ -17,77 +17,16 @@
 /// OP_SETUPVAL in Lua 5.4's lopcodes.h: UpValue[B] := R[A].
 #define CCL_OP_SETUPVAL 10
 
-typedef struct {
-    uint8_t *bytes;
-    size_t length, capacity;
-} dump_buffer;
-
-static int collect_dump(lua_State *L, const void *chunk, size_t size, void *data) {
-    (void)L;
-    dump_buffer *buffer = data;
-    if (buffer->length + size > buffer->capacity) {
-        size_t capacity = (buffer->length + size) * 2;
-        uint8_t *grown = realloc(buffer->bytes, capacity);
-        if (grown == NULL) return 1;
-        buffer->bytes = grown;
-        buffer->capacity = capacity;
-    }
-    memcpy(buffer->bytes + buffer->length, chunk, size);
-    buffer->length += size;
-    return 0;
-}
-
-typedef struct {
-    const uint8_t *bytes;
-    size_t length, at;
-    int failed;
-} dump_reader;
-
-static size_t read_size(dump_reader *r) {
-    size_t value = 0;
-    for (int i = 0; i < 10; i++) {
-        if (r->at >= r->length) break;
-        uint8_t byte = r->bytes[r->at++];
-        value = (value << 7) | (byte & 0x7f);
-        if (byte & 0x80) return value;
-    }
-    r->failed = 1;
-    return 0;
-}
-
-static void skip(dump_reader *r, size_t count) {
-    if (r->failed || count > r->length - r->at) r->failed = 1;
-    else r->at += count;
-}
-
-static void skip_string(dump_reader *r) {
-    size_t size = read_size(r);
-    if (size > 0) skip(r, size - 1);
-}
-
-static void skip_constants(dump_reader *r) {
-    size_t constants = read_size(r);
-    for (size_t i = 0; i < constants && !r->failed; i++) {
-        skip(r, 1);
-        if (r->failed) return;
-        switch (r->bytes[r->at - 1]) {
-        case 0x03: case 0x13: skip(r, 8); break;  // integer, float
-        case 0x04: case 0x14: skip_string(r); break;  // short, long string
-        default: break;  // nil, false, true
-        }
-    }
-}
-
 /// Reads one function of a stripped dump and sets bit i of *written for each of its
 /// upvalues i that it or a nested function assigns to. *upvalues points at its upvalue
 /// descriptions (instack, idx, kind), *count says how many.
-static void read_function(dump_reader *r, uint64_t *written, int depth, const uint8_t **upvalues, size_t *count) {
+static void read_function(ccl_dump_reader *r, uint64_t *written, int depth, const uint8_t **upvalues, size_t *count) {
     if (depth > 200) r->failed = 1;
-    skip_string(r);    // source
-    read_size(r);      // linedefined
-    read_size(r);      // lastlinedefined
-    skip(r, 3);        // numparams, is_vararg, maxstacksize
-    size_t code = read_size(r);
+    ccl_dump_skip_string(r);  // source
+    ccl_dump_size(r);  // linedefined
+    ccl_dump_size(r);  // lastlinedefined
+    ccl_dump_skip(r, 3);  // numparams, is_vararg, maxstacksize
+    size_t code = ccl_dump_size(r);
     if (r->failed || code > (r->length - r->at) / 4) {
         r->failed = 1;
         return;
@@ -102,15 +41,15 @@ static void read_function(dump_reader *r, uint64_t *written, int depth, const ui
         }
     }
     r->at += code * 4;
-    skip_constants(r);
-    *count = read_size(r);
+    ccl_dump_skip_constants(r);
+    *count = ccl_dump_size(r);
     if (r->failed || *count > 64 || *count > (r->length - r->at) / 3) {
         r->failed = 1;
         return;
     }
     *upvalues = r->bytes + r->at;
     r->at += *count * 3;
-    size_t protos = read_size(r);
+    size_t protos = ccl_dump_size(r);
     for (size_t p = 0; p < protos && !r->failed; p++) {
         uint64_t nested = 0;
         const uint8_t *nested_upvalues = NULL;
@@ -126,31 +65,24 @@ static void read_function(dump_reader *r, uint64_t *written, int depth, const ui
         }
     }
     // Debug information (empty in a stripped dump, read anyway).
-    size_t lines = read_size(r);
-    skip(r, lines);
-    size_t absolute = read_size(r);
-    for (size_t i = 0; i < absolute && !r->failed; i++) { read_size(r); read_size(r); }
-    size_t locals = read_size(r);
-    for (size_t i = 0; i < locals && !r->failed; i++) { skip_string(r); read_size(r); read_size(r); }
-    size_t names = read_size(r);
-    for (size_t i = 0; i < names && !r->failed; i++) skip_string(r);
+    size_t lines = ccl_dump_size(r);
+    ccl_dump_skip(r, lines);
+    size_t absolute = ccl_dump_size(r);
+    for (size_t i = 0; i < absolute && !r->failed; i++) { ccl_dump_size(r); ccl_dump_size(r); }
+    ccl_dump_skip_locals_and_names(r);
 }
 
 /// The upvalues the Lua function at `index` may assign to, as a bit set; all of them when
 /// its bytecode cannot be read (an unknown Lua version): restoring too much is only slower.
 static uint64_t written_upvalues(lua_State *L, int index) {
-    dump_buffer buffer = {NULL, 0, 0};
+    ccl_dump_buffer buffer = {NULL, 0, 0};
     lua_pushvalue(L, index);
-    int status = lua_dump(L, collect_dump, &buffer, 1);
+    int status = lua_dump(L, ccl_dump_collect, &buffer, 1);
     lua_pop(L, 1);
     uint64_t written = 0;
-    // Header: signature (4), version, format, LUAC_DATA (6), three sizes, LUAC_INT (8),
-    // LUAC_NUM (8), then the count of upvalues (1).
-    const size_t header = 4 + 1 + 1 + 6 + 3 + 8 + 8 + 1;
-    int readable = status == 0 && buffer.length > header && buffer.bytes[4] == 0x54 && buffer.bytes[5] == 0 &&
-                   buffer.bytes[12] == 4;
+    ccl_dump_reader r;
+    int readable = status == 0 && ccl_dump_reader_start(&r, &buffer);
     if (readable) {
-        dump_reader r = {buffer.bytes, buffer.length, header, 0};
         const uint8_t *upvalues;
         size_t count = 0;
         read_function(&r, &written, 0, &upvalues, &count);
