@@ -21,7 +21,14 @@ extension PolicyCommand {
 
         @OptionGroup var options: PolicyOptions
 
+        @Flag(help: "Print the luacheck configuration (for an editor's luacheck or a .luacheckrc) and exit.")
+        var printConfig = false
+
         func run() async throws {
+            if printConfig {
+                print(Self.luacheckConfiguration, terminator: "")
+                return
+            }
             let executable = ProcessInfo.processInfo.environment["LUACHECK"] ?? "luacheck"
             let config = FileManager.default.temporaryDirectory.appendingPathComponent("chittycharge-luacheckrc-\(UUID().uuidString)")
             try Self.luacheckConfiguration.write(to: config, atomically: true, encoding: .utf8)
@@ -85,7 +92,9 @@ extension PolicyCommand {
             return previous[b.count]
         }
 
-        /// What the sandbox offers (Sources/CLuaShim/stdlib.c and sandbox.c), and the hooks.
+        /// What the sandbox offers (Sources/CLuaShim/stdlib.c and sandbox.c), and the hooks. A
+        /// library named without fields is offered whole; PolicyLintCLITests compares this
+        /// with the sandbox, name by name.
         static var luacheckConfiguration: String {
             let hooks = PolicyHook.allCases.map { "\"\($0.name)\"" }.joined(separator: ", ")
             return """
@@ -95,7 +104,11 @@ extension PolicyCommand {
                   read_globals = {
                     "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget", "rawlen",
                     "rawset", "select", "setmetatable", "tonumber", "tostring", "type", "xpcall", "warn", "load", "print",
-                    "require", "_VERSION", "string", "table", "math", "utf8", "coroutine",
+                    "require", "_VERSION", "table", "math", "utf8", "coroutine",
+                    string = {fields = {
+                      "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower", "match", "pack", "packsize",
+                      "rep", "reverse", "sub", "unpack", "upper",
+                    }},
                     os = {fields = {"time", "date", "clock", "difftime"}},
                     chitty = {fields = {"parse_time", "format_time"}},
                   },
