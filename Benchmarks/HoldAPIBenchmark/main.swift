@@ -42,10 +42,7 @@ let token = "bench-token"
 let webhookSecret = "whsec_bench"
 let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
 let serverLogger: Logger = switch environment["BENCH_LOG"] {
-case "text"?: {
-    setenv("TZ", ":/etc/localtime", 0) // as `serve` does for the text format
-    return Logger(label: "chittycharge.http") { StreamLogHandler(label: $0, stream: LogOutput.standardError.textStream) }
-}()
+case "text"?: Logger(label: "chittycharge.http") { TextLogHandler(label: $0, output: .standardError) }
 case "json"?: Logger(label: "chittycharge.http") { JSONLogHandler(label: $0, output: .standardError) }
 default: quiet
 }

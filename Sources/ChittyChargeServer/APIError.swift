@@ -34,9 +34,11 @@ public struct APIError: HTTPResponseError, Sendable {
         return JSONCoding.encode(JSONValue.object(object))
     }
 
+    static let jsonContentType = "application/json; charset=utf-8"
+
     static func jsonResponse(_ body: Data, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
         var fields = headers
-        fields[.contentType] = "application/json; charset=utf-8"
+        fields[.contentType] = jsonContentType
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -85,10 +85,11 @@ public func buildRouter(_ dependencies: ChittyChargeDependencies) -> Router<Chit
         .add(middleware: ClientAuthMiddleware(authenticator: dependencies.authenticator))
         .add(middleware: RateLimitMiddleware(policies: policies, limiter: dependencies.rateLimiter, metrics: serverMetrics))
         .add(middleware: StripeConfiguredMiddleware(configured: dependencies.holds.gateway != nil))
-    HoldRoutes(services: dependencies.holds).register(on: holds)
+    let holdRoutes = HoldRoutes(services: dependencies.holds, bodies: HoldBodyCache())
+    holdRoutes.register(on: holds)
 
     let admin = router.group("admin").add(middleware: AdminAuthMiddleware(authenticator: dependencies.adminAuthenticator))
-    HoldRoutes(services: dependencies.holds).registerReads(on: admin.group("holds"))
+    holdRoutes.registerReads(on: admin.group("holds"))
     if let reloader = dependencies.policyReloader {
         AdminRoutes(reloader: reloader, registry: dependencies.store, instanceID: dependencies.configuration.instanceID,
                     configuredOrigins: dependencies.configuration.allowedOrigins).register(on: admin)

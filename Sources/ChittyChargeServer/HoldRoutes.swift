@@ -11,6 +11,8 @@ struct HoldRoutes {
     typealias Context = ChittyChargeRequestContext
 
     let services: HoldServices
+    /// Shared by every route that answers with one hold.
+    let bodies: HoldBodyCache
 
     static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
@@ -52,7 +54,13 @@ struct HoldRoutes {
         let id = try Self.holdID(context)
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
         let hold = try await services.queries.hold(id: id, refresh: refresh, access: context.holdAccess, logger: context.logger)
-        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: services.planner.flags(for: hold))), status: .ok)
+        return holdResponse(hold)
+    }
+
+    /// 200 with the hold's JSON, written once per version of the hold.
+    func holdResponse(_ hold: Hold) -> Response {
+        let body = bodies.body(for: hold) { HoldJSON.body(HoldJSON.object($0, flags: services.planner.flags(for: $0))) }
+        return Response(status: .ok, headers: [.contentType: APIError.jsonContentType], body: .init(byteBuffer: body))
     }
 
     /// The hold's history, oldest first: webhooks, reconciliation, scheduled actions and
@@ -130,7 +138,7 @@ struct HoldRoutes {
             throw APIError(.notFound, "No hold with that ChittyID", code: "hold_not_found")
         }
         let hold = try await services.queries.hold(chittyID: chittyID, access: context.holdAccess)
-        return APIError.jsonResponse(HoldJSON.body(HoldJSON.object(hold, flags: services.planner.flags(for: hold))), status: .ok)
+        return holdResponse(hold)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

@@ -38,8 +38,16 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        output.write(Self.line(
+            at: Self.currentTime(), level: event.level, label: label, message: event.message.description,
+            metadata: Self.merged(metadata, provider: metadataProvider, event: event), source: event.source))
+    }
+
+    /// The handler's metadata, then the provider's, then the event's own (later wins), and
+    /// the event's error as two fields: what both formats print.
+    static func merged(_ metadata: Logger.Metadata, provider: Logger.MetadataProvider?, event: LogEvent) -> Logger.Metadata {
         var merged = metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty {
+        if let provided = provider?.get(), !provided.isEmpty {
             merged.merge(provided) { _, provided in provided }
         }
         if let explicit = event.metadata, !explicit.isEmpty {
@@ -49,17 +57,16 @@ public struct JSONLogHandler: LogHandler {
             merged["error.message"] = .string("\(error)")
             merged["error.type"] = .string(String(reflecting: type(of: error)))
         }
-        output.write(Self.line(
-            timestamp: Self.timestamp(), level: event.level, label: label, message: event.message.description,
-            metadata: merged, source: event.source))
+        return merged
     }
 
     /// One log line: the JSON object and its newline.
-    static func line(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, source: String) -> [UInt8] {
+    static func line(at time: timespec, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, source: String) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(256)
-        line.append(contentsOf: #"{"timestamp":"#.utf8)
-        appendString(timestamp, to: &line)
+        line.append(contentsOf: #"{"timestamp":""#.utf8)
+        appendTimestamp(time, to: &line)
+        line.append(UInt8(ascii: "\""))
         line.append(contentsOf: #","level":"#.utf8)
         appendString(level.rawValue, to: &line)
         line.append(contentsOf: #","label":"#.utf8)
@@ -107,15 +114,40 @@ public struct JSONLogHandler: LogHandler {
 
     /// ISO-8601 in UTC to the millisecond ("2026-11-27T12:00:00.123Z").
     static func timestamp(_ now: timespec = currentTime()) -> String {
+        var bytes: [UInt8] = []
+        appendTimestamp(now, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The timestamp's digits written straight into a line: no string is built per line.
+    static func appendTimestamp(_ now: timespec = currentTime(), to line: inout [UInt8]) {
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func digits(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func digits(_ value: Int32, _ width: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                line.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        return "\(digits(parts.tm_year + 1900, 4))-\(digits(parts.tm_mon + 1, 2))-\(digits(parts.tm_mday, 2))T"
-            + "\(digits(parts.tm_hour, 2)):\(digits(parts.tm_min, 2)):\(digits(parts.tm_sec, 2)).\(digits(Int32(now.tv_nsec / 1_000_000), 3))Z"
+        digits(parts.tm_year + 1900, 4)
+        line.append(UInt8(ascii: "-"))
+        digits(parts.tm_mon + 1, 2)
+        line.append(UInt8(ascii: "-"))
+        digits(parts.tm_mday, 2)
+        line.append(UInt8(ascii: "T"))
+        digits(parts.tm_hour, 2)
+        line.append(UInt8(ascii: ":"))
+        digits(parts.tm_min, 2)
+        line.append(UInt8(ascii: ":"))
+        digits(parts.tm_sec, 2)
+        line.append(UInt8(ascii: "."))
+        digits(Int32(now.tv_nsec / 1_000_000), 3)
+        line.append(UInt8(ascii: "Z"))
     }
 
     static func currentTime() -> timespec {

@@ -54,18 +54,6 @@ public final class LogOutput: Sendable {
     public func flush() {
         drain()
     }
-
-    /// The same output as a stream, for swift-log's `StreamLogHandler` (the text format),
-    /// which writes each line with one `write(_:)`.
-    public var textStream: TextStream { TextStream(output: self) }
-
-    public struct TextStream: TextOutputStream, Sendable {
-        let output: LogOutput
-
-        public mutating func write(_ string: String) {
-            output.write(Array(string.utf8))
-        }
-    }
 }
 
 /// The buffer and writer thread behind `LogOutput(fileDescriptor:)`.

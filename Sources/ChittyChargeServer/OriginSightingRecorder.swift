@@ -13,7 +13,8 @@ final class OriginSightingRecorder: Sendable {
     static let maximumOriginBytes = 255
 
     private let store: any OriginSightingLog
-    private let today = Mutex<(day: String, seen: Set<String>)>(("", []))
+    /// The UTC day as a number (days since 1970), so a request does not format a date.
+    private let today = Mutex<(day: Int, seen: Set<String>)>((.min, []))
 
     init(store: any OriginSightingLog) {
         self.store = store
@@ -22,20 +23,21 @@ final class OriginSightingRecorder: Sendable {
     /// `logger` is the request's: a failure to record is logged with its request id.
     func note(_ origin: String, allowed: Bool, revision: String, at now: Date = Date(), logger: Logger) {
         guard origin.utf8.count <= Self.maximumOriginBytes else { return }
-        let day = OriginSighting.day(of: now)
+        let dayNumber = Int((now.timeIntervalSince1970 / 86_400).rounded(.down))
         let isNew = today.withLock { state in
-            if state.day != day { state = (day, []) }
+            if state.day != dayNumber { state = (dayNumber, []) }
             guard state.seen.count < Self.maximumPerDay else { return false }
             return state.seen.insert(origin).inserted
         }
         guard isNew else { return }
+        let day = OriginSighting.day(of: now)
         let sighting = OriginSighting(day: day, origin: origin, firstSeenAt: now, allowed: allowed, revision: revision)
         Task { [store] in
             do {
                 try await store.recordOriginSighting(sighting)
             } catch {
                 // A preview is worth less than a request: forget it, so the next one tries again.
-                _ = self.today.withLock { $0.day == day ? $0.seen.remove(origin) : nil }
+                _ = self.today.withLock { $0.day == dayNumber ? $0.seen.remove(origin) : nil }
                 logger.debug("could not record a browser origin", metadata: ["error": "\(error)"])
             }
         }

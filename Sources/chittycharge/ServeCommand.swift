@@ -60,17 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard format == "text" || format == "json" else {
             throw ValidationError("LOG_FORMAT (--log-format) must be 'text' or 'json', got '\(format)'")
         }
-        if format == "text" { setenv("TZ", ":/etc/localtime", 0) }
         LoggingSystem.bootstrap { label -> any LogHandler in
-            if format == "json" {
-                var handler = JSONLogHandler.standardOutput(label: label)
-                handler.logLevel = level
-                return handler
-            }
-            // swift-log's own text format, written through the same buffered output. Its
-            // timestamps use localtime(3), which re-reads /etc/localtime for every line
-            // unless TZ is set; naming that same file keeps the zone and drops the read.
-            var handler = StreamLogHandler(label: label, stream: LogOutput.standardOutput.textStream)
+            var handler: any LogHandler = format == "json" ? JSONLogHandler.standardOutput(label: label) : TextLogHandler.standardOutput(label: label)
             handler.logLevel = level
             return handler
         }

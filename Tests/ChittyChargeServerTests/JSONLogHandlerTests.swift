@@ -64,6 +64,24 @@ import Testing
         #expect(stamp.hasSuffix("Z"))
     }
 
+    /// The default format: StreamLogHandler's layout, built in one buffer.
+    @Test func theTextFormatIsOneLineWithSortedMetadataAndUTCTime() throws {
+        let line = String(decoding: TextLogHandler.line(
+            at: timespec(tv_sec: 1_795_000_000, tv_nsec: 5_000_000), level: .warning, label: "chittycharge.http",
+            message: "two\nlines", metadata: ["request.id": "r-1", "b": .stringConvertible(42), "a": .array(["x"]), "why": "bad\r\nvalue"],
+            source: "ChittyChargeServer"), as: UTF8.self)
+        #expect(line == #"2026-11-18T11:06:40.005Z warning chittycharge.http: a=["x"] b=42 request.id=r-1 why=bad\r\nvalue [ChittyChargeServer] two\nlines"# + "\n")
+
+        let captured = CapturedLines()
+        var logger = Logger(label: "t") { TextLogHandler(label: $0, output: captured.output, metadataProvider: Logger.MetadataProvider { ["trace.id": "t-9"] }) }
+        logger.logLevel = .notice
+        logger[metadataKey: "request.id"] = "req-1"
+        logger.info("dropped")
+        logger.error("kept", metadata: ["trace.id": "explicit wins"], source: "S")
+        #expect(captured.text.hasSuffix("Z error t: request.id=req-1 trace.id=explicit wins [S] kept\n"), "\(captured.text)")
+        #expect(captured.text.filter { $0 == "\n" }.count == 1)
+    }
+
     @Test func levelsBelowTheHandlersAreDroppedAndProvidersAdd() throws {
         let captured = CapturedLines()
         let provider = Logger.MetadataProvider { ["trace.id": "t-9"] }

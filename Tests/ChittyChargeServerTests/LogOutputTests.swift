@@ -51,10 +51,10 @@ import Testing
             try? FileManager.default.removeItem(atPath: path)
         }
         let output = LogOutput(fileDescriptor: descriptor)
-        let logger = Logger(label: "text.test") { StreamLogHandler(label: $0, stream: output.textStream) }
+        let logger = Logger(label: "text.test") { TextLogHandler(label: $0, output: output, metadataProvider: nil) }
         logger.info("hello", metadata: ["request.id": "r-1"])
         output.flush()
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text.hasSuffix(" info text.test: request.id=r-1 [ChittyChargeServerTests] hello\n"), "\(text)")
+        #expect(text.hasSuffix("Z info text.test: request.id=r-1 [ChittyChargeServerTests] hello\n"), "\(text)")
     }
 }
