@@ -20,60 +20,64 @@ local M = {}
 --   "*"                        any well-formed origin (use with care)
 -- Any other use of "*" is ignored (that entry allows nothing).
 
--- True if `host` is dot-separated labels of letters, digits and "-", with no
--- empty label (so no "..", no leading or trailing dot).
-local function valid_host(host)
-  if host == "" then return false end
-  -- Appending "." lets every label, including empty ones, end in a dot.
-  for label in (host .. "."):gmatch("([^.]*)%.") do
-    if not label:find("^[a-z0-9%-]+$") then return false end
-  end
-  return true
-end
+local DOT = string.byte(".")
 
 -- Split a lowercase origin into scheme, host and port (port may be nil).
--- Returns nil for anything that is not exactly scheme://host[:port]: paths,
--- "/", "?", "#", "user@", "[ipv6]" and "null" are all refused here.
+-- Returns nil for anything that is not exactly scheme://host[:port], where the
+-- host is dot-separated labels of letters, digits and "-" with no empty label
+-- (so no "..", no leading or trailing dot): paths, "/", "?", "#", "user@",
+-- "[ipv6]" and "null" are all refused here. One pattern does most of the work:
+-- every string function a request calls costs time.
 local function parse(origin)
-  local scheme, rest = origin:match("^([a-z][a-z0-9+%.%-]*)://(.*)$")
+  local scheme, host, colon, port = origin:match("^([a-z][a-z0-9+%.%-]*)://([a-z0-9%.%-]+)(:?)(%d*)$")
   if not scheme then return nil end
-
-  local host, port = rest:match("^([^:]*):([0-9]+)$")
-  if host then
-    if #port > 5 then return nil end
-  else
-    host = rest
+  if colon == "" then
+    port = nil
+  elseif port == "" or #port > 5 then
+    return nil
   end
-
-  if not valid_host(host) then return nil end
+  if host:byte(1) == DOT or host:byte(-1) == DOT or host:find("..", 1, true) then return nil end
   return scheme, host, port
 end
 
--- Does one allow-list entry let this (already parsed, lowercase) origin in?
-local function entry_matches(entry, origin, scheme, host, port)
-  if type(entry) ~= "string" then return false end
+-- One allow-list entry, taken apart once: {any = true}, {exact = origin}, or
+-- {scheme, tail = ".suffix", port} for "scheme://*.suffix[:port]". Nil for an
+-- entry that allows nothing (not a string, or a "*" anywhere else).
+local function compile(entry)
+  if type(entry) ~= "string" then return nil end
   entry = entry:lower()
 
-  if entry == "*" then return true end
+  if entry == "*" then return { any = true } end
 
   -- No star: the whole origin must be exactly the entry.
-  if not entry:find("*", 1, true) then
-    return entry == origin
-  end
+  if not entry:find("*", 1, true) then return { exact = entry } end
 
   -- The only other star allowed is "scheme://*.suffix" or "scheme://*.suffix:port".
-  local e_scheme, e_rest = entry:match("^([a-z][a-z0-9+%.%-]*)://%*%.(.*)$")
-  if not e_scheme then return false end
+  local scheme, rest = entry:match("^([a-z][a-z0-9+%.%-]*)://%*%.(.*)$")
+  if not scheme then return nil end
   -- The part after "*." must itself be a well-formed host[:port] (no more stars).
-  local _, suffix, e_port = parse(e_scheme .. "://" .. e_rest)
-  if not suffix then return false end
+  local _, suffix, port = parse(scheme .. "://" .. rest)
+  if not suffix then return nil end
+  return { scheme = scheme, tail = "." .. suffix, port = port }
+end
 
-  if scheme ~= e_scheme or port ~= e_port then return false end
-
+-- Does one compiled entry let this (already parsed, lowercase) origin in?
+local function entry_matches(entry, origin, scheme, host, port)
+  if entry.any then return true end
+  if entry.exact then return entry.exact == origin end
+  if scheme ~= entry.scheme or port ~= entry.port then return false end
   -- The host must be "<at least one label>.<suffix>". Because `host` is already
   -- known to be well-formed, anything in front of ".suffix" is whole labels.
-  local tail = "." .. suffix
+  local tail = entry.tail
   return #host > #tail and host:sub(-#tail) == tail
+end
+
+-- The settings' entries, taken apart when the policy loads rather than on
+-- every request (the server hands this same list in, unless ALLOWED_ORIGINS is
+-- set). Keyed by the entry as written; an entry not here is taken apart when used.
+local COMPILED = {}
+for _, entry in ipairs(settings.cors.allowed_origins) do
+  COMPILED[entry] = compile(entry)
 end
 
 -- True if `origin` may call the API, given the allow-list handed in (or, without
@@ -93,8 +97,10 @@ function M.allowed(origin, allowed_origins)
     error("cors: config.allowed_origins must be a list of strings")
   end
 
-  for _, entry in ipairs(list) do
-    if entry_matches(entry, origin, scheme, host, port) then return true end
+  for i = 1, #list do
+    local raw = list[i]
+    local entry = COMPILED[raw] or compile(raw)
+    if entry and entry_matches(entry, origin, scheme, host, port) then return true end
   end
   return false
 end
