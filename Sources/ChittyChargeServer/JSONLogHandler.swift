@@ -40,28 +40,40 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         output.write(Self.line(
             at: Self.currentTime(), level: event.level, label: label, message: event.message.description,
-            metadata: Self.merged(metadata, provider: metadataProvider, event: event), source: event.source))
+            fields: Self.fields(metadata, provider: metadataProvider, event: event), source: event.source))
     }
 
     /// The handler's metadata, then the provider's, then the event's own (later wins), and
-    /// the event's error as two fields: what both formats print.
-    static func merged(_ metadata: Logger.Metadata, provider: Logger.MetadataProvider?, event: LogEvent) -> Logger.Metadata {
-        var merged = metadata
-        if let provided = provider?.get(), !provided.isEmpty {
-            merged.merge(provided) { _, provided in provided }
-        }
-        if let explicit = event.metadata, !explicit.isEmpty {
-            merged.merge(explicit) { _, explicit in explicit }
-        }
+    /// the event's error as two fields, sorted by key: what both formats print. Gathered
+    /// into one array rather than merged dictionaries (a request line merges its eight
+    /// fields into the logger's request id: about 1.5 % of a `GET /api/holds/{id}`).
+    static func fields(_ metadata: Logger.Metadata, provider: Logger.MetadataProvider?, event: LogEvent) -> [(key: String, value: Logger.Metadata.Value)] {
+        let provided = provider?.get() ?? [:]
+        let explicit = event.metadata ?? [:]
+        var errorFields: Logger.Metadata = [:]
         if let error = event.error {
-            merged["error.message"] = .string("\(error)")
-            merged["error.type"] = .string(String(reflecting: type(of: error)))
+            errorFields = ["error.message": .string("\(error)"), "error.type": .string(String(reflecting: type(of: error)))]
         }
-        return merged
+        var fields: [(key: String, value: Logger.Metadata.Value)] = []
+        fields.reserveCapacity(metadata.count + provided.count + explicit.count + errorFields.count)
+        for (key, value) in metadata where provided[key] == nil && explicit[key] == nil && errorFields[key] == nil {
+            fields.append((key, value))
+        }
+        for (key, value) in provided where explicit[key] == nil && errorFields[key] == nil {
+            fields.append((key, value))
+        }
+        for (key, value) in explicit where errorFields[key] == nil {
+            fields.append((key, value))
+        }
+        for (key, value) in errorFields {
+            fields.append((key, value))
+        }
+        fields.sort { $0.key < $1.key }
+        return fields
     }
 
     /// One log line: the JSON object and its newline.
-    static func line(at time: timespec, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, source: String) -> [UInt8] {
+    static func line(at time: timespec, level: Logger.Level, label: String, message: String, fields: [(key: String, value: Logger.Metadata.Value)], source: String) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(256)
         line.append(contentsOf: #"{"timestamp":""#.utf8)
@@ -75,7 +87,7 @@ public struct JSONLogHandler: LogHandler {
         appendString(message, to: &line)
         line.append(contentsOf: #","metadata":{"#.utf8)
         var first = true
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in fields {
             if !first { line.append(UInt8(ascii: ",")) }
             first = false
             appendString(key, to: &line)

@@ -40,10 +40,10 @@ public struct TextLogHandler: LogHandler {
     public func log(event: LogEvent) {
         output.write(Self.line(
             at: JSONLogHandler.currentTime(), level: event.level, label: label, message: event.message.description,
-            metadata: JSONLogHandler.merged(metadata, provider: metadataProvider, event: event), source: event.source))
+            fields: JSONLogHandler.fields(metadata, provider: metadataProvider, event: event), source: event.source))
     }
 
-    static func line(at time: timespec, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, source: String) -> [UInt8] {
+    static func line(at time: timespec, level: Logger.Level, label: String, message: String, fields: [(key: String, value: Logger.Metadata.Value)], source: String) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(256)
         JSONLogHandler.appendTimestamp(time, to: &line)
@@ -52,7 +52,7 @@ public struct TextLogHandler: LogHandler {
         line.append(UInt8(ascii: " "))
         line.append(contentsOf: label.utf8)
         line.append(UInt8(ascii: ":"))
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in fields {
             line.append(UInt8(ascii: " "))
             line.append(contentsOf: key.utf8)
             line.append(UInt8(ascii: "="))

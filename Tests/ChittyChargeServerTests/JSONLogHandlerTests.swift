@@ -68,7 +68,7 @@ import Testing
     @Test func theTextFormatIsOneLineWithSortedMetadataAndUTCTime() throws {
         let line = String(decoding: TextLogHandler.line(
             at: timespec(tv_sec: 1_795_000_000, tv_nsec: 5_000_000), level: .warning, label: "chittycharge.http",
-            message: "two\nlines", metadata: ["request.id": "r-1", "b": .stringConvertible(42), "a": .array(["x"]), "why": "bad\r\nvalue"],
+            message: "two\nlines", fields: [("a", .array(["x"])), ("b", .stringConvertible(42)), ("request.id", "r-1"), ("why", "bad\r\nvalue")],
             source: "ChittyChargeServer"), as: UTF8.self)
         #expect(line == #"2026-11-18T11:06:40.005Z warning chittycharge.http: a=["x"] b=42 request.id=r-1 why=bad\r\nvalue [ChittyChargeServer] two\nlines"# + "\n")
 
@@ -80,6 +80,18 @@ import Testing
         logger.error("kept", metadata: ["trace.id": "explicit wins"], source: "S")
         #expect(captured.text.hasSuffix("Z error t: request.id=req-1 trace.id=explicit wins [S] kept\n"), "\(captured.text)")
         #expect(captured.text.filter { $0 == "\n" }.count == 1)
+    }
+
+    /// Later sources win: the handler's metadata, the provider's, the event's, its error.
+    @Test func fieldsKeepTheirPrecedenceAndComeSorted() {
+        struct Refused: Error, CustomStringConvertible { var description: String { "card refused" } }
+        let event = LogEvent(level: .error, message: "m", error: Refused(),
+                             metadata: ["b": "event", "c": "event", "error.message": "event"],
+                             source: "S", file: #fileID, function: #function, line: #line)
+        let fields = JSONLogHandler.fields(["a": "handler", "b": "handler", "d": "handler"],
+                                           provider: Logger.MetadataProvider { ["c": "provider", "d": "provider", "e": "provider"] }, event: event)
+        #expect(fields.map(\.key) == ["a", "b", "c", "d", "e", "error.message", "error.type"])
+        #expect(fields.map(\.value.description) == ["handler", "event", "event", "provider", "provider", "card refused", String(reflecting: Refused.self)])
     }
 
     @Test func levelsBelowTheHandlersAreDroppedAndProvidersAdd() throws {
