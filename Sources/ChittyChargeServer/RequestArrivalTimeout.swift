@@ -48,16 +48,18 @@ extension HTTPServerBuilder {
     }
 }
 
-/// Sent down the pipeline when a request has been read whole: the arrival clock stops.
-struct RequestArrived: Sendable {}
-
 /// Starts the arrival clock on the first byte of a request and closes the connection when
 /// it runs out before `RequestCompletionWatcher` reports the request whole.
-final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
+///
+/// The clock is a start time, not a timer per request: scheduling and cancelling a task and
+/// sending two pipeline events for every request cost about a tenth of a `GET
+/// /api/holds/{id}` (Benchmarks/README.md, "Performance against nginx + Lua"). One check is
+/// pending at a time; when it fires it closes the connection if the request arriving then
+/// has had its `timeout`, or moves itself to that request's deadline. On a keep-alive
+/// connection that is one scheduled task per `timeout`, not one per request.
+final class RequestStartWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     enum Phase {
         /// Between requests: the next byte starts the clock.
@@ -71,41 +73,59 @@ final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 
     let timeout: TimeAmount
     private var phase = Phase.idle
-    private var deadline: Scheduled<Void>?
+    private var arrivalStarted = NIODeadline.uptimeNanoseconds(0)
+    private var check: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if phase == .idle {
             phase = .arriving
-            let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-            deadline = context.eventLoop.scheduleTask(in: timeout) {
-                loopBoundContext.value.close(promise: nil)
-            }
+            arrivalStarted = .now()
+            if check == nil { scheduleCheck(at: arrivalStarted + timeout) }
         }
         context.fireChannelRead(data)
     }
 
-    /// `RequestCompletionWatcher` reports through outbound user events (it is later in the
-    /// pipeline, so an outbound event reaches this handler).
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        switch event {
-        case is RequestArrived:
-            stopClock()
-            phase = .handling
-            promise?.succeed()
-        case is ResponseFinished:
-            phase = .idle
-            promise?.succeed()
-        default:
-            context.triggerUserOutboundEvent(event, promise: promise)
+    /// The request has been read whole (from `RequestCompletionWatcher`, same event loop).
+    func requestArrived() {
+        phase = .handling
+    }
+
+    /// Its response has been written to the end: the next byte starts a new request.
+    func responseFinished() {
+        phase = .idle
+    }
+
+    private func scheduleCheck(at deadline: NIODeadline) {
+        guard let context else { return }
+        let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+        check = context.eventLoop.scheduleTask(deadline: deadline) {
+            loopBoundSelf.value.checkArrival()
+        }
+    }
+
+    private func checkArrival() {
+        check = nil
+        guard phase == .arriving, let context else { return }
+        let deadline = arrivalStarted + timeout
+        if NIODeadline.now() >= deadline {
+            context.close(promise: nil)
+        } else {
+            scheduleCheck(at: deadline)
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         stopClock()
+        self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -114,25 +134,33 @@ final class RequestStartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func stopClock() {
-        deadline?.cancel()
-        deadline = nil
+        check?.cancel()
+        check = nil
     }
 }
 
-/// Sent down the pipeline when a response has been written to its end: between requests.
-struct ResponseFinished: Sendable {}
-
 /// Sees whole HTTP parts: a request's `.end` stops the arrival clock, a response's `.end`
-/// makes the connection idle so the next request's first byte starts it again.
+/// makes the connection idle so the next request's first byte starts it again. It tells
+/// the connection's `RequestStartWatcher` directly: both live on the channel's event loop.
 final class RequestCompletionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
+    private var startWatcher: RequestStartWatcher?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        startWatcher = try? context.pipeline.syncOperations.handler(type: RequestStartWatcher.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        startWatcher = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .end = unwrapInboundIn(data) {
-            context.triggerUserOutboundEvent(RequestArrived(), promise: nil)
+            startWatcher?.requestArrived()
         }
         context.fireChannelRead(data)
     }
@@ -141,7 +169,7 @@ final class RequestCompletionWatcher: ChannelDuplexHandler, RemovableChannelHand
         let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
         context.write(data, promise: promise)
         if isEnd {
-            context.triggerUserOutboundEvent(ResponseFinished(), promise: nil)
+            startWatcher?.responseFinished()
         }
     }
 }

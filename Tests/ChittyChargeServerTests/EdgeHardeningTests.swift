@@ -155,6 +155,23 @@ struct EdgeHardeningTests {
         }
     }
 
+    /// The arrival clock is one pending check per connection, not a timer per request: a
+    /// later request on a kept-alive connection still gets its whole timeout from its own
+    /// first byte, and is still closed when that runs out.
+    @Test func aLaterRequestOnAKeptAliveConnectionHasItsOwnClock() async throws {
+        try await ServerHarness.run(ServerHarness.Options(overSockets: true, requestTimeout: .seconds(2), idleTimeout: .seconds(60))) { harness in
+            let connection = try RawHTTPConnection(port: try Self.port(harness))
+            connection.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            // The first request is answered; its check stays pending until 2 s.
+            #expect(await connection.readUntilClosed(timeout: 1.2) == nil, "the kept-alive connection was closed")
+            connection.send("GET /health HTTP/1.1\r\nHost: loc")
+            // At 2 s the second request has had 0.8 s of its 2: it stays open past then…
+            #expect(await connection.readUntilClosed(timeout: 1.4) == nil, "closed on the first request's clock")
+            // …and is closed when its own 2 s are up.
+            #expect(await connection.readUntilClosed(timeout: 10) != nil, "the half-sent second request is still open")
+        }
+    }
+
     @Test func anIdleConnectionIsClosedAfterTheIdleTimeout() async throws {
         try await ServerHarness.run(ServerHarness.Options(overSockets: true, requestTimeout: .seconds(30), idleTimeout: .seconds(1))) { harness in
             let connection = try RawHTTPConnection(port: try Self.port(harness))
