@@ -160,6 +160,7 @@ import Testing
     @Test func reloadActivatesAGoodCandidateAndKeepsTheLastGoodOnAFailure() async throws {
         try await ServerHarness.run { harness in
             let original = harness.policies.revision.id
+            #expect(try await harness.api.send(.GET, "/health").json["policy_revision"]?.stringValue == original)
             let unchanged = try await harness.api.send(.POST, "/admin/policies/reload", headers: Self.admin)
             #expect(unchanged.status == 200)
             #expect(unchanged.json["changed"] == .bool(false))
@@ -172,6 +173,8 @@ import Testing
             #expect(revision != original)
             #expect(reloaded.json["previous_revision"]?.stringValue == original)
             #expect(reloaded.json["trigger"]?.stringValue == "api")
+            // /health's body is kept between checks; a reload is a new body.
+            #expect(try await harness.api.send(.GET, "/health").json["policy_revision"]?.stringValue == revision)
             let placed = try await harness.api.createHold(["amount": 1_000, "description": "Deposit"])
             #expect(placed.json["tier_limit"] == .integer(240_000))
             #expect(placed.json["policy_revision"]?.stringValue == revision)
