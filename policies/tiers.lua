@@ -14,29 +14,33 @@ local settings = require("settings")
 local M = {}
 
 local LIMITS = settings.hold_limits
+-- Read once when the policy loads: every read of a settings table on a request
+-- costs time (the settings are frozen, so a read goes through a guard).
+local TIERS, TENANTS, PROPERTIES = LIMITS.tiers, LIMITS.tenants, LIMITS.properties
+local DEFAULT_TIER, MIN_AMOUNT = LIMITS.default_tier, LIMITS.min_amount
 
 -- Which tier applies to this request.
 function M.tier_for(req)
   local metadata = req.metadata
   local wanted = type(metadata) == "table" and metadata.guest_tier or nil
   -- Only exact names from the settings count; anything else falls back to the default.
-  if type(wanted) == "string" and LIMITS.tiers[wanted] ~= nil then
+  if type(wanted) == "string" and TIERS[wanted] ~= nil then
     return wanted
   end
-  return LIMITS.default_tier
+  return DEFAULT_TIER
 end
 
 -- The ceiling for this tier: a tenant's own limit, else a property's, else the tier's.
 function M.limit_for(tier, req)
-  local tenant = req.tenant_id and LIMITS.tenants[req.tenant_id]
+  local tenant = req.tenant_id and TENANTS[req.tenant_id]
   if tenant ~= nil and tenant[tier] ~= nil then
     return tenant[tier]
   end
-  local property = req.property_id and LIMITS.properties[req.property_id]
+  local property = req.property_id and PROPERTIES[req.property_id]
   if property ~= nil and property[tier] ~= nil then
     return property[tier]
   end
-  return LIMITS.tiers[tier]
+  return TIERS[tier]
 end
 
 -- The whole `hold_limit` decision.
@@ -51,11 +55,11 @@ function M.check(req)
   local tier = M.tier_for(req)
   local limit = M.limit_for(tier, req)
 
-  if amount < LIMITS.min_amount then
+  if amount < MIN_AMOUNT then
     return {
       allow = false, max_amount = limit, tier = tier,
-      reason = "Amount must be at least " .. LIMITS.min_amount .. " cents",
-      details = { current_tier = tier, max_amount = limit, min_amount = LIMITS.min_amount },
+      reason = "Amount must be at least " .. MIN_AMOUNT .. " cents",
+      details = { current_tier = tier, max_amount = limit, min_amount = MIN_AMOUNT },
     }
   end
 
