@@ -64,8 +64,8 @@ extension PolicyCommand {
     }
 }
 
-/// A unified diff of two texts by lines (longest common subsequence; policy files are
-/// small), with three lines of context around each change.
+/// A unified diff of two texts by lines (the standard library's `difference(from:)`, a
+/// Myers diff), with three lines of context around each change.
 enum UnifiedDiff {
     static let context = 3
 
@@ -111,27 +111,28 @@ enum UnifiedDiff {
         var newLine: Int
     }
 
+    /// The edit script: removals before insertions at each place, as `diff -u` writes them.
     static func script(_ a: [String], _ b: [String]) -> [Edit] {
-        // lengths[i][j]: the LCS of a[i...] and b[j...].
-        var lengths = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in stride(from: a.count - 1, through: 0, by: -1) {
-            for j in stride(from: b.count - 1, through: 0, by: -1) {
-                lengths[i][j] = a[i] == b[j] ? lengths[i + 1][j + 1] + 1 : max(lengths[i + 1][j], lengths[i][j + 1])
+        var removed = Set<Int>(), inserted = Set<Int>()
+        for change in b.difference(from: a) {
+            switch change {
+            case .remove(let offset, _, _): removed.insert(offset)
+            case .insert(let offset, _, _): inserted.insert(offset)
             }
         }
         var edits: [Edit] = []
         var i = 0, j = 0
         while i < a.count || j < b.count {
-            if i < a.count, j < b.count, a[i] == b[j] {
-                edits.append(Edit(kind: .same, text: a[i], oldLine: i + 1, newLine: j + 1))
+            if i < a.count, removed.contains(i) {
+                edits.append(Edit(kind: .removed, text: a[i], oldLine: i + 1, newLine: j + 1))
                 i += 1
-                j += 1
-            } else if j < b.count, i == a.count || lengths[i][j + 1] >= lengths[i + 1][j] {
+            } else if j < b.count, inserted.contains(j) {
                 edits.append(Edit(kind: .added, text: b[j], oldLine: i + 1, newLine: j + 1))
                 j += 1
             } else {
-                edits.append(Edit(kind: .removed, text: a[i], oldLine: i + 1, newLine: j + 1))
+                edits.append(Edit(kind: .same, text: a[i], oldLine: i + 1, newLine: j + 1))
                 i += 1
+                j += 1
             }
         }
         return edits

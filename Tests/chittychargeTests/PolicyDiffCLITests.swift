@@ -1,9 +1,36 @@
+@testable import chittycharge
 import Foundation
 import Testing
 
 /// `chittycharge policy diff`: what changed between two stored revisions.
 @Suite struct PolicyDiffCLITests {
     let cli = PolicyCLITests()
+
+    @Test func theDiffIsUnifiedWithThreeLinesOfContextAndRemovalsFirst() {
+        let old = (1...12).map { "line \($0)" }.joined(separator: "\n")
+        var lines = (1...12).map { "line \($0)" }
+        lines[1] = "line two"
+        lines.append("line 13")
+        #expect(UnifiedDiff.lines(old, lines.joined(separator: "\n"), oldName: "a/f", newName: "b/f") == """
+            --- a/f
+            +++ b/f
+            @@ -1,5 +1,5 @@
+             line 1
+            -line 2
+            +line two
+             line 3
+             line 4
+             line 5
+            @@ -10,3 +10,4 @@
+             line 10
+             line 11
+             line 12
+            +line 13
+
+            """)
+        #expect(UnifiedDiff.lines("same\n", "same\n", oldName: "a", newName: "b") == "")
+        #expect(UnifiedDiff.lines("", "new", oldName: "/dev/null", newName: "b/f") == "--- /dev/null\n+++ b/f\n@@ -0,0 +1,1 @@\n+new\n")
+    }
 
     @Test func aReloadedSettingShowsAsAUnifiedDiffOfTheStoredFiles() async throws {
         let policies = try PolicyReloadCLITests.policyCopy()
