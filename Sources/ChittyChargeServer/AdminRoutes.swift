@@ -121,6 +121,19 @@ struct AdminRoutes {
         return ["in_force": .array(inForce.origins.map(JSONValue.string)), "source": .string(inForce.source)]
     }
 
+    /// An optional JSON object body with only `allowing` keys; none at all is `[:]`.
+    static func optionalBody(_ request: Request, context: Context, allowing: Set<String>, shape: String) async throws -> [String: JSONValue] {
+        let data = try await HoldRoutes.jsonBody(request, context: context, required: false)
+        guard !data.isEmpty else { return [:] }
+        guard let body = try? JSONValue(jsonData: data) else {
+            throw APIError(.badRequest, "The request body is not valid JSON", code: "invalid_request")
+        }
+        guard case .object(let fields) = body, Set(fields.keys).isSubset(of: allowing) else {
+            throw APIError(.badRequest, shape, code: "invalid_request")
+        }
+        return fields
+    }
+
     /// A change's note: `{"message": "…"}` (optional, at most 500 characters), kept with
     /// the activation record beside the admin's name.
     static func message(in fields: [String: JSONValue]) throws -> String? {
@@ -134,14 +147,9 @@ struct AdminRoutes {
 
     /// Body (optional): `{"message": "…"}`.
     @Sendable func reload(_ request: Request, context: Context) async throws -> Response {
-        let data = try await HoldRoutes.jsonBody(request, context: context, required: false)
-        var message: String?
-        if !data.isEmpty {
-            guard let body = try? JSONValue(jsonData: data), case .object(let fields) = body, Set(fields.keys).isSubset(of: ["message"]) else {
-                throw APIError(.badRequest, "The body may only carry a message: {\"message\": \"why\"}", code: "invalid_request")
-            }
-            message = try Self.message(in: fields)
-        }
+        let fields = try await Self.optionalBody(request, context: context, allowing: ["message"],
+                                                 shape: "The body may only carry a message: {\"message\": \"why\"}")
+        let message = try Self.message(in: fields)
         do {
             let activation = try await reloader.reload(trigger: .api, by: context.admin, message: message)
             return APIError.jsonResponse(HoldJSON.body(.object(Self.activation(activation))), status: .ok)
@@ -153,24 +161,16 @@ struct AdminRoutes {
     /// Body (optional): `{"revision": "<id>", "message": "…"}`; without a revision, the one
     /// active before this one.
     @Sendable func rollback(_ request: Request, context: Context) async throws -> Response {
-        let data = try await HoldRoutes.jsonBody(request, context: context, required: false)
+        let fields = try await Self.optionalBody(
+            request, context: context, allowing: ["revision", "message"],
+            shape: "The body may only name a revision and a message: {\"revision\": \"<id>\", \"message\": \"why\"}")
+        let message = try Self.message(in: fields)
         var target: String?
-        var message: String?
-        if !data.isEmpty {
-            guard let body = try? JSONValue(jsonData: data) else {
-                throw APIError(.badRequest, "The request body is not valid JSON", code: "invalid_request")
+        if let value = fields["revision"] {
+            guard let id = value.stringValue, !id.isEmpty, id.count <= 64 else {
+                throw APIError(.badRequest, "revision must be a revision id (as GET /admin/policies lists them)", code: "invalid_request")
             }
-            guard case .object(let fields) = body, Set(fields.keys).isSubset(of: ["revision", "message"]) else {
-                throw APIError(.badRequest, "The body may only name a revision and a message: {\"revision\": \"<id>\", \"message\": \"why\"}",
-                               code: "invalid_request")
-            }
-            message = try Self.message(in: fields)
-            if let value = fields["revision"] {
-                guard let id = value.stringValue, !id.isEmpty, id.count <= 64 else {
-                    throw APIError(.badRequest, "revision must be a revision id (as GET /admin/policies lists them)", code: "invalid_request")
-                }
-                target = id
-            }
+            target = id
         }
         do {
             let activation = try await reloader.rollback(to: target, by: context.admin, message: message)

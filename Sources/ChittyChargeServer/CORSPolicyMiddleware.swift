@@ -42,7 +42,7 @@ struct CORSPolicyMiddleware: RouterMiddleware {
         let revision = policies.revision
         let evaluation = revision.cors(CORSHook.Input(
             origin: origin, method: method, path: request.uri.path,
-            allowedOrigins: allowedOrigins.isEmpty ? revision.sources.allowedOrigins : allowedOrigins))
+            allowedOrigins: Self.originsInForce(configured: allowedOrigins, revision: revision).origins))
         RequestLogFields.current?.policyRevision = evaluation.revision
         sightings?.note(origin, allowed: evaluation.decision.allow, revision: evaluation.revision, logger: context.logger)
         if evaluation.source == .failClosed {

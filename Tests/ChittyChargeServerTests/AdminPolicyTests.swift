@@ -106,6 +106,9 @@ import Testing
                                                      body: JSONValue.object(["message": .string(String(repeating: "x", count: 501))]).jsonData)
             #expect(tooLong.status == 400)
             #expect(tooLong.json["details"]?["field"] == "message")
+            let notJSON = try await harness.api.send(.POST, "/admin/policies/reload", headers: maria, body: Data(#"{"message": "#.utf8))
+            #expect(notJSON.status == 400)
+            #expect(notJSON.json["error"]?.stringValue == "The request body is not valid JSON", "\(notJSON.text)")
             let unknownField = try await harness.api.send(.POST, "/admin/policies/reload", headers: maria, body: Data(#"{"mesage": "typo"}"#.utf8))
             #expect(unknownField.status == 400)
             let reloaded = try await harness.api.send(.POST, "/admin/policies/reload", headers: maria,
